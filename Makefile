@@ -1,0 +1,31 @@
+# Both targets build .venv on first use and refresh it whenever setup.cfg
+# changes; the stamp files record what was installed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: serve test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+serve: $(VENV)/.installed
+	$(BIN)/kgw serve --host 127.0.0.1 --port 9092 --data-dir ./data
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest tests compat
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench.protocol_codec
+
+clean:
+	rm -rf $(VENV) build *.egg-info

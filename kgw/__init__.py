@@ -1,0 +1,1 @@
+"""kgw: a Kafka-wire-compatible broker."""
