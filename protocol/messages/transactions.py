@@ -1,0 +1,83 @@
+"""The transactional producer APIs.
+
+Facts (field names, types, versions) from Apache Kafka's message definitions;
+names are snake_case, defaults are Kafka's.
+"""
+
+from ..schema import Api, Field, Array, BOOL, INT16, INT32, INT64, STRING, structs
+
+ADD_PARTITIONS_TO_TXN = Api(
+    24, "AddPartitionsToTxn", "0-3", flexible="3+",
+    request=[
+        Field("v3_and_below_transactional_id", STRING),
+        Field("v3_and_below_producer_id", INT64),
+        Field("v3_and_below_producer_epoch", INT16),
+        Field("v3_and_below_topics", structs("AddPartitionsToTxnTopic",
+            Field("name", STRING),
+            Field("partitions", Array(INT32)))),
+    ],
+    response=[
+        Field("throttle_time_ms", INT32),
+        Field("results_by_topic_v3_and_below", structs("AddPartitionsToTxnTopicResult",
+            Field("name", STRING),
+            Field("results_by_partition", structs("AddPartitionsToTxnPartitionResult",
+                Field("partition_index", INT32),
+                Field("partition_error_code", INT16))))),
+    ],
+)
+
+ADD_OFFSETS_TO_TXN = Api(
+    25, "AddOffsetsToTxn", "0-3", flexible="3+",
+    request=[
+        Field("transactional_id", STRING),
+        Field("producer_id", INT64),
+        Field("producer_epoch", INT16),
+        Field("group_id", STRING),
+    ],
+    response=[
+        Field("throttle_time_ms", INT32),
+        Field("error_code", INT16),
+    ],
+)
+
+END_TXN = Api(
+    26, "EndTxn", "0-3", flexible="3+",
+    request=[
+        Field("transactional_id", STRING),
+        Field("producer_id", INT64),
+        Field("producer_epoch", INT16),
+        Field("committed", BOOL),
+    ],
+    response=[
+        Field("throttle_time_ms", INT32),
+        Field("error_code", INT16),
+    ],
+)
+
+TXN_OFFSET_COMMIT = Api(
+    28, "TxnOffsetCommit", "0-3", flexible="3+",
+    request=[
+        Field("transactional_id", STRING),
+        Field("group_id", STRING),
+        Field("producer_id", INT64),
+        Field("producer_epoch", INT16),
+        Field("generation_id", INT32, "3+", default=-1),
+        Field("member_id", STRING, "3+", default=""),
+        Field("group_instance_id", STRING, "3+", nullable="3+", default=None),
+        Field("topics", structs("TxnOffsetCommitRequestTopic",
+            Field("name", STRING),
+            Field("partitions", structs("TxnOffsetCommitRequestPartition",
+                Field("partition_index", INT32),
+                Field("committed_offset", INT64),
+                Field("committed_leader_epoch", INT32, "2+", default=-1),
+                Field("committed_metadata", STRING, nullable="0+"))))),
+    ],
+    response=[
+        Field("throttle_time_ms", INT32),
+        Field("topics", structs("TxnOffsetCommitResponseTopic",
+            Field("name", STRING),
+            Field("partitions", structs("TxnOffsetCommitResponsePartition",
+                Field("partition_index", INT32),
+                Field("error_code", INT16))))),
+    ],
+)
