@@ -26,6 +26,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.protocol_codec
+	$(BIN)/python bench/records_crc.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -23,7 +23,7 @@ from . import primitives as p
 from .errors import DecodeError
 from .schema import (
     Array, BOOL, BYTES, FLOAT64, INT8, INT16, INT32, INT64, RECORDS, STRING,
-    Struct, UINT16, UINT32, UUID, Primitive,
+    Struct, UINT16, UINT32, UUID, Primitive, default_setters,
 )
 
 Decoder = Callable[[Any, int], tuple[Any, int]]
@@ -72,39 +72,38 @@ def build(struct: Struct, version: int, flexible: bool) -> MessageCodec:
 def _struct_decoder(struct: Struct, version: int, flexible: bool) -> Decoder:
     new = struct.cls.__new__
     cls = struct.cls
-    steps: list[Callable] = []
-    absent = [(f.name, f.make_default) for f in struct.fields
-              if version not in f.versions or (flexible and f.is_tagged(version))]
+    steps: list[tuple[str | None, Callable]] = []
+    shared, fresh = default_setters([f for f in struct.fields
+                                     if version not in f.versions or (flexible and f.is_tagged(version))])
     tagged = {f.tag: (f.name, _type_decoder(f.type, f.is_nullable(version), version, flexible))
               for f in struct.fields
               if flexible and version in f.versions and f.is_tagged(version)}
 
+    # A step is (field name, decoder) or, for a run of fixed-size fields,
+    # (None, run decoder) that sets the attributes itself.
     for run in _field_runs(struct, version, flexible):
         if isinstance(run, list):
-            steps.append(_run_decoder(run, struct.name))
+            steps.append((None, _run_decoder(run, struct.name)))
         else:
-            steps.append(_single_decoder(run.name, _type_decoder(
-                run.type, run.is_nullable(version), version, flexible)))
+            steps.append((run.name, _type_decoder(run.type, run.is_nullable(version), version, flexible)))
 
     def decode(buf, pos):
         obj = new(cls)
-        for step in steps:
-            pos = step(buf, pos, obj)
-        for name, make in absent:
+        for name, decoder in steps:
+            if name is None:
+                pos = decoder(buf, pos, obj)
+            else:
+                value, pos = decoder(buf, pos)
+                setattr(obj, name, value)
+        for name, value in shared:
+            setattr(obj, name, value)
+        for name, make in fresh:
             setattr(obj, name, make())
         if flexible:
             pos = read_tagged_fields(buf, pos, obj, tagged)
         return obj, pos
 
     return decode
-
-
-def _single_decoder(name, decoder):
-    def step(buf, pos, obj):
-        value, pos = decoder(buf, pos)
-        setattr(obj, name, value)
-        return pos
-    return step
 
 
 def _run_decoder(run, struct_name):
@@ -188,12 +187,13 @@ def _array_decoder(element: Decoder, nullable: bool, flexible: bool) -> Decoder:
 # --- encoding -------------------------------------------------------------
 
 def _struct_encoder(struct: Struct, version: int, flexible: bool) -> Encoder:
-    steps: list[Callable] = []
+    # As for decoding: (field name, encoder), or (None, run encoder).
+    steps: list[tuple[str | None, Callable]] = []
     for run in _field_runs(struct, version, flexible):
         if isinstance(run, list):
-            steps.append(_run_encoder(run, struct.name))
+            steps.append((None, _run_encoder(run, struct.name)))
         else:
-            steps.append(_single_encoder(run.name, _type_encoder(
+            steps.append((run.name, _type_encoder(
                 run.type, run.is_nullable(version), version, flexible, f"{struct.name}.{run.name}")))
     tagged = sorted(
         (f.tag, f.name, f.make_default(),
@@ -202,18 +202,15 @@ def _struct_encoder(struct: Struct, version: int, flexible: bool) -> Encoder:
         if flexible and version in f.versions and f.is_tagged(version))
 
     def encode(obj, out):
-        for step in steps:
-            step(obj, out)
+        for name, encoder in steps:
+            if name is None:
+                encoder(obj, out)
+            else:
+                encoder(getattr(obj, name), out)
         if flexible:
             _write_tagged_fields(obj, out, tagged)
 
     return encode
-
-
-def _single_encoder(name, encoder):
-    def step(obj, out):
-        encoder(getattr(obj, name), out)
-    return step
 
 
 def _run_encoder(run, struct_name):

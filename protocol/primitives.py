@@ -89,6 +89,13 @@ _MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
 def read_unsigned_varint(buf, pos):
+    try:
+        byte = buf[pos]
+    except IndexError:
+        raise DecodeError("truncated unsigned varint", pos) from None
+    # Lengths and counts are nearly always below 128: one byte.
+    if byte < 0x80:
+        return byte, pos + 1
     return _read_uvarint(buf, pos, 5, "unsigned varint", _MASK32)
 
 
@@ -108,9 +115,12 @@ def write_unsigned_varint(value: int) -> bytes:
     return _write_uvarint(value)
 
 
+_ONE_BYTE = [bytes((i,)) for i in range(0x80)]
+
+
 def _write_uvarint(value: int) -> bytes:
     if value < 0x80:
-        return bytes((value,))
+        return _ONE_BYTE[value]
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
