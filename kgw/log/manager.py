@@ -1,0 +1,343 @@
+"""All topics of one data directory: creation, deletion, start-up and shutdown.
+
+The data directory holds, besides `topics/` with the topics' metadata files
+and the partition directories (see kgw.log.topic):
+
+- `.lock`, flock()ed while a LogManager has the directory open, so two
+  brokers never write the same files;
+- `.kgw-clean-shutdown`, written by `close()` after everything was flushed
+  and removed by `open()`: its absence at start-up means the previous run
+  did not stop cleanly, and the partitions are recovered;
+- `recovery-point-offset-checkpoint`: per partition, the offset below which
+  everything was fsynced, written at shutdown and periodically by the
+  Flusher.  Recovery re-validates only what lies past it, as Kafka's
+  recovery point does.  A stale checkpoint only means more re-validation.
+"""
+
+import fcntl
+import json
+import logging
+import os
+import re
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator
+
+from protocol.error_codes import ErrorCode
+
+from .config import BrokerDefaults, validate
+from .errors import LogError
+from .files import OpenFile, atomic_write, fsync_dir
+from .partition import PartitionLog
+from .recovery import LOG_START_OFFSET_FILE
+from .segment import parse_stem
+from .topic import (
+    META_DIR, Topic, check_partition_count, check_topic_name, collision_key, read_meta,
+)
+
+log = logging.getLogger("kgw.log")
+
+LOCK_FILE = ".lock"
+CLEAN_SHUTDOWN_MARKER = ".kgw-clean-shutdown"
+RECOVERY_CHECKPOINT = "recovery-point-offset-checkpoint"
+CHECKPOINT_FORMAT = 1
+_PARTITION_DIR = re.compile(r"(.+)-(\d+)")
+# atomic_write's temporary files: "<target>.<pid>.<n>.tmp".
+_OWN_TMP = re.compile(r".+\.\d+\.\d+\.tmp")
+
+
+class LogManager:
+    def __init__(self, data_dir: str | Path, defaults: BrokerDefaults | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.data_dir = Path(data_dir)
+        self.defaults = defaults or BrokerDefaults()
+        self._clock = clock
+        self._topics: dict[str, Topic] = {}
+        self._by_id: dict[uuid.UUID, Topic] = {}
+        self._lock: OpenFile | None = None
+
+    def now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    # --- start-up and shutdown -----------------------------------------------
+
+    def open(self) -> None:
+        """Lock the directory, load every topic, recover after an unclean stop."""
+        started = time.monotonic()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_directory()
+        meta_dir = self.data_dir / META_DIR
+        if not meta_dir.is_dir():
+            meta_dir.mkdir()
+            fsync_dir(self.data_dir)
+        marker = self.data_dir / CLEAN_SHUTDOWN_MARKER
+        clean = marker.exists()
+        recovery_points = {} if clean else self._read_recovery_points()
+        for directory in (self.data_dir, meta_dir):
+            for entry in os.scandir(directory):
+                if _OWN_TMP.fullmatch(entry.name) and entry.is_file():
+                    os.unlink(entry.path)
+        metas = sorted(p for p in meta_dir.iterdir() if p.suffix == ".json")
+        if not clean and metas:
+            log.warning("%s was not shut down cleanly: re-validating every partition past its "
+                        "last checkpointed flush", self.data_dir)
+        all_readable = True
+        for path in metas:
+            all_readable &= self._load_topic(path, clean, recovery_points)
+        if all_readable:
+            self._remove_orphans()
+        else:
+            log.error("not removing orphaned partition directories: a topic's metadata is "
+                      "unreadable and they may be its")
+        if clean:
+            marker.unlink()
+            fsync_dir(self.data_dir)
+        log.info("opened %s (%s): %d topic(s), %d partition(s) in %.3f s", self.data_dir,
+                 "clean shutdown" if clean else "recovered" if self._topics else "no topics",
+                 len(self._topics), sum(len(t.partitions) for t in self._topics.values()),
+                 time.monotonic() - started)
+
+    def _lock_directory(self) -> None:
+        lock = OpenFile(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(lock.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
+                           f"{self.data_dir} is in use by another process") from None
+        self._lock = lock
+
+    def _load_topic(self, path: Path, clean: bool, recovery_points: dict) -> bool:
+        try:
+            name, topic_id, count, overrides = read_meta(path)
+        except ValueError as exc:
+            log.error("%s: %s; the topic is not loaded and its partitions are left alone", path, exc)
+            return False
+        usable = {}
+        for key, value in overrides.items():
+            try:
+                usable.update(validate({key: value}))
+            except LogError as exc:
+                log.error("topic %s: ignoring stored config %s=%r: %s", name, key, value, exc.message)
+        topic = Topic(name, topic_id, usable, self.defaults)
+        for index in range(count):
+            directory = topic.partition_dir(self.data_dir, index)
+            if directory.is_dir():
+                checkpoint = recovery_points.get(directory.name)
+                point = checkpoint[1] if checkpoint and checkpoint[0] == topic_id else 0
+                partition = PartitionLog.load(topic, index, directory, self.now_ms,
+                                              clean=clean, recovery_point=point)
+            else:
+                log.error("topic %s: partition directory %s is missing; partition %d starts "
+                          "empty at offset 0", name, directory, index)
+                partition = PartitionLog.create(topic, index, directory, self.now_ms)
+            topic.partitions.append(partition)
+        self._register(topic)
+        return True
+
+    def _remove_orphans(self) -> None:
+        """Partition directories no topic owns: left by a crash inside a deletion or creation."""
+        for entry in os.scandir(self.data_dir):
+            match = _PARTITION_DIR.fullmatch(entry.name)
+            if not match or not entry.is_dir():
+                continue
+            topic = self._topics.get(match.group(1))
+            if topic is not None and int(match.group(2)) < len(topic.partitions):
+                continue
+            if _holds_only_log_files(Path(entry.path)):
+                log.warning("removing %s: no topic owns it (an interrupted create or delete)",
+                            entry.path)
+                shutil.rmtree(entry.path)
+            else:
+                log.warning("%s looks like a partition directory of no topic but holds other "
+                            "files; leaving it alone", entry.path)
+
+    def close(self) -> None:
+        """Flush and fsync everything, checkpoint, and mark the shutdown clean."""
+        if self._lock is None:
+            return
+        all_flushed = True
+        for partition in self.partitions():
+            try:
+                partition.close()
+            except LogError as exc:
+                all_flushed = False
+                log.error("could not flush %s: %s", partition, exc.message)
+            all_flushed = all_flushed and partition.offline is None
+        self.write_recovery_checkpoint()
+        if all_flushed:
+            atomic_write(self.data_dir / CLEAN_SHUTDOWN_MARKER,
+                         json.dumps({"format_version": CHECKPOINT_FORMAT}).encode())
+        else:
+            log.error("not marking %s as cleanly shut down: some partitions could not be "
+                      "flushed and will be recovered at the next start", self.data_dir)
+        self._topics.clear()
+        self._by_id.clear()
+        self._lock = None
+        log.info("closed %s", self.data_dir)
+
+    # --- recovery checkpoint ------------------------------------------------
+
+    def recovery_checkpoint(self) -> bytes:
+        """The checkpoint file's contents as of now (cheap; on the loop's thread)."""
+        partitions = {
+            p.directory.name: {"topic_id": str(p.topic.topic_id), "offset": p.recovery_point}
+            for p in self.partitions() if p.offline is None
+        }
+        return json.dumps({"format_version": CHECKPOINT_FORMAT, "partitions": partitions}).encode()
+
+    def write_recovery_checkpoint(self, data: bytes | None = None) -> None:
+        """Store a checkpoint (by default, the current one); safe on a worker thread with `data`."""
+        atomic_write(self.data_dir / RECOVERY_CHECKPOINT,
+                     self.recovery_checkpoint() if data is None else data)
+
+    def _read_recovery_points(self) -> dict[str, tuple[uuid.UUID, int]]:
+        path = self.data_dir / RECOVERY_CHECKPOINT
+        try:
+            meta = json.loads(path.read_bytes())
+            if meta["format_version"] != CHECKPOINT_FORMAT:
+                raise ValueError(f"format_version {meta['format_version']}")
+            return {name: (uuid.UUID(entry["topic_id"]), int(entry["offset"]))
+                    for name, entry in meta["partitions"].items()}
+        except FileNotFoundError:
+            return {}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("%s is unreadable (%s): recovering every segment", path, exc)
+            return {}
+
+    # --- topics -------------------------------------------------------------
+
+    def _register(self, topic: Topic) -> None:
+        self._topics[topic.name] = topic
+        self._by_id[topic.topic_id] = topic
+
+    def topic(self, name: str) -> Topic | None:
+        return self._topics.get(name)
+
+    def topic_by_id(self, topic_id: uuid.UUID) -> Topic | None:
+        return self._by_id.get(topic_id)
+
+    def topics(self) -> list[Topic]:
+        return list(self._topics.values())
+
+    def partition(self, name: str, index: int) -> PartitionLog | None:
+        topic = self._topics.get(name)
+        if topic is None or not 0 <= index < len(topic.partitions):
+            return None
+        return topic.partitions[index]
+
+    def partitions(self) -> Iterator[PartitionLog]:
+        for topic in list(self._topics.values()):
+            yield from topic.partitions
+
+    def create_topic(self, name: str, num_partitions: int, configs: dict[str, str] | None = None,
+                     *, validate_only: bool = False) -> Topic:
+        """Create a topic (`num_partitions` -1: the broker default, as KIP-464 has it)."""
+        check_topic_name(name)
+        if name in self._topics:
+            raise LogError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
+        key = collision_key(name)
+        for other in self._topics:
+            if collision_key(other) == key:
+                raise LogError(ErrorCode.INVALID_TOPIC_EXCEPTION,
+                               f"Topic '{name}' collides with existing topic: {other}")
+        if num_partitions == -1:
+            num_partitions = self.defaults.num_partitions
+        check_partition_count(num_partitions)
+        topic = Topic(name, uuid.uuid4(), validate(configs or {}), self.defaults)
+        if validate_only:
+            return topic
+        try:
+            self._add_partitions(topic, num_partitions)
+            topic.save(self.data_dir, num_partitions)
+        except OSError as exc:
+            for partition in topic.partitions:
+                partition.delete()
+            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR, f"cannot create topic {name}: {exc}") from exc
+        self._register(topic)
+        log.info("created topic %s (%s) with %d partition(s)%s", name, topic.topic_id, num_partitions,
+                 f", configs {topic.overrides}" if topic.overrides else "")
+        return topic
+
+    def _add_partitions(self, topic: Topic, total: int) -> None:
+        for index in range(len(topic.partitions), total):
+            directory = topic.partition_dir(self.data_dir, index)
+            if directory.exists():
+                log.warning("removing stale %s before creating partition %d of %s",
+                            directory, index, topic.name)
+                shutil.rmtree(directory)
+            topic.partitions.append(PartitionLog.create(topic, index, directory, self.now_ms))
+        fsync_dir(self.data_dir)
+
+    def create_partitions(self, name: str, new_total: int, *, validate_only: bool = False) -> Topic:
+        topic = self._topics.get(name)
+        if topic is None:
+            raise LogError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic '{name}' does not exist.")
+        current = len(topic.partitions)
+        if new_total == current:
+            raise LogError(ErrorCode.INVALID_PARTITIONS, f"Topic already has {current} partitions.")
+        if new_total < current:
+            raise LogError(ErrorCode.INVALID_PARTITIONS,
+                           f"Topic currently has {current} partitions, which is higher than the "
+                           f"requested {new_total}.")
+        check_partition_count(new_total)
+        if validate_only:
+            return topic
+        try:
+            self._add_partitions(topic, new_total)
+            topic.save(self.data_dir, new_total)
+        except OSError as exc:
+            for partition in topic.partitions[current:]:
+                partition.delete()
+            del topic.partitions[current:]
+            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
+                           f"cannot add partitions to {name}: {exc}") from exc
+        log.info("topic %s now has %d partitions", name, new_total)
+        return topic
+
+    def delete_topic(self, name: str) -> None:
+        """Delete a topic and its files; fetches holding file ranges still complete."""
+        topic = self._topics.get(name)
+        if topic is None:
+            raise LogError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic '{name}' does not exist.")
+        try:
+            # The metadata file goes first: once it is gone the topic is gone,
+            # and partition directories a crash leaves behind are orphans
+            # that the next open() removes.
+            meta = topic.meta_path(self.data_dir)
+            meta.unlink()
+            fsync_dir(meta.parent)
+        except OSError as exc:
+            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR, f"cannot delete topic {name}: {exc}") from exc
+        del self._topics[name]
+        del self._by_id[topic.topic_id]
+        for partition in topic.partitions:
+            partition.delete()
+        log.info("deleted topic %s (%s)", name, topic.topic_id)
+
+    # --- retention ----------------------------------------------------------
+
+    def enforce_retention(self, now_ms: int | None = None) -> int:
+        """Run retention over every partition; the number of segments deleted.
+
+        A partition whose files cannot be deleted (or whose roll fails) is
+        logged and skipped; the others still get their retention.
+        """
+        now = self.now_ms() if now_ms is None else now_ms
+        deleted = 0
+        for partition in self.partitions():
+            try:
+                deleted += partition.enforce_retention(now)
+            except (OSError, LogError) as exc:
+                log.error("retention of %s failed: %s", partition, exc)
+        return deleted
+
+
+def _holds_only_log_files(directory: Path) -> bool:
+    for entry in os.scandir(directory):
+        name = entry.name
+        if not (name == LOG_START_OFFSET_FILE or name.endswith(".tmp")
+                or parse_stem(name) is not None):
+            return False
+    return True

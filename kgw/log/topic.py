@@ -1,0 +1,111 @@
+"""Topics: Kafka's naming rules and the versioned metadata file of each topic.
+
+A topic's metadata is `<data>/topics/<topic id>.json`:
+`{"format_version": 1, "name", "topic_id", "partitions", "configs"}`,
+where `configs` holds only the topic's overrides.  Its partitions live in
+Kafka-style directories `<data>/<name>-<partition>/`, whose names a topic
+name of 249 characters still keeps under the file system's 255 (that is
+why Kafka stops at 249); a metadata file named after the topic would not
+fit, hence the id.  Splitting a partition directory name at its last "-"
+gives back the topic, since partitions are plain integers.
+"""
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping
+
+from protocol.error_codes import ErrorCode
+
+from .config import BrokerDefaults, ConfigEntry, LogConfig
+from .errors import LogError
+from .files import atomic_write
+
+if TYPE_CHECKING:
+    from .partition import PartitionLog
+
+META_FORMAT_VERSION = 1
+META_DIR = "topics"
+MAX_NAME_LENGTH = 249
+MAX_PARTITIONS = 10_000
+_LEGAL_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+
+
+def check_topic_name(name: str) -> None:
+    """Kafka's Topic.validate: 1-249 of [a-zA-Z0-9._-], and not "." or ".."."""
+    if not name:
+        raise LogError(ErrorCode.INVALID_TOPIC_EXCEPTION, "Topic name is illegal, it can't be empty")
+    if name in (".", ".."):
+        raise LogError(ErrorCode.INVALID_TOPIC_EXCEPTION, "Topic name cannot be \".\" or \"..\"")
+    if len(name) > MAX_NAME_LENGTH:
+        raise LogError(ErrorCode.INVALID_TOPIC_EXCEPTION,
+                       f"Topic name is illegal, it can't be longer than {MAX_NAME_LENGTH} characters")
+    if not _LEGAL_NAME.fullmatch(name):
+        raise LogError(ErrorCode.INVALID_TOPIC_EXCEPTION,
+                       f"Topic name \"{name}\" is illegal, it contains a character other than "
+                       "ASCII alphanumerics, '.', '_' and '-'")
+
+
+def collision_key(name: str) -> str:
+    """Kafka refuses two topics that differ only in '.' versus '_' (their metric names clash)."""
+    return name.replace(".", "_")
+
+
+def check_partition_count(count: int) -> None:
+    if not 1 <= count <= MAX_PARTITIONS:
+        raise LogError(ErrorCode.INVALID_PARTITIONS,
+                       f"Number of partitions must be between 1 and {MAX_PARTITIONS}, not {count}")
+
+
+class Topic:
+    def __init__(self, name: str, topic_id: uuid.UUID, overrides: Mapping[str, str],
+                 defaults: BrokerDefaults):
+        self.name = name
+        self.topic_id = topic_id
+        self.overrides = dict(overrides)
+        self.partitions: list["PartitionLog"] = []
+        self._defaults = defaults
+        self.configs = defaults.effective(self.overrides)
+        self.log_config = LogConfig(self.configs)
+
+    def __repr__(self) -> str:
+        return f"Topic({self.name!r}, {len(self.partitions)} partitions, id={self.topic_id})"
+
+    def describe_configs(self) -> list[ConfigEntry]:
+        return self._defaults.describe_topic_configs(self.overrides)
+
+    def meta_path(self, data_dir: Path) -> Path:
+        return data_dir / META_DIR / f"{self.topic_id}.json"
+
+    def partition_dir(self, data_dir: Path, index: int) -> Path:
+        return data_dir / f"{self.name}-{index}"
+
+    def save(self, data_dir: Path, partition_count: int) -> None:
+        meta = {
+            "format_version": META_FORMAT_VERSION,
+            "name": self.name,
+            "topic_id": str(self.topic_id),
+            "partitions": partition_count,
+            "configs": self.overrides,
+        }
+        atomic_write(self.meta_path(data_dir), json.dumps(meta, indent=1).encode())
+
+
+def read_meta(path: Path) -> tuple[str, uuid.UUID, int, dict[str, str]]:
+    """(name, topic_id, partitions, overrides) from a metadata file; ValueError if unusable."""
+    try:
+        meta = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"unreadable: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format_version") != META_FORMAT_VERSION:
+        raise ValueError(f"unknown format_version {meta.get('format_version') if isinstance(meta, dict) else None!r}")
+    try:
+        name, topic_id = meta["name"], uuid.UUID(meta["topic_id"])
+        partitions, configs = meta["partitions"], meta["configs"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"malformed: {exc!r}") from None
+    if (not isinstance(name, str) or path.name != f"{topic_id}.json"
+            or not isinstance(partitions, int) or not isinstance(configs, dict)):
+        raise ValueError("malformed: name, partitions or configs of the wrong type")
+    return name, topic_id, partitions, configs

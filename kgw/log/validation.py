@@ -1,0 +1,128 @@
+"""Checking a Produce partition's records before anything is written.
+
+Headers and CRCs only: records are decoded solely when a topic sets
+`message.timestamp.before.max.ms`, whose check needs every record's
+timestamp.  The checks and their error codes follow Kafka's
+UnifiedLog.analyzeAndValidateRecords and LogValidator: framing and CRC
+problems are CORRUPT_MESSAGE, an old message format
+UNSUPPORTED_FOR_MESSAGE_FORMAT, inconsistent counts, control batches or
+sequence numbers from a client INVALID_RECORD, an oversized batch
+MESSAGE_TOO_LARGE, a timestamp out of bounds INVALID_TIMESTAMP.
+"""
+
+import struct
+
+import crc32c
+
+from protocol.errors import DecodeError
+from protocol.error_codes import ErrorCode
+from protocol.records import (
+    ATTRIBUTES_OFFSET, CONTROL_MASK, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET, MAGIC_V2,
+    MIN_BATCH_LENGTH, RecordBatch,
+)
+
+from .config import INT64_MAX, LogConfig
+from .errors import LogError
+from .scan import BatchHeader, parse_header
+
+_I32 = struct.Struct(">i")
+# A length must at least reach the magic byte for the format to be known.
+_MIN_LENGTH_WITH_MAGIC = MAGIC_OFFSET + 1 - LOG_OVERHEAD
+
+
+def validate_records(view: memoryview, config: LogConfig, now_ms: int,
+                     client: bool) -> list[BatchHeader]:
+    """The headers of the batches of `view` (positions within it), each checked;
+    LogError on the first problem.
+
+    A client's Produce carries exactly one v2 batch per partition (Kafka
+    refuses more); the broker's own appends (`client=False`, e.g.
+    transaction markers, tools) may carry several.
+    """
+    batches = []
+    pos = 0
+    total = len(view)
+    if total == 0:
+        raise LogError(ErrorCode.INVALID_RECORD, "the records hold no record batch")
+    while pos < total:
+        left = total - pos
+        if left < LOG_OVERHEAD:
+            raise _corrupt(f"{left} bytes at position {pos} are too few for a batch")
+        length = _I32.unpack_from(view, pos + LENGTH_OFFSET)[0]
+        if length < _MIN_LENGTH_WITH_MAGIC or LOG_OVERHEAD + length > left:
+            raise _corrupt(f"batch length {length} at position {pos} is inconsistent with the "
+                           f"{left} bytes left")
+        magic = view[pos + MAGIC_OFFSET]
+        if magic != MAGIC_V2:
+            if magic in (0, 1):
+                raise LogError(ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+                               f"message format v{magic} is not supported; use RecordBatch v2")
+            raise _corrupt(f"unknown magic {magic - 256 if magic > 127 else magic} at position {pos}")
+        if length < MIN_BATCH_LENGTH:
+            raise _corrupt(f"batch length {length} is below the v2 minimum {MIN_BATCH_LENGTH}")
+        header = parse_header(view, pos, pos)
+        _check_batch(view, header, config, now_ms, client)
+        batches.append(header)
+        pos = header.end
+    if client and len(batches) > 1:
+        raise LogError(ErrorCode.INVALID_RECORD,
+                       f"a produce request must carry one record batch per partition, "
+                       f"not {len(batches)}")
+    return batches
+
+
+def _check_batch(view: memoryview, header: BatchHeader, config: LogConfig, now_ms: int,
+                 client: bool) -> None:
+    if header.size > config.max_message_bytes:
+        raise LogError(ErrorCode.MESSAGE_TOO_LARGE,
+                       f"the {header.size}-byte batch is larger than max.message.bytes "
+                       f"{config.max_message_bytes}")
+    # RecordBatch.crc_ok() without building the view: the hot path's one big cost.
+    crc = crc32c.crc32c(view[header.position + ATTRIBUTES_OFFSET:header.end])
+    if crc != header.crc:
+        raise _corrupt(f"CRC mismatch: stored {header.crc:#010x}, computed {crc:#010x}")
+    count = header.record_count
+    if count <= 0:
+        raise LogError(ErrorCode.INVALID_RECORD, f"invalid record count {count}")
+    if header.last_offset_delta != count - 1:
+        raise LogError(ErrorCode.INVALID_RECORD,
+                       f"last offset delta {header.last_offset_delta} does not match record count "
+                       f"{count}")
+    if client:
+        if header.attributes & CONTROL_MASK:
+            raise LogError(ErrorCode.INVALID_RECORD, "clients are not allowed to write control records")
+        if header.producer_id >= 0 and header.base_sequence < 0:
+            raise LogError(ErrorCode.INVALID_RECORD,
+                           f"invalid sequence number {header.base_sequence} with producer id "
+                           f"{header.producer_id}")
+    if not config.log_append_time:
+        _check_timestamps(view, header, config, now_ms)
+
+
+def _check_timestamps(view: memoryview, header: BatchHeader, config: LogConfig,
+                      now_ms: int) -> None:
+    """Kafka's KIP-937 bounds on CreateTime timestamps (-1, "none", is exempt)."""
+    latest = now_ms + config.timestamp_after_max_ms
+    if header.max_timestamp > latest:
+        raise _bad_timestamp(header.max_timestamp, now_ms, config)
+    if config.timestamp_before_max_ms == INT64_MAX:
+        return
+    earliest = now_ms - config.timestamp_before_max_ms
+    try:
+        records = RecordBatch(view, header.position).records()
+    except DecodeError as exc:
+        raise _corrupt(f"records cannot be decoded: {exc}") from None
+    for record in records:
+        if record.timestamp != -1 and record.timestamp < earliest:
+            raise _bad_timestamp(record.timestamp, now_ms, config)
+
+
+def _bad_timestamp(timestamp: int, now_ms: int, config: LogConfig) -> LogError:
+    return LogError(ErrorCode.INVALID_TIMESTAMP,
+                    f"timestamp {timestamp} is out of range: it must be within "
+                    f"[{now_ms - config.timestamp_before_max_ms}, "
+                    f"{now_ms + config.timestamp_after_max_ms}]")
+
+
+def _corrupt(message: str) -> LogError:
+    return LogError(ErrorCode.CORRUPT_MESSAGE, message)

@@ -1,0 +1,197 @@
+"""Topics: names, partitions, configs, DescribeConfigs entries, metadata on disk."""
+
+import json
+import os
+import uuid
+
+import pytest
+
+from kgw.log import BrokerDefaults, ConfigSource, ConfigType, LogError, LogManager
+from protocol.error_codes import ErrorCode
+
+from .helpers import crash, make_batch, read_all
+
+
+@pytest.mark.parametrize("name", ["a", "A-b_c.d", "x" * 249, "__consumer_offsets", "..."])
+def test_legal_names(managers, name):
+    assert managers().create_topic(name, 1).name == name
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "x" * 250, "a b", "a/b", "ä", "a:b", "a\0"])
+def test_illegal_names(managers, name):
+    with pytest.raises(LogError) as err:
+        managers().create_topic(name, 1)
+    assert err.value.code == ErrorCode.INVALID_TOPIC_EXCEPTION
+
+
+def test_duplicates_and_collisions(managers):
+    manager = managers()
+    manager.create_topic("a.b", 1)
+    with pytest.raises(LogError) as err:
+        manager.create_topic("a.b", 3)
+    assert err.value.code == ErrorCode.TOPIC_ALREADY_EXISTS
+    with pytest.raises(LogError) as err:
+        manager.create_topic("a_b", 1)
+    assert err.value.code == ErrorCode.INVALID_TOPIC_EXCEPTION
+
+
+@pytest.mark.parametrize("count", [0, -2, 10_001])
+def test_invalid_partition_counts(managers, count):
+    with pytest.raises(LogError) as err:
+        managers().create_topic("t", count)
+    assert err.value.code == ErrorCode.INVALID_PARTITIONS
+
+
+def test_minus_one_partitions_means_the_broker_default(managers):
+    assert len(managers(defaults=BrokerDefaults(num_partitions=4)).create_topic("t", -1).partitions) == 4
+
+
+@pytest.mark.parametrize("configs", [
+    {"no.such.config": "1"},
+    {"retention.ms": "abc"},
+    {"retention.ms": "-2"},
+    {"segment.bytes": "1000"},
+    {"segment.bytes": str(2**31)},
+    {"cleanup.policy": "delete,shred"},
+    {"message.timestamp.type": "createtime"},
+    {"min.cleanable.dirty.ratio": "1.5"},
+    {"preallocate": "yes"},
+    {"compression.type": "zstd"},
+    {"remote.storage.enable": "true"},
+    {"retention.bytes": None},
+])
+def test_invalid_configs(managers, configs):
+    manager = managers()
+    with pytest.raises(LogError) as err:
+        manager.create_topic("t", 1, configs)
+    assert err.value.code == ErrorCode.INVALID_CONFIG
+    assert manager.topic("t") is None and not (manager.data_dir / "t-0").exists()
+
+
+def test_valid_configs_and_effective_values(managers):
+    manager = managers(defaults=BrokerDefaults(topic_configs={"retention.ms": "3600000"}))
+    topic = manager.create_topic("t", 1, {"cleanup.policy": "compact,delete", "retention.bytes": " 1000 ",
+                                          "preallocate": "TRUE", "segment.bytes": "1048576"})
+    assert topic.configs["retention.ms"] == "3600000"
+    assert topic.configs["segment.bytes"] == "1048576"
+    assert topic.configs["max.message.bytes"] == "1048588"
+    assert topic.log_config.retention_bytes == 1000 and topic.log_config.delete_policy
+    entries = {e.name: e for e in topic.describe_configs()}
+    assert "internal.segment.bytes" not in entries
+    assert entries["retention.ms"].source == ConfigSource.STATIC_BROKER_CONFIG
+    assert [s.name for s in entries["retention.ms"].synonyms] == ["log.retention.ms", "log.retention.ms"]
+    assert entries["segment.bytes"].source == ConfigSource.TOPIC_CONFIG
+    assert entries["segment.bytes"].synonyms[0].source == ConfigSource.TOPIC_CONFIG
+    assert entries["segment.ms"].is_default and entries["segment.ms"].value == "604800000"
+    assert entries["cleanup.policy"].config_type == ConfigType.LIST
+    assert entries["message.timestamp.after.max.ms"].value == "3600000"
+    assert not any(e.read_only or e.sensitive for e in entries.values())
+
+
+def test_broker_describe_entries():
+    entries = {e.name: e for e in BrokerDefaults(num_partitions=3).describe_configs()}
+    assert entries["num.partitions"].value == "3"
+    assert entries["num.partitions"].source == ConfigSource.STATIC_BROKER_CONFIG
+    assert entries["log.retention.ms"].value == "604800000" and entries["log.retention.ms"].is_default
+    assert entries["message.max.bytes"].value == "1048588"
+    assert all(e.read_only for e in entries.values())
+
+
+@pytest.mark.parametrize("kwargs", [{"num_partitions": 0}, {"flush": "sometimes"},
+                                    {"flush": "interval:0"}, {"topic_configs": {"x": "1"}}])
+def test_bad_broker_defaults(kwargs):
+    with pytest.raises(ValueError):
+        BrokerDefaults(**kwargs)
+
+
+def test_validate_only_creates_nothing(managers):
+    manager = managers()
+    topic = manager.create_topic("t", 3, {"retention.ms": "1"}, validate_only=True)
+    assert topic.name == "t" and manager.topic("t") is None
+    assert sorted(os.listdir(manager.data_dir)) == [".lock", "topics"]
+
+
+def test_metadata_survives_restart(managers):
+    manager = managers()
+    topic = manager.create_topic("orders", 3, {"retention.ms": "1234"})
+    topic.partitions[2].append(make_batch())
+    manager.close()
+    meta = json.loads((manager.data_dir / "topics" / f"{topic.topic_id}.json").read_text())
+    assert meta == {"format_version": 1, "name": "orders", "topic_id": str(topic.topic_id),
+                    "partitions": 3, "configs": {"retention.ms": "1234"}}
+    again = managers()
+    reloaded = again.topic("orders")
+    assert reloaded.topic_id == topic.topic_id and isinstance(reloaded.topic_id, uuid.UUID)
+    assert again.topic_by_id(topic.topic_id) is reloaded
+    assert reloaded.overrides == {"retention.ms": "1234"} and len(reloaded.partitions) == 3
+    assert again.partition("orders", 2).log_end_offset == 3
+    assert again.partition("orders", 3) is None and again.partition("nope", 0) is None
+
+
+def test_create_partitions(managers):
+    manager = managers()
+    manager.create_topic("t", 2)
+    for total, code in ((2, ErrorCode.INVALID_PARTITIONS), (1, ErrorCode.INVALID_PARTITIONS)):
+        with pytest.raises(LogError) as err:
+            manager.create_partitions("t", total)
+        assert err.value.code == code
+    with pytest.raises(LogError) as err:
+        manager.create_partitions("nope", 3)
+    assert err.value.code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    manager.create_partitions("t", 5)
+    manager.partition("t", 4).append(make_batch())
+    manager.close()
+    assert len(managers().topic("t").partitions) == 5
+
+
+def test_delete_topic_and_recreate(managers):
+    manager = managers()
+    partition = manager.create_topic("t", 2).partitions[0]
+    partition.append(make_batch())
+    manager.delete_topic("t")
+    assert manager.topic("t") is None and manager.topics() == []
+    assert sorted(os.listdir(manager.data_dir)) == [".lock", "topics"]
+    assert os.listdir(manager.data_dir / "topics") == []
+    with pytest.raises(LogError) as err:
+        partition.append(make_batch())
+    assert err.value.code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    with pytest.raises(LogError) as err:
+        manager.delete_topic("t")
+    assert err.value.code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    fresh = manager.create_topic("t", 1).partitions[0]
+    assert fresh.log_end_offset == 0 and read_all(fresh) == []
+
+
+def test_orphans_of_an_interrupted_delete_are_removed(managers):
+    manager = managers()
+    gone = manager.create_topic("gone", 2)
+    gone.partitions[0].append(make_batch())
+    manager.create_topic("kept", 1)
+    gone.meta_path(manager.data_dir).unlink()
+    other = manager.data_dir / "not-a-partition-7"
+    other.mkdir()
+    (other / "somebody-elses.file").write_text("x")
+    crash(manager)
+    again = managers()
+    assert [t.name for t in again.topics()] == ["kept"]
+    assert not (again.data_dir / "gone-0").exists() and not (again.data_dir / "gone-1").exists()
+    assert other.exists()
+
+
+def test_unreadable_metadata_leaves_the_topic_alone(managers, caplog):
+    manager = managers()
+    topic = manager.create_topic("t", 1)
+    topic.partitions[0].append(make_batch())
+    manager.close()
+    topic.meta_path(manager.data_dir).write_text('{"format_version": 99}')
+    again = managers()
+    assert again.topic("t") is None
+    assert (again.data_dir / "t-0").exists()
+    assert "unknown format_version 99" in caplog.text
+
+
+def test_a_second_manager_cannot_open_the_same_directory(managers, tmp_path):
+    managers()
+    with pytest.raises(LogError) as err:
+        LogManager(tmp_path / "data").open()
+    assert err.value.code == ErrorCode.KAFKA_STORAGE_ERROR
