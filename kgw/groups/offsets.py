@@ -1,0 +1,192 @@
+"""Committed offsets: their durable journal, their replay, their expiry.
+
+The journal (kgw.groups.journal) holds these records:
+
+    {"t": "commit", "g": group, "o": [[topic, partition, offset, leader_epoch,
+                                       metadata, commit_ms, expire_ms or null], ...]}
+    {"t": "delete", "gs": [group, ...]}                  DeleteGroups
+    {"t": "expire", "g": group, "p": [[topic, partition], ...]}
+    {"t": "group", "g": group, "pt": protocol type or null,
+     "empty_since": ms, or null when the group stopped being empty}
+
+A commit is applied to the in-memory offsets only once fsync has made it
+durable, and commits are applied in journal order, so what OffsetFetch
+returns is always what a restart would replay: nothing acknowledged is ever
+lost and nothing unacknowledged is ever seen (Kafka likewise hides a commit
+until its append to __consumer_offsets completes).
+
+Group membership is not journalled: after a restart every group is Empty,
+and its members, answered UNKNOWN_MEMBER_ID, rejoin. Kafka reloads members
+from its log instead; clients cannot tell except by that one rejoin.
+"""
+
+import logging
+from collections import Counter, deque
+from pathlib import Path
+from typing import Callable
+
+import trio
+
+from .group import EMPTY, CommittedOffset, Group
+from .journal import Journal, JournalError, encode_frame
+
+log = logging.getLogger("kgw.groups")
+
+JOURNAL_FILE = "commits.log"
+# Start-up rewrites the journal once it is this big and mostly dead records.
+COMPACT_MIN_BYTES = 1 << 20
+
+
+class OffsetStore:
+    def __init__(self, directory: Path, now_ms: int):
+        directory.mkdir(parents=True, exist_ok=True)
+        self._journal, records = Journal.open(directory / JOURNAL_FILE)
+        # The group registry the whole coordinator shares; after a restart it
+        # holds the groups that have committed offsets.
+        self.groups: dict[str, Group] = _replay(records, now_ms)
+        self._compact_if_grown()
+        # (journal position, what to apply once that position is durable)
+        self._undurable: deque[tuple[int, Callable[[], None] | None]] = deque()
+
+    def close(self) -> None:
+        self._journal.close()
+
+    async def commit(self, group: Group, offsets: list[tuple[str, int, CommittedOffset]]) -> None:
+        """Durably commit; raises OSError when the journal cannot be written."""
+        position = self._journal.append(_commit_record(group.group_id, offsets))
+        keys = Counter((topic, partition) for topic, partition, _ in offsets)
+        group.uncommitted += keys
+
+        def apply():
+            group.uncommitted -= keys
+            for topic, partition, committed in offsets:
+                group.offsets[topic, partition] = committed
+
+        await self.until_durable(position, apply)
+
+    def delete(self, groups: list[Group]) -> int:
+        """Journal the deletion; `until_durable` the returned position
+        before acknowledging it. Raises OSError if it cannot be written."""
+        return self._journal.append({"t": "delete", "gs": [g.group_id for g in groups]})
+
+    async def until_durable(self, position: int, apply: Callable[[], None] | None = None) -> None:
+        self._undurable.append((position, apply))
+        try:
+            # Shielded: once written, a record must be applied even if the
+            # client that sent it hangs up, or memory and journal would differ.
+            with trio.CancelScope(shield=True):
+                await self._journal.sync(position)
+        except OSError:
+            # The journal refuses everything from now on; what was waiting
+            # is answered with errors and never applied.
+            self._undurable.clear()
+            raise
+        synced = self._journal.synced
+        while self._undurable and self._undurable[0][0] <= synced:
+            _, each = self._undurable.popleft()
+            if each is not None:
+                each()
+
+    def group_state_changed(self, group: Group) -> None:
+        """Journal when the group became empty, for its offsets' retention.
+        Not waited for: losing it to a crash only makes retention count from
+        the restart."""
+        self._append_quietly({"t": "group", "g": group.group_id, "pt": group.protocol_type,
+                              "empty_since": group.state_since_ms if group.state == EMPTY else None})
+
+    def expire_offsets(self, now_ms: int, retention_ms: int) -> None:
+        """Kafka 2.1+ retention (KIP-211): offsets of an empty group expire
+        `offsets.retention.minutes` after it became empty; those of a group
+        used only for storing offsets, that long after their own commit."""
+        for group in self.groups.values():
+            expired = [key for key, committed in group.offsets.items()
+                       if key not in group.uncommitted
+                       and _expired(group, committed, now_ms, retention_ms)]
+            if expired and self._append_quietly(
+                    {"t": "expire", "g": group.group_id, "p": [list(key) for key in expired]}):
+                log.info("group %s: %d committed offset(s) expired", group.group_id, len(expired))
+                for key in expired:
+                    del group.offsets[key]
+
+    def _append_quietly(self, record: dict) -> bool:
+        try:
+            self._journal.append(record)
+            return True
+        except OSError as exc:
+            log.error("cannot write to %s: %s", self._journal.path, exc)
+            return False
+
+    def _compact_if_grown(self) -> None:
+        snapshot = _snapshot(self.groups)
+        live = sum(len(encode_frame(record)) for record in snapshot)
+        if self._journal.size > max(COMPACT_MIN_BYTES, 2 * live):
+            log.info("compacting %s: %d bytes, %d of them live", self._journal.path,
+                     self._journal.size, live)
+            self._journal.rewrite(snapshot)
+
+
+def _expired(group: Group, committed: CommittedOffset, now_ms: int, retention_ms: int) -> bool:
+    if group.protocol_type is None:
+        since = committed.commit_timestamp_ms
+    elif group.state == EMPTY:
+        since = group.state_since_ms
+    else:
+        # Kafka also expires a stable consumer group's offsets of topics it
+        # no longer subscribes to; kgw does not read subscriptions.
+        return False
+    if committed.expire_timestamp_ms is not None:
+        return now_ms >= committed.expire_timestamp_ms
+    return now_ms - since >= retention_ms
+
+
+def _replay(records: list[dict], now_ms: int) -> dict[str, Group]:
+    groups: dict[str, Group] = {}
+
+    def group(group_id: str) -> Group:
+        found = groups.get(group_id)
+        if found is None:
+            found = groups[group_id] = Group(group_id, now_ms)
+        return found
+
+    for record in records:
+        kind = record["t"]
+        if kind == "commit":
+            offsets = group(record["g"]).offsets
+            for topic, partition, offset, epoch, metadata, commit_ms, expire_ms in record["o"]:
+                offsets[topic, partition] = CommittedOffset(
+                    offset, epoch, metadata, commit_ms, expire_ms)
+        elif kind == "delete":
+            for group_id in record["gs"]:
+                groups.pop(group_id, None)
+        elif kind == "expire":
+            offsets = groups[record["g"]].offsets if record["g"] in groups else {}
+            for topic, partition in record["p"]:
+                offsets.pop((topic, partition), None)
+        elif kind == "group":
+            found = group(record["g"])
+            found.protocol_type = record["pt"]
+            # A group that had members when kgw stopped lost them with it.
+            emptied = record["empty_since"]
+            found.state_since_ms = emptied if emptied is not None else now_ms
+        else:
+            raise JournalError(f"unknown journal record type {kind!r}")
+    # An empty group without offsets is forgotten, as Kafka's cleanup does.
+    return {group_id: g for group_id, g in groups.items() if g.offsets}
+
+
+def _snapshot(groups: dict[str, Group]) -> list[dict]:
+    records = []
+    for group in groups.values():
+        if group.protocol_type is not None:
+            records.append({"t": "group", "g": group.group_id, "pt": group.protocol_type,
+                            "empty_since": group.state_since_ms})
+        records.append(_commit_record(group.group_id, [
+            (topic, partition, committed) for (topic, partition), committed in group.offsets.items()]))
+    return records
+
+
+def _commit_record(group_id: str, offsets: list[tuple[str, int, CommittedOffset]]) -> dict:
+    return {"t": "commit", "g": group_id, "o": [
+        [topic, partition, c.offset, c.leader_epoch, c.metadata, c.commit_timestamp_ms,
+         c.expire_timestamp_ms]
+        for topic, partition, c in offsets]}

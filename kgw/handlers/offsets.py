@@ -1,0 +1,71 @@
+"""Committed offsets: OffsetCommit 2-9 and OffsetFetch 1-9.
+
+OffsetCommit v2-4 carry a retention time, v6+ the leader epoch, v7+ the
+group instance id. OffsetFetch v2+ reads every committed partition of the
+group when the topic list is null, and v8+ reads several groups at once.
+OffsetFetch's require_stable (v7+) waits for pending transactional commits;
+kgw's coordinator has none, so every answer is already stable.
+"""
+
+from protocol.error_codes import ErrorCode
+from protocol.messages import OFFSET_COMMIT, OFFSET_FETCH
+
+from ..groups import OffsetCommit
+from . import handles
+
+
+@handles(OFFSET_COMMIT)
+async def offset_commit(broker, request):
+    body = request.body
+    entries = []
+    # Kafka refuses partitions that do not exist before asking the coordinator.
+    exists = [[broker.log.partition(topic.name, p.partition_index) is not None
+               for p in topic.partitions] for topic in body.topics]
+    for topic, known in zip(body.topics, exists):
+        entries.extend(OffsetCommit(topic.name, p.partition_index, p.committed_offset,
+                                    p.committed_leader_epoch, p.committed_metadata or "")
+                       for p, found in zip(topic.partitions, known) if found)
+    committed = await broker.groups.commit_offsets(
+        body.group_id, body.generation_id_or_member_epoch, body.member_id, body.group_instance_id,
+        entries, body.retention_time_ms) if entries else []
+    errors = iter(committed)
+    Topic = OFFSET_COMMIT.Response.OffsetCommitResponseTopic
+    Partition = Topic.OffsetCommitResponsePartition
+    return OFFSET_COMMIT.Response(throttle_time_ms=0, topics=[
+        Topic(name=topic.name, partitions=[
+            Partition(partition_index=p.partition_index,
+                      error_code=next(errors) if found else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+            for p, found in zip(topic.partitions, known)])
+        for topic, known in zip(body.topics, exists)])
+
+
+@handles(OFFSET_FETCH)
+async def offset_fetch(broker, request):
+    body = request.body
+    Response = OFFSET_FETCH.Response
+    if request.api_version >= 8:
+        Group = Response.OffsetFetchResponseGroup
+        Topic = Group.OffsetFetchResponseTopics
+        return Response(throttle_time_ms=0, groups=[
+            Group(group_id=group.group_id, error_code=ErrorCode.NONE,
+                  topics=_fetched(broker, group.group_id, group.topics, Topic,
+                                  Topic.OffsetFetchResponsePartitions))
+            for group in body.groups])
+    Topic = Response.OffsetFetchResponseTopic
+    return Response(throttle_time_ms=0, error_code=ErrorCode.NONE, topics=_fetched(
+        broker, body.group_id, body.topics, Topic, Topic.OffsetFetchResponsePartition))
+
+
+def _fetched(broker, group_id: str, topics, Topic, Partition) -> list:
+    """The response topics for `topics` (None: all the group committed).
+    A partition never committed reads -1 with empty metadata, as in Kafka."""
+    wanted = None if topics is None else [
+        (topic.name, partition) for topic in topics for partition in topic.partition_indexes]
+    by_topic: dict[str, list] = {}
+    for topic, partition, committed in broker.groups.fetch_offsets(group_id, wanted):
+        by_topic.setdefault(topic, []).append(Partition(
+            partition_index=partition, error_code=ErrorCode.NONE,
+            committed_offset=committed.offset if committed else -1,
+            committed_leader_epoch=committed.leader_epoch if committed else -1,
+            metadata=committed.metadata if committed else ""))
+    return [Topic(name=name, partitions=partitions) for name, partitions in by_topic.items()]
