@@ -1,20 +1,68 @@
-"""kgw's command line."""
+"""kgw's command line. Every option also reads a KGW_* environment variable
+(`--data-dir` from KGW_DATA_DIR, and so on)."""
 
-import sys
+import logging
+import re
+from pathlib import Path
 
 import click
+import trio
+
+from .config import BrokerConfig
 
 
-@click.group()
-def main():
+def _flush_mode(ctx, param, value: str) -> str:
+    if value in ("acks", "always", "never") or re.fullmatch(r"interval:\d+", value):
+        return value
+    raise click.BadParameter("use acks, always, never or interval:<ms>")
+
+
+@click.group(context_settings={"auto_envvar_prefix": "KGW"})
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+def main(log_level):
     """kgw: a Kafka-wire-compatible broker."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=9092, show_default=True)
-@click.option("--data-dir", default="./data", show_default=True)
-def serve(host, port, data_dir):
-    """Run the broker (not built yet: see the open issues)."""
-    click.echo("kgw serve is not built yet; protocol/ is the first layer to land.", err=True)
-    sys.exit(1)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=9092, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--data-dir", default="./data", show_default=True, type=click.Path(path_type=Path),
+              help="Where topics, offsets and metadata are kept.")
+@click.option("--advertised-host", default=None,
+              help="Host clients are told to connect to. [default: the listening host]")
+@click.option("--advertised-port", default=None, type=click.IntRange(1, 65535),
+              help="Port clients are told to connect to. [default: the bound port]")
+@click.option("--num-partitions", default=1, show_default=True, type=click.IntRange(1, 10_000),
+              help="Partitions of auto-created topics and of CreateTopics asking for -1.")
+@click.option("--auto-create-topics/--no-auto-create-topics", default=True, show_default=True,
+              help="Create unknown topics when a client's Metadata request allows it.")
+@click.option("--max-request-size", default=100 * 1024 * 1024, show_default=True,
+              type=click.IntRange(1024), help="Largest request frame accepted, in bytes.")
+@click.option("--flush", default="acks", show_default=True, callback=_flush_mode,
+              help="When to fsync: acks (before acknowledging acks=all, group commit), "
+                   "always, never, or interval:<ms>.")
+@click.option("--retention-check-interval-ms", default=300_000, show_default=True,
+              type=click.IntRange(1), help="How often retention deletes old segments.")
+@click.option("--group-initial-rebalance-delay-ms", default=0, show_default=True,
+              type=click.IntRange(0), help="How long a new group waits for more members to join.")
+@click.option("--offsets-retention-minutes", default=10_080, show_default=True,
+              type=click.IntRange(1), help="How long an empty group's committed offsets are kept.")
+def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions,
+          auto_create_topics, max_request_size, flush, retention_check_interval_ms,
+          group_initial_rebalance_delay_ms, offsets_retention_minutes):
+    """Run the broker until SIGINT or SIGTERM."""
+    from .server import serve_until_signalled
+
+    if advertised_host is None and host in ("0.0.0.0", "::"):
+        advertised_host = "127.0.0.1"
+    config = BrokerConfig(
+        host=host, port=port, data_dir=data_dir, advertised_host=advertised_host,
+        advertised_port=advertised_port, num_partitions=num_partitions,
+        auto_create_topics=auto_create_topics, max_request_size=max_request_size, flush=flush,
+        retention_check_interval_ms=retention_check_interval_ms,
+        group_initial_rebalance_delay_ms=group_initial_rebalance_delay_ms,
+        offsets_retention_minutes=offsets_retention_minutes)
+    trio.run(serve_until_signalled, config)

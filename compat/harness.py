@@ -1,0 +1,170 @@
+"""Running a real kgw for the compat tests: a `kgw serve` child process on an
+ephemeral port, and a TCP proxy that can cut every connection on demand."""
+
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+READY = re.compile(r"kgw ready on ([\d.]+):(\d+)")
+START_TIMEOUT_S = 20
+
+
+def require(module_name: str):
+    """Import a client library; in CI (KGW_REQUIRE_CLIENTS=1) its absence is
+    a failure, elsewhere a skip."""
+    try:
+        return __import__(module_name)
+    except ImportError as exc:
+        if os.environ.get("KGW_REQUIRE_CLIENTS") == "1":
+            pytest.fail(f"client {module_name} is required but missing: {exc}")
+        pytest.skip(f"client {module_name} not installed")
+
+
+def require_program(name: str) -> str:
+    path = subprocess.run(["which", name], capture_output=True, text=True).stdout.strip()
+    if not path:
+        if os.environ.get("KGW_REQUIRE_CLIENTS") == "1":
+            pytest.fail(f"program {name} is required but missing")
+        pytest.skip(f"program {name} not installed")
+    return path
+
+
+class KgwProcess:
+    """`kgw serve` in a child process; `restart()` keeps the data dir."""
+
+    def __init__(self, data_dir: Path, *extra_args: str, port: int = 0):
+        self.data_dir = data_dir
+        self.extra_args = list(extra_args)
+        self.port = port
+        self.proc: subprocess.Popen | None = None
+        self.host = "127.0.0.1"
+        self.log_lines: list[str] = []
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> "KgwProcess":
+        cmd = [sys.executable, "-m", "kgw", "serve", "--port", str(self.port),
+               "--data-dir", str(self.data_dir), *self.extra_args]
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stderr], [], [], 0.5)
+            if not ready:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.log_lines.append(line)
+            match = READY.search(line)
+            if match:
+                self.host, self.port = match.group(1), int(match.group(2))
+                threading.Thread(target=self._drain_log, args=(self.proc,), daemon=True).start()
+                return self
+        self.kill()
+        raise RuntimeError("kgw did not start:\n" + "".join(self.log_lines))
+
+    def _drain_log(self, proc):
+        for line in proc.stderr:
+            self.log_lines.append(line)
+
+    def stop(self, timeout: float = 15) -> int:
+        """SIGTERM and wait: the graceful path. Returns the exit code."""
+        if self.proc is None:
+            return 0
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout)
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash looks like to the data dir."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def restart(self, *, crash: bool = False) -> "KgwProcess":
+        """Stop (or kill) and start again on the same port and data dir."""
+        if crash:
+            self.kill()
+        else:
+            assert self.stop() == 0, "".join(self.log_lines[-20:])
+        return self.start()
+
+
+class CuttingProxy:
+    """Forwards 127.0.0.1:<port> to a target and can cut every connection."""
+
+    def __init__(self, target_host: str, target_port: int):
+        self.target = (target_host, target_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self.connections = 0
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets.update((client, upstream))
+                self.connections += 1
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> int:
+        """Reset every open connection; returns how many sockets were cut."""
+        with self._lock:
+            victims = list(self._sockets)
+            self._sockets.clear()
+        for s in victims:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.close()
+            except OSError:
+                pass
+        return len(victims)
+
+    def close(self):
+        self._closed = True
+        self._listener.close()
+        self.cut()

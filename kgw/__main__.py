@@ -1,0 +1,3 @@
+from kgw.cli import main
+
+main()

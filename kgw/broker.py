@@ -1,0 +1,115 @@
+"""The broker's shared state: what every handler reaches through `broker`."""
+
+import base64
+import json
+import logging
+import os
+import uuid
+from pathlib import Path
+
+import trio
+
+from protocol.error_codes import ErrorCode
+
+from .config import NODE_ID, BrokerConfig
+from .groups import GroupCoordinator
+from .log import LogError, LogManager
+from .log.durability import Flusher
+from .producers import ProducerRegistry
+
+log = logging.getLogger("kgw.broker")
+
+CLUSTER_FILE = "cluster.json"
+CLUSTER_FILE_FORMAT = 1
+
+
+class AppendNotifier:
+    """Wakes long-polling fetches when a partition they wait on grows.
+
+    A waiter registers one event under every partition it reads; an append
+    sets the events registered under its partition and forgets them, so an
+    idle partition costs nothing and a busy one wakes each waiter once.
+    """
+
+    def __init__(self):
+        self._waiting: dict[tuple[str, int], list[trio.Event]] = {}
+
+    def register(self, keys, event: trio.Event) -> None:
+        for key in keys:
+            self._waiting.setdefault(key, []).append(event)
+
+    def unregister(self, keys, event: trio.Event) -> None:
+        for key in keys:
+            events = self._waiting.get(key)
+            if events and event in events:
+                events.remove(event)
+                if not events:
+                    del self._waiting[key]
+
+    def appended(self, topic: str, partition: int) -> None:
+        for event in self._waiting.pop((topic, partition), ()):
+            event.set()
+
+
+class Broker:
+    def __init__(self, config: BrokerConfig):
+        self.config = config
+        self.node_id = NODE_ID
+        data_dir = Path(config.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.cluster_id = _load_or_create_cluster_id(data_dir)
+        self.log = LogManager(data_dir, config.log_defaults())
+        self.flusher = Flusher(config.flush, self.log)
+        self.producers = ProducerRegistry(data_dir)
+        self.groups = GroupCoordinator(
+            data_dir, initial_rebalance_delay_ms=config.group_initial_rebalance_delay_ms,
+            offsets_retention_minutes=config.offsets_retention_minutes,
+            group_max_size=config.group_max_size)
+        self.notifier = AppendNotifier()
+        # Set by the server once it has bound its socket.
+        self.advertised_host = config.advertised_host or config.host
+        self.advertised_port = config.advertised_port or config.port
+
+    def open(self) -> None:
+        self.log.open()
+
+    def close(self) -> None:
+        self.groups.close()
+        self.log.close()
+
+    def bound(self, host: str, port: int) -> None:
+        self.advertised_host = self.config.advertised_host or host
+        self.advertised_port = self.config.advertised_port or port
+
+    def topic_or_create(self, name: str, allow_auto_create: bool):
+        """The topic, auto-creating it as Metadata may; None if unknown.
+
+        Raises LogError for a name Kafka would refuse.
+        """
+        topic = self.log.topic(name)
+        if topic is None and allow_auto_create and self.config.auto_create_topics:
+            try:
+                topic = self.log.create_topic(name, self.config.num_partitions)
+                log.info("auto-created topic %s with %d partition(s)", name, self.config.num_partitions)
+            except LogError as exc:
+                if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
+                    raise
+                topic = self.log.topic(name)
+        return topic
+
+
+def _load_or_create_cluster_id(data_dir: Path) -> str:
+    path = data_dir / CLUSTER_FILE
+    if path.exists():
+        meta = json.loads(path.read_text())
+        if meta.get("format_version") != CLUSTER_FILE_FORMAT:
+            raise RuntimeError(f"{path}: unknown format_version {meta.get('format_version')}")
+        return meta["cluster_id"]
+    # Kafka's cluster ids are a random UUID in URL-safe base64 without padding.
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"format_version": CLUSTER_FILE_FORMAT, "cluster_id": cluster_id}))
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return cluster_id

@@ -1,0 +1,40 @@
+"""The broker's settings, as `kgw serve` and the embedding API pass them."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from protocol.connection import DEFAULT_MAX_FRAME_SIZE
+
+from .log import BrokerDefaults
+
+NODE_ID = 0
+
+
+@dataclass
+class BrokerConfig:
+    host: str = "127.0.0.1"
+    port: int = 9092
+    data_dir: Path = Path("./data")
+    # What clients are told to connect to; None means the bound address.
+    advertised_host: str | None = None
+    advertised_port: int | None = None
+    num_partitions: int = 1
+    auto_create_topics: bool = True
+    max_request_size: int = DEFAULT_MAX_FRAME_SIZE
+    # "acks" (fsync before acknowledging acks=all, group commit), "always",
+    # "interval:<ms>" or "never": see the README's durability section.
+    flush: str = "acks"
+    retention_check_interval_ms: int = 300_000
+    # How long in-flight requests may run after SIGTERM before being cut.
+    shutdown_grace_s: float = 5.0
+    max_connections: int = 10_000
+    # Kafka's group.initial.rebalance.delay.ms is 3000; 0 gives a new
+    # consumer its first message without waiting (the issue's choice).
+    group_initial_rebalance_delay_ms: int = 0
+    offsets_retention_minutes: int = 10_080
+    group_max_size: int | None = None
+
+    def log_defaults(self) -> BrokerDefaults:
+        return BrokerDefaults(num_partitions=self.num_partitions,
+                              retention_check_interval_ms=self.retention_check_interval_ms,
+                              flush=self.flush)

@@ -1,0 +1,194 @@
+"""Topic administration: CreateTopics 2-7, DeleteTopics 1-6,
+CreatePartitions 0-3, DescribeConfigs 1-4 and DeleteRecords 0-2."""
+
+import logging
+
+from protocol.error_codes import ErrorCode
+from protocol.messages import (
+    CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS, DELETE_TOPICS, DESCRIBE_CONFIGS,
+)
+
+from ..log import LogError
+from . import handles
+
+log = logging.getLogger("kgw.admin")
+
+# Kafka's ConfigResource types.
+TOPIC_RESOURCE = 2
+BROKER_RESOURCE = 4
+
+
+def _replication_error(replication_factor: int, assignments) -> tuple[ErrorCode, str] | None:
+    """kgw is one node: a replica must be node 0, and one replica is all."""
+    if replication_factor not in (-1, 1) and not assignments:
+        return (ErrorCode.INVALID_REPLICATION_FACTOR,
+                f"Replication factor: {replication_factor} larger than available brokers: 1.")
+    for assignment in assignments:
+        if assignment.broker_ids != [0]:
+            return (ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                    f"partition {assignment.partition_index} must be assigned to broker 0 only")
+    return None
+
+
+@handles(CREATE_TOPICS)
+async def create_topics(broker, request):
+    Result = CREATE_TOPICS.Response.CreatableTopicResult
+    body = request.body
+    results = []
+    seen = set()
+    for wanted in body.topics:
+        result = Result(name=wanted.name, error_message=None)
+        results.append(result)
+        if wanted.name in seen:
+            result.error_code = ErrorCode.INVALID_REQUEST
+            result.error_message = f"Create topic request for {wanted.name} appears more than once."
+            continue
+        seen.add(wanted.name)
+        problem = _replication_error(wanted.replication_factor, wanted.assignments)
+        if problem:
+            result.error_code, result.error_message = problem
+            continue
+        partitions = wanted.num_partitions
+        if wanted.assignments:
+            if partitions != -1:
+                result.error_code = ErrorCode.INVALID_REQUEST
+                result.error_message = "num_partitions must be -1 when assignments are given"
+                continue
+            partitions = len(wanted.assignments)
+        elif partitions == -1:
+            partitions = broker.config.num_partitions
+        configs = {c.name: c.value for c in wanted.configs}
+        try:
+            topic = broker.log.create_topic(wanted.name, partitions, configs,
+                                            validate_only=body.validate_only)
+        except LogError as exc:
+            result.error_code, result.error_message = exc.code, str(exc)
+            continue
+        if not body.validate_only:
+            log.info("created topic %s with %d partition(s)", wanted.name, partitions)
+        result.error_code = ErrorCode.NONE
+        result.topic_id = topic.topic_id
+        result.num_partitions = partitions
+        result.replication_factor = 1
+        result.configs = [
+            CREATE_TOPICS.Response.CreatableTopicResult.CreatableTopicConfigs(
+                name=entry.name, value=entry.value, read_only=entry.read_only,
+                config_source=entry.source, is_sensitive=entry.sensitive)
+            for entry in topic.describe_configs()]
+    return CREATE_TOPICS.Response(throttle_time_ms=0, topics=results)
+
+
+@handles(DELETE_TOPICS)
+async def delete_topics(broker, request):
+    Result = DELETE_TOPICS.Response.DeletableTopicResult
+    body = request.body
+    if request.api_version >= 6:
+        wanted = [(t.name, t.topic_id) for t in body.topics]
+    else:
+        wanted = [(name, None) for name in body.topic_names]
+    results = []
+    for name, topic_id in wanted:
+        if name is None:
+            topic = broker.log.topic_by_id(topic_id)
+            missing = ErrorCode.UNKNOWN_TOPIC_ID
+        else:
+            topic = broker.log.topic(name)
+            missing = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        if topic is None:
+            results.append(Result(name=name, topic_id=topic_id, error_code=missing))
+            continue
+        broker.log.delete_topic(topic.name)
+        for index in range(len(topic.partitions)):
+            broker.producers.forget_partition((topic.name, index))
+        log.info("deleted topic %s", topic.name)
+        results.append(Result(name=topic.name, topic_id=topic.topic_id, error_code=ErrorCode.NONE))
+    return DELETE_TOPICS.Response(throttle_time_ms=0, responses=results)
+
+
+@handles(CREATE_PARTITIONS)
+async def create_partitions(broker, request):
+    Result = CREATE_PARTITIONS.Response.CreatePartitionsTopicResult
+    body = request.body
+    results = []
+    for wanted in body.topics:
+        result = Result(name=wanted.name, error_code=ErrorCode.NONE)
+        results.append(result)
+        if wanted.assignments and any(a.broker_ids != [0] for a in wanted.assignments):
+            result.error_code = ErrorCode.INVALID_REPLICA_ASSIGNMENT
+            result.error_message = "kgw has one broker, node 0"
+            continue
+        topic = broker.log.topic(wanted.name)
+        if topic is None:
+            result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            continue
+        if wanted.count <= len(topic.partitions):
+            result.error_code = ErrorCode.INVALID_PARTITIONS
+            result.error_message = (f"Topic currently has {len(topic.partitions)} partitions, "
+                                    f"which is higher than the requested {wanted.count}.")
+            continue
+        if body.validate_only:
+            continue
+        try:
+            broker.log.create_partitions(wanted.name, wanted.count)
+        except LogError as exc:
+            result.error_code, result.error_message = exc.code, str(exc)
+    return CREATE_PARTITIONS.Response(throttle_time_ms=0, results=results)
+
+
+@handles(DESCRIBE_CONFIGS)
+async def describe_configs(broker, request):
+    Response = DESCRIBE_CONFIGS.Response
+    Result = Response.DescribeConfigsResult
+    Entry = Result.DescribeConfigsResourceResult
+    results = []
+    for resource in request.body.resources:
+        result = Result(error_code=ErrorCode.NONE, error_message=None,
+                        resource_type=resource.resource_type, resource_name=resource.resource_name)
+        results.append(result)
+        if resource.resource_type == TOPIC_RESOURCE:
+            topic = broker.log.topic(resource.resource_name)
+            if topic is None:
+                result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                result.error_message = f"Topic {resource.resource_name} does not exist"
+                continue
+            entries = topic.describe_configs()
+        elif resource.resource_type == BROKER_RESOURCE:
+            if resource.resource_name not in ("", str(broker.node_id)):
+                result.error_code = ErrorCode.INVALID_REQUEST
+                result.error_message = f"Unexpected broker id {resource.resource_name}"
+                continue
+            entries = broker.log.defaults.describe_configs()
+        else:
+            result.error_code = ErrorCode.INVALID_REQUEST
+            result.error_message = f"Unsupported resource type {resource.resource_type}"
+            continue
+        keys = resource.configuration_keys
+        result.configs = [
+            Entry(name=e.name, value=e.value, read_only=e.read_only, config_source=e.source,
+                  is_sensitive=e.sensitive, synonyms=[], config_type=e.config_type,
+                  documentation=None)
+            for e in entries if keys is None or e.name in keys]
+    return Response(throttle_time_ms=0, results=results)
+
+
+@handles(DELETE_RECORDS)
+async def delete_records(broker, request):
+    TopicResult = DELETE_RECORDS.Response.DeleteRecordsTopicResult
+    PartitionResult = TopicResult.DeleteRecordsPartitionResult
+    topics = []
+    for wanted in request.body.topics:
+        partitions = []
+        topics.append(TopicResult(name=wanted.name, partitions=partitions))
+        for p in wanted.partitions:
+            result = PartitionResult(partition_index=p.partition_index, low_watermark=-1,
+                                     error_code=ErrorCode.NONE)
+            partitions.append(result)
+            partition_log = broker.log.partition(wanted.name, p.partition_index)
+            if partition_log is None:
+                result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                continue
+            try:
+                result.low_watermark = partition_log.delete_records_before(p.offset)
+            except LogError as exc:
+                result.error_code = exc.code
+    return DELETE_RECORDS.Response(throttle_time_ms=0, topics=topics)

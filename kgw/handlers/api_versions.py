@@ -1,0 +1,21 @@
+"""ApiVersions 0-4: built from the handler registry, so it cannot drift."""
+
+from protocol.error_codes import ErrorCode
+from protocol.messages import API_VERSIONS
+
+from . import HANDLERS, handles
+
+Response = API_VERSIONS.Response
+
+
+@handles(API_VERSIONS)
+async def api_versions(broker, request):
+    if not request.version_supported:
+        # KIP-511: a newer client learns our ApiVersions range, then retries.
+        own = HANDLERS[API_VERSIONS.key]
+        return Response(error_code=ErrorCode.UNSUPPORTED_VERSION, api_keys=[
+            Response.ApiVersion(api_key=API_VERSIONS.key, min_version=own.min_version,
+                                max_version=own.max_version)])
+    return Response(error_code=ErrorCode.NONE, api_keys=[
+        Response.ApiVersion(api_key=key, min_version=h.min_version, max_version=h.max_version)
+        for key, h in sorted(HANDLERS.items())])

@@ -1,0 +1,112 @@
+"""Fetch 4-16, with real long-polling.
+
+A fetch that finds fewer than min_bytes waits up to max_wait_ms and is
+woken by the first append to one of its partitions. Records are whole
+batches from the one containing the fetch offset, handed to the server as
+file ranges it sends with sendfile. The first partition that has data may
+exceed the size limits by one batch (KIP-74), so a consumer always makes
+progress.
+
+Fetch sessions (KIP-227) are answered sessionless (session id 0), which
+every client accepts and falls back to full fetches. Without transactions,
+the last stable offset is the high watermark and no transaction is aborted.
+"""
+
+import trio
+
+from protocol.error_codes import ErrorCode
+from protocol.messages import FETCH
+
+from ..log import LogError
+from . import handles
+
+Response = FETCH.Response
+TopicResult = Response.FetchableTopicResponse
+PartitionResult = TopicResult.PartitionData
+
+READ_COMMITTED = 1
+# Kafka's FetchRequest.INVALID_SESSION_ID and the epochs a session-less
+# client may send (0 opens a session, -1 asks for none).
+NO_SESSION = 0
+SESSIONLESS_EPOCHS = (0, -1)
+
+
+@handles(FETCH)
+async def fetch(broker, request):
+    body = request.body
+    if body.session_id != NO_SESSION:
+        return _top_level_error(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
+    if body.session_epoch not in SESSIONLESS_EPOCHS:
+        return _top_level_error(ErrorCode.INVALID_FETCH_SESSION_EPOCH)
+    deadline = trio.current_time() + max(body.max_wait_ms, 0) / 1000
+    while True:
+        response, size, errors, keys = _read(broker, request)
+        if size >= body.min_bytes or errors or trio.current_time() >= deadline:
+            return response
+        woken = trio.Event()
+        broker.notifier.register(keys, woken)
+        try:
+            with trio.move_on_at(deadline):
+                await woken.wait()
+        finally:
+            broker.notifier.unregister(keys, woken)
+
+
+def _top_level_error(code: ErrorCode):
+    return Response(throttle_time_ms=0, error_code=code, session_id=NO_SESSION, responses=[])
+
+
+def _read(broker, request):
+    body = request.body
+    by_id = request.api_version >= 13
+    aborted = [] if body.isolation_level == READ_COMMITTED else None
+    remaining = body.max_bytes
+    size = 0
+    errors = False
+    keys = []
+    responses = []
+    for wanted in body.topics:
+        topic = broker.log.topic_by_id(wanted.topic_id) if by_id else broker.log.topic(wanted.topic)
+        results = []
+        responses.append(TopicResult(topic=wanted.topic, topic_id=wanted.topic_id, partitions=results))
+        for p in wanted.partitions:
+            result = PartitionResult(partition_index=p.partition, error_code=ErrorCode.NONE,
+                                     high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,
+                                     aborted_transactions=aborted, preferred_read_replica=-1,
+                                     records=b"")
+            results.append(result)
+            partition_log = topic.partitions[p.partition] if (
+                topic is not None and 0 <= p.partition < len(topic.partitions)) else None
+            if partition_log is None:
+                result.error_code = (ErrorCode.UNKNOWN_TOPIC_ID if by_id and topic is None
+                                     else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+                errors = True
+                continue
+            keys.append((topic.name, p.partition))
+            limit = min(p.partition_max_bytes, remaining)
+            if limit <= 0 and size:
+                offsets = (partition_log.high_watermark, partition_log.log_start_offset)
+                result.high_watermark, result.log_start_offset = offsets
+                result.last_stable_offset = offsets[0]
+                continue
+            try:
+                read = partition_log.read(p.fetch_offset, max(limit, 1))
+            except LogError as exc:
+                result.error_code = exc.code
+                result.high_watermark = result.last_stable_offset = partition_log.high_watermark
+                result.log_start_offset = partition_log.log_start_offset
+                errors = True
+                continue
+            result.high_watermark = result.last_stable_offset = read.high_watermark
+            result.log_start_offset = read.log_start_offset
+            records = read.records
+            if records and len(records) > limit and size:
+                # Only the first partition with data may go over the limits.
+                records = None
+            if records:
+                result.records = records
+                size += len(records)
+                remaining = max(remaining - len(records), 0)
+    response = Response(throttle_time_ms=0, error_code=ErrorCode.NONE, session_id=NO_SESSION,
+                        responses=responses)
+    return response, size, errors, keys

@@ -1,0 +1,56 @@
+"""ListOffsets 1-9: earliest, latest, max-timestamp and by-timestamp lookups."""
+
+from protocol.error_codes import ErrorCode
+from protocol.messages import LIST_OFFSETS
+
+from . import handles
+
+Response = LIST_OFFSETS.Response
+TopicResult = Response.ListOffsetsTopicResponse
+PartitionResult = TopicResult.ListOffsetsPartitionResponse
+
+# Kafka's special timestamps (ListOffsetsRequest).
+LATEST = -1
+EARLIEST = -2
+MAX_TIMESTAMP = -3
+EARLIEST_LOCAL = -4
+LATEST_TIERED = -5
+LEADER_EPOCH = 0
+
+
+@handles(LIST_OFFSETS)
+async def list_offsets(broker, request):
+    topics = []
+    for wanted in request.body.topics:
+        results = []
+        topics.append(TopicResult(name=wanted.name, partitions=results))
+        for p in wanted.partitions:
+            partition_log = broker.log.partition(wanted.name, p.partition_index)
+            if partition_log is None:
+                results.append(PartitionResult(partition_index=p.partition_index,
+                                               error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                                               timestamp=-1, offset=-1, leader_epoch=-1))
+                continue
+            offset, timestamp = _lookup(partition_log, p.timestamp)
+            results.append(PartitionResult(
+                partition_index=p.partition_index, error_code=ErrorCode.NONE, timestamp=timestamp,
+                offset=offset, leader_epoch=LEADER_EPOCH if offset >= 0 else -1))
+    return Response(throttle_time_ms=0, topics=topics)
+
+
+def _lookup(partition_log, timestamp: int) -> tuple[int, int]:
+    """(offset, timestamp); (-1, -1) when nothing matches, as Kafka answers."""
+    if timestamp == LATEST:
+        # Without transactions the last stable offset is the high watermark,
+        # so read_committed and read_uncommitted get the same answer.
+        return partition_log.high_watermark, -1
+    if timestamp in (EARLIEST, EARLIEST_LOCAL):
+        return partition_log.log_start_offset, -1
+    if timestamp == MAX_TIMESTAMP:
+        found = partition_log.max_timestamp_entry()
+    elif timestamp == LATEST_TIERED:
+        # No tiered storage: nothing has been tiered.
+        found = None
+    else:
+        found = partition_log.offset_for_timestamp(timestamp)
+    return found if found is not None else (-1, -1)

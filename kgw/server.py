@@ -1,0 +1,232 @@
+"""The trio server: one task per connection, requests answered in order.
+
+Kafka clients pipeline requests and match responses by correlation id, and
+Kafka itself handles one request per connection at a time; kgw does the
+same, which keeps responses in order without any queue. Produce with
+acks=0 gets no response and the next request is read at once.
+
+Record data of Fetch responses leaves through `os.sendfile` straight from
+the segment files; everything else is small and goes through trio.
+"""
+
+import errno
+import logging
+import os
+import signal
+
+import trio
+
+from protocol.connection import CLOSED, NEED_DATA, ServerConnection, encode_response
+from protocol.errors import ProtocolError, UnsupportedRequest
+
+from .broker import Broker
+from .config import BrokerConfig
+from .handlers import load_all
+from .log import run_retention
+
+log = logging.getLogger("kgw.server")
+
+RECEIVE_SIZE = 256 * 1024
+# Below this, a records part is cheaper to copy than to sendfile.
+SENDFILE_MIN = 16 * 1024
+
+
+class _Connection:
+    __slots__ = ("scope", "busy", "peer", "client_host")
+
+    def __init__(self, peer: str, client_host: str):
+        self.scope = trio.CancelScope()
+        self.busy = False
+        self.peer = peer
+        self.client_host = client_host
+
+
+class Server:
+    def __init__(self, config: BrokerConfig):
+        self.config = config
+        self.handlers = load_all()
+        self.broker = Broker(config)
+        self.address: tuple[str, int] | None = None
+        self._connections: set[_Connection] = set()
+        self._closing = False
+        self._accept_scope = trio.CancelScope()
+        self._stopped = trio.Event()
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED):
+        """Serve until `shutdown()`; `task_status.started` gets (host, port)."""
+        self.broker.open()
+        try:
+            listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.host)
+            host, port = listeners[0].socket.getsockname()[:2]
+            self.address = (host, port)
+            self.broker.bound(host, port)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(run_retention, self.broker.log,
+                                   self.config.retention_check_interval_ms / 1000)
+                await nursery.start(self.broker.flusher.run)
+                await nursery.start(self.broker.groups.run)
+                nursery.start_soon(self._accept, listeners, nursery)
+                log.info("kgw ready on %s:%d", host, port)
+                task_status.started((host, port))
+                await self._stopped.wait()
+                await self._drain()
+                nursery.cancel_scope.cancel()
+        finally:
+            self.broker.close()
+            log.info("kgw stopped; data flushed to %s", self.config.data_dir)
+
+    def shutdown(self) -> None:
+        """Stop accepting; idle connections close now, busy ones after their
+        current request (or when the grace period ends)."""
+        if self._closing:
+            return
+        self._closing = True
+        self._accept_scope.cancel()
+        for conn in list(self._connections):
+            if not conn.busy:
+                conn.scope.cancel()
+        self._stopped.set()
+
+    async def _drain(self):
+        with trio.move_on_after(self.config.shutdown_grace_s):
+            while self._connections:
+                await trio.sleep(0.01)
+        for conn in list(self._connections):
+            conn.scope.cancel()
+
+    async def _accept(self, listeners, nursery):
+        with self._accept_scope:
+            async with trio.open_nursery() as accepting:
+                for listener in listeners:
+                    accepting.start_soon(self._accept_loop, listener, nursery)
+        for listener in listeners:
+            await listener.aclose()
+
+    async def _accept_loop(self, listener, nursery):
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                # Out of file descriptors: wait for some to be released
+                # rather than spin (as trio's serve_listeners does).
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS):
+                    log.error("accept failed (%s); retrying in 100 ms", exc)
+                    await trio.sleep(0.1)
+                    continue
+                raise
+            if len(self._connections) >= self.config.max_connections:
+                log.warning("refusing a connection: %d already open", len(self._connections))
+                await trio.aclose_forcefully(stream)
+                continue
+            nursery.start_soon(self._serve_connection, stream)
+
+    async def _serve_connection(self, stream):
+        try:
+            host, port = stream.socket.getpeername()[:2]
+        except OSError:
+            host, port = "?", 0
+        conn = _Connection(f"{host}:{port}", f"/{host}")
+        self._connections.add(conn)
+        log.debug("connection from %s", conn.peer)
+        try:
+            with conn.scope:
+                await self._requests(stream, conn)
+        except ProtocolError as exc:
+            log.warning("closing connection from %s: %s", conn.peer, exc)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
+            log.debug("connection from %s went away", conn.peer)
+        except Exception:
+            # Whatever went wrong costs this connection, never the server.
+            log.exception("closing connection from %s after an unexpected error", conn.peer)
+        finally:
+            self._connections.discard(conn)
+            await trio.aclose_forcefully(stream)
+            log.debug("connection from %s closed", conn.peer)
+
+    async def _requests(self, stream, conn: _Connection):
+        protocol = ServerConnection(self.config.max_request_size)
+        while True:
+            request = protocol.next_request()
+            if request is CLOSED:
+                return
+            if request is NEED_DATA:
+                if self._closing:
+                    return
+                protocol.receive_data(await stream.receive_some(RECEIVE_SIZE))
+                continue
+            request.client_host = conn.client_host
+            conn.busy = True
+            try:
+                body = await self._dispatch(request, conn)
+                if body is not None and request.expects_response:
+                    await _send(stream, encode_response(request, body))
+            finally:
+                conn.busy = False
+
+    async def _dispatch(self, request, conn: _Connection):
+        handler = self.handlers.get(request.api_key)
+        if handler is None or (request.version_supported
+                               and not handler.min_version <= request.api_version <= handler.max_version):
+            # Kafka closes the connection on a request it cannot serve.
+            raise UnsupportedRequest(request.api_key, request.api_version, request.correlation_id)
+        try:
+            return await handler.fn(self.broker, request)
+        except trio.Cancelled:
+            raise
+        except Exception as exc:
+            # A bug must cost one connection, never the server.
+            log.exception("%s v%d from %s (client %r) failed", handler.api.name,
+                          request.api_version, conn.peer, request.client_id)
+            raise ProtocolError(f"internal error handling {handler.api.name}: {exc}") from exc
+
+
+async def _send(stream, parts) -> None:
+    """Write a response: buffers through trio, file ranges with sendfile."""
+    pending: list = []
+    for part in parts:
+        ranges = getattr(part, "ranges", None)
+        if ranges is None:
+            pending.append(part)
+            continue
+        if len(part) < SENDFILE_MIN:
+            pending.append(part.read_bytes())
+            continue
+        if pending:
+            await stream.send_all(b"".join(pending))
+            pending = []
+        for file_range in ranges:
+            await _sendfile(stream.socket, file_range.file.fd, file_range.position, file_range.length)
+    if pending:
+        await stream.send_all(b"".join(pending))
+
+
+async def _sendfile(sock, fd: int, offset: int, count: int) -> None:
+    out = sock.fileno()
+    while count:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            sent = os.sendfile(out, fd, offset, count)
+        except BlockingIOError:
+            await trio.lowlevel.wait_writable(sock)
+            continue
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise trio.BrokenResourceError(str(exc)) from exc
+        if sent == 0:
+            # The segment is shorter than the range promised: the frame
+            # cannot be completed, so the connection must go.
+            raise trio.BrokenResourceError("segment file ended before the records did")
+        offset += sent
+        count -= sent
+
+
+async def serve_until_signalled(config: BrokerConfig) -> None:
+    """`kgw serve`: run until SIGINT or SIGTERM, then stop gracefully."""
+    server = Server(config)
+    async with trio.open_nursery() as nursery:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            await nursery.start(server.run)
+            async for signum in signals:
+                log.info("%s received: shutting down", signal.Signals(signum).name)
+                server.shutdown()
+                break
+

@@ -1,0 +1,436 @@
+"""The server and its handlers, in process, through protocol/'s client."""
+
+import socket
+
+import pytest
+import trio
+
+from kgw.handlers import HANDLERS
+from protocol.error_codes import ErrorCode
+from protocol.messages import (
+    API_VERSIONS, CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS, DELETE_TOPICS,
+    DESCRIBE_CLUSTER, DESCRIBE_CONFIGS, FETCH, INIT_PRODUCER_ID, LIST_OFFSETS, METADATA, PRODUCE,
+)
+from protocol.records import Record, iter_batches, build_batch
+
+from .server_harness import Client, running_server
+
+pytestmark = pytest.mark.trio
+
+
+def records(values, base_timestamp=1_000, **kwargs) -> bytes:
+    return build_batch([Record(offset=i, timestamp=base_timestamp + i, key=b"k%d" % i, value=v)
+                        for i, v in enumerate(values)], **kwargs)
+
+
+def create(name, partitions=1, configs=None):
+    Topic = CREATE_TOPICS.Request.CreatableTopic
+    return CREATE_TOPICS.Request(topics=[Topic(
+        name=name, num_partitions=partitions, replication_factor=1,
+        configs=[Topic.CreatableTopicConfig(name=k, value=v) for k, v in (configs or {}).items()])],
+        timeout_ms=1000)
+
+
+def produce(topic, partition, data, acks=-1):
+    Topic = PRODUCE.Request.TopicProduceData
+    return PRODUCE.Request(transactional_id=None, acks=acks, timeout_ms=1000, topic_data=[
+        Topic(name=topic, partition_data=[Topic.PartitionProduceData(index=partition, records=data)])])
+
+
+def fetch(topic, partition, offset, max_wait_ms=0, min_bytes=1, max_bytes=1 << 20, isolation=0,
+          topic_id=None):
+    """A Fetch of one partition; v13+ name the topic by `topic_id`."""
+    Topic = FETCH.Request.FetchTopic
+    return FETCH.Request(replica_id=-1, max_wait_ms=max_wait_ms, min_bytes=min_bytes,
+                         max_bytes=max_bytes, isolation_level=isolation, topics=[Topic(
+                             topic=topic, topic_id=topic_id, partitions=[Topic.FetchPartition(
+                                 partition=partition, fetch_offset=offset, partition_max_bytes=max_bytes)])])
+
+
+def metadata(topics, allow_create=True):
+    Topic = METADATA.Request.MetadataRequestTopic
+    return METADATA.Request(topics=None if topics is None else [Topic(name=t) for t in topics],
+                            allow_auto_topic_creation=allow_create)
+
+
+def list_offsets(topic, partition, timestamp):
+    Topic = LIST_OFFSETS.Request.ListOffsetsTopic
+    return LIST_OFFSETS.Request(replica_id=-1, topics=[Topic(name=topic, partitions=[
+        Topic.ListOffsetsPartition(partition_index=partition, timestamp=timestamp)])])
+
+
+def fetched(response):
+    part = response.responses[0].partitions[0]
+    data = bytes(part.records.read_bytes()) if hasattr(part.records, "read_bytes") else bytes(part.records or b"")
+    return part, [r.value for b in iter_batches(data, allow_partial_tail=True) for r in b.records()]
+
+
+async def test_api_versions_lists_exactly_the_registered_handlers(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        for version in (0, 3, 4):
+            body = await client.call(API_VERSIONS, version, API_VERSIONS.Request())
+            assert body.error_code == ErrorCode.NONE
+            assert {k.api_key: (k.min_version, k.max_version) for k in body.api_keys} == {
+                key: (h.min_version, h.max_version) for key, h in HANDLERS.items()}
+        advertised = {k.api_key: (k.min_version, k.max_version) for k in body.api_keys}
+        assert advertised[PRODUCE.key] == (0, 10)
+        assert advertised[FETCH.key] == (4, 16)
+        assert 71 not in advertised and 69 not in advertised
+
+
+async def test_produce_then_fetch_round_trip_with_offsets(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        created = (await client.call(CREATE_TOPICS, 7, create("t"))).topics[0]
+        assert created.error_code == 0
+        for version in (3, 7, 9, 10):
+            result = (await client.call(PRODUCE, version, produce("t", 0, records([b"a", b"b"]))))
+            assert result.responses[0].partition_responses[0].error_code == 0
+        result = await client.call(PRODUCE, 9, produce("t", 0, records([b"c"])))
+        assert result.responses[0].partition_responses[0].base_offset == 8
+        for version in (4, 11, 12, 13, 16):
+            part, values = fetched(await client.call(FETCH, version, fetch("t", 0, 0, topic_id=created.topic_id)))
+            assert part.error_code == 0 and part.high_watermark == 9 and part.last_stable_offset == 9
+            assert values == [b"a", b"b"] * 4 + [b"c"]
+        part, values = fetched(await client.call(FETCH, 12, fetch("t", 0, 3)))
+        # Whole batches: the one containing offset 3 starts at 2.
+        assert values[:2] == [b"a", b"b"]
+
+
+async def test_fetch_long_poll_is_woken_by_a_produce(tmp_path):
+    async with running_server(tmp_path) as server:
+        producer, consumer = await Client.connect(server), await Client.connect(server)
+        await producer.call(CREATE_TOPICS, 7, create("t"))
+        got = []
+
+        async def consume():
+            got.append(fetched(await consumer.call(FETCH, 12, fetch("t", 0, 0, max_wait_ms=30_000))))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(consume)
+            await trio.sleep(0.2)
+            assert not got
+            with trio.fail_after(5):
+                await producer.call(PRODUCE, 9, produce("t", 0, records([b"x"])))
+        assert got[0][1] == [b"x"]
+
+
+async def test_fetch_waits_max_wait_then_answers_empty(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        start = trio.current_time()
+        part, values = fetched(await client.call(FETCH, 12, fetch("t", 0, 0, max_wait_ms=300)))
+        assert trio.current_time() - start >= 0.29
+        assert values == [] and part.error_code == 0 and part.high_watermark == 0
+
+
+async def test_fetch_out_of_range_reports_log_start(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"a"])))
+        part, _ = fetched(await client.call(FETCH, 12, fetch("t", 0, 5)))
+        assert part.error_code == ErrorCode.OFFSET_OUT_OF_RANGE
+        assert part.log_start_offset == 0 and part.high_watermark == 1
+
+
+async def test_read_committed_gets_lso_and_empty_aborted_list(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"a"])))
+        part, values = fetched(await client.call(FETCH, 11, fetch("t", 0, 0, isolation=1)))
+        assert part.last_stable_offset == 1 and part.aborted_transactions == [] and values == [b"a"]
+
+
+async def test_metadata_null_empty_and_auto_create(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("one", 3))
+        everything = await client.call(METADATA, 12, metadata(None))
+        assert [t.name for t in everything.topics] == ["one"]
+        assert len(everything.topics[0].partitions) == 3
+        assert everything.brokers[0].port == server.address[1]
+        assert everything.brokers[0].host == "127.0.0.1"
+        assert everything.controller_id == 0 and everything.cluster_id
+        assert everything.topics[0].topic_authorized_operations == -(1 << 31)
+        assert (await client.call(METADATA, 12, metadata([]))).topics == []
+        created = await client.call(METADATA, 12, metadata(["auto"]))
+        assert created.topics[0].error_code == 0 and len(created.topics[0].partitions) == 1
+        refused = await client.call(METADATA, 12, metadata(["nope"], allow_create=False))
+        assert refused.topics[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        invalid = await client.call(METADATA, 12, metadata(["bad name!"]))
+        assert invalid.topics[0].error_code == ErrorCode.INVALID_TOPIC_EXCEPTION
+
+
+async def test_auto_create_can_be_turned_off(tmp_path):
+    async with running_server(tmp_path, auto_create_topics=False) as server:
+        client = await Client.connect(server)
+        refused = await client.call(METADATA, 12, metadata(["nope"]))
+        assert refused.topics[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        part = (await client.call(PRODUCE, 9, produce("nope", 0, records([b"a"])))).responses[0]
+        assert part.partition_responses[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+
+
+async def test_authorized_operations_are_a_real_bitfield_when_asked(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        request = metadata(["t"])
+        request.include_topic_authorized_operations = True
+        ops = (await client.call(METADATA, 12, request)).topics[0].topic_authorized_operations
+        assert ops > 0 and not ops & ~((1 << 15) - 1)
+        cluster = await client.call(DESCRIBE_CLUSTER, 1, DESCRIBE_CLUSTER.Request(
+            include_cluster_authorized_operations=True))
+        assert cluster.cluster_authorized_operations > 0 and cluster.brokers[0].broker_id == 0
+
+
+async def test_create_topics_errors(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        assert (await client.call(CREATE_TOPICS, 7, create("t"))).topics[0].error_code == 0
+        again = (await client.call(CREATE_TOPICS, 7, create("t"))).topics[0]
+        assert again.error_code == ErrorCode.TOPIC_ALREADY_EXISTS
+        for name in ("", ".", "..", "x" * 250, "sp ace"):
+            bad = (await client.call(CREATE_TOPICS, 7, create(name))).topics[0]
+            assert bad.error_code == ErrorCode.INVALID_TOPIC_EXCEPTION, name
+        zero = (await client.call(CREATE_TOPICS, 7, create("z", 0))).topics[0]
+        assert zero.error_code == ErrorCode.INVALID_PARTITIONS
+        config = (await client.call(CREATE_TOPICS, 7, create("c", 1, {"no.such": "1"}))).topics[0]
+        assert config.error_code == ErrorCode.INVALID_CONFIG
+        value = (await client.call(CREATE_TOPICS, 7, create("c", 1, {"retention.ms": "soon"}))).topics[0]
+        assert value.error_code == ErrorCode.INVALID_CONFIG
+        request = create("v")
+        request.validate_only = True
+        assert (await client.call(CREATE_TOPICS, 7, request)).topics[0].error_code == 0
+        refused = await client.call(METADATA, 12, metadata(["v"], allow_create=False))
+        assert refused.topics[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+
+
+async def test_bad_partitions_and_batches_get_errors_and_leave_data_intact(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t", 1, {"max.message.bytes": "2000"}))
+        good = records([b"ok"])
+        assert (await client.call(PRODUCE, 9, produce("t", 0, good))).responses[0] \
+            .partition_responses[0].error_code == 0
+
+        async def error_of(data, partition=0):
+            body = await client.call(PRODUCE, 9, produce("t", partition, data))
+            return body.responses[0].partition_responses[0].error_code
+
+        flipped = bytearray(records([b"corrupt me"]))
+        flipped[-3] ^= 0xFF
+        assert await error_of(bytes(flipped)) == ErrorCode.CORRUPT_MESSAGE
+        assert await error_of(records([b"x" * 5000])) == ErrorCode.MESSAGE_TOO_LARGE
+        assert await error_of(good, partition=1) == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        assert await error_of(good, partition=-1) == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        truncated = good[:-4]
+        assert await error_of(truncated) == ErrorCode.CORRUPT_MESSAGE
+        magic1 = bytearray(good)
+        magic1[16] = 1
+        assert await error_of(bytes(magic1)) == ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT
+        body = await client.call(PRODUCE, 9, produce("t", 0, good, acks=2))
+        assert body.responses[0].partition_responses[0].error_code == ErrorCode.INVALID_REQUIRED_ACKS
+        body = await client.call(PRODUCE, 2, produce("t", 0, good))
+        assert body.responses[0].partition_responses[0].error_code == ErrorCode.UNSUPPORTED_VERSION
+        part, values = fetched(await client.call(FETCH, 12, fetch("t", 0, 0)))
+        assert values == [b"ok"] and part.high_watermark == 1
+
+
+async def test_acks_zero_gets_no_response_and_does_not_stall(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        for _ in range(3):
+            await client.send(PRODUCE, 9, produce("t", 0, records([b"z"]), acks=0))
+        offsets = await client.call(LIST_OFFSETS, 7, list_offsets("t", 0, -1))
+        assert offsets.topics[0].partitions[0].offset == 3
+
+
+async def test_pipelined_requests_are_answered_in_order(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        sent = [await client.send(PRODUCE, 9, produce("t", 0, records([b"%d" % i]))) for i in range(20)]
+        answers = [await client.receive() for _ in sent]
+        assert [a.correlation_id for a in answers] == sent
+        assert [a.body.responses[0].partition_responses[0].base_offset for a in answers] == list(range(20))
+
+
+async def test_list_offsets_earliest_latest_timestamp_max(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"a", b"b"], base_timestamp=1000)))
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"c"], base_timestamp=5000)))
+
+        async def lookup(ts, version=7):
+            part = (await client.call(LIST_OFFSETS, version, list_offsets("t", 0, ts))).topics[0].partitions[0]
+            return part.offset, part.timestamp
+
+        assert (await lookup(-2))[0] == 0
+        assert (await lookup(-1))[0] == 3
+        assert await lookup(1001) == (1, 1001)
+        assert await lookup(2000) == (2, 5000)
+        assert await lookup(9999) == (-1, -1)
+        assert await lookup(-3) == (2, 5000)
+        for version in (1, 2, 3, 9):
+            assert (await lookup(-1, version))[0] == 3
+
+
+async def test_delete_records_moves_the_log_start(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        for i in range(4):
+            await client.call(PRODUCE, 9, produce("t", 0, records([b"%d" % i])))
+        Topic = DELETE_RECORDS.Request.DeleteRecordsTopic
+        body = await client.call(DELETE_RECORDS, 2, DELETE_RECORDS.Request(topics=[Topic(
+            name="t", partitions=[Topic.DeleteRecordsPartition(partition_index=0, offset=2)])], timeout_ms=1000))
+        assert body.topics[0].partitions[0].low_watermark == 2
+        part, _ = fetched(await client.call(FETCH, 12, fetch("t", 0, 0)))
+        assert part.error_code == ErrorCode.OFFSET_OUT_OF_RANGE and part.log_start_offset == 2
+        _, values = fetched(await client.call(FETCH, 12, fetch("t", 0, 2)))
+        assert values == [b"2", b"3"]
+
+
+async def test_describe_configs_topic_and_broker(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t", 1, {"retention.ms": "1234"}))
+        Resource = DESCRIBE_CONFIGS.Request.DescribeConfigsResource
+        body = await client.call(DESCRIBE_CONFIGS, 4, DESCRIBE_CONFIGS.Request(resources=[
+            Resource(resource_type=2, resource_name="t", configuration_keys=None),
+            Resource(resource_type=4, resource_name="0", configuration_keys=None),
+            Resource(resource_type=2, resource_name="missing", configuration_keys=None)]))
+        topic, broker, missing = body.results
+        configs = {c.name: c for c in topic.configs}
+        assert configs["retention.ms"].value == "1234"
+        assert configs["cleanup.policy"].value == "delete"
+        assert broker.error_code == 0 and broker.configs
+        assert missing.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+
+
+async def test_delete_topics_and_create_partitions(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        Topic = CREATE_PARTITIONS.Request.CreatePartitionsTopic
+        grow = await client.call(CREATE_PARTITIONS, 3, CREATE_PARTITIONS.Request(
+            topics=[Topic(name="t", count=3, assignments=None)], timeout_ms=1000, validate_only=False))
+        assert grow.results[0].error_code == 0
+        shrink = await client.call(CREATE_PARTITIONS, 3, CREATE_PARTITIONS.Request(
+            topics=[Topic(name="t", count=2, assignments=None)], timeout_ms=1000, validate_only=False))
+        assert shrink.results[0].error_code == ErrorCode.INVALID_PARTITIONS
+        assert len((await client.call(METADATA, 12, metadata(["t"]))).topics[0].partitions) == 3
+        gone = await client.call(DELETE_TOPICS, 4, DELETE_TOPICS.Request(topic_names=["t", "u"], timeout_ms=1000))
+        assert [r.error_code for r in gone.responses] == [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]
+        refused = await client.call(METADATA, 12, metadata(["t"], allow_create=False))
+        assert refused.topics[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+
+
+async def test_idempotent_retry_is_written_once(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        ids = await client.call(INIT_PRODUCER_ID, 4, INIT_PRODUCER_ID.Request(
+            transactional_id=None, transaction_timeout_ms=60000))
+        pid, epoch = ids.producer_id, ids.producer_epoch
+        assert ids.error_code == 0 and pid >= 0 and epoch == 0
+
+        async def send(seq, value):
+            data = records([value], producer_id=pid, producer_epoch=epoch, base_sequence=seq)
+            part = (await client.call(PRODUCE, 9, produce("t", 0, data))).responses[0].partition_responses[0]
+            return part.error_code, part.base_offset
+
+        assert await send(0, b"a") == (0, 0)
+        assert await send(1, b"b") == (0, 1)
+        assert await send(1, b"b") == (0, 1)
+        assert (await send(5, b"c"))[0] == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
+        _, values = fetched(await client.call(FETCH, 12, fetch("t", 0, 0)))
+        assert values == [b"a", b"b"]
+
+
+async def test_unsupported_api_or_version_closes_the_connection(tmp_path):
+    async with running_server(tmp_path) as server:
+        for key, version in ((9999, 0), (1, 3), (0, 11)):
+            with trio.socket.socket() as sock:
+                await sock.connect(server.address)
+                frame = (8 + 2).to_bytes(4, "big") + key.to_bytes(2, "big", signed=True) \
+                    + version.to_bytes(2, "big") + (7).to_bytes(4, "big") + b"\xff\xff"
+                await sock.send(frame)
+                with trio.fail_after(5):
+                    assert await sock.recv(100) == b""
+        client = await Client.connect(server)
+        assert (await client.call(API_VERSIONS, 3, API_VERSIONS.Request())).error_code == 0
+
+
+async def test_unknown_api_versions_version_gets_a_v0_answer(tmp_path):
+    async with running_server(tmp_path) as server:
+        with trio.socket.socket() as sock:
+            await sock.connect(server.address)
+            header = (18).to_bytes(2, "big") + (9).to_bytes(2, "big") + (5).to_bytes(4, "big") + b"\x00\x01x\x00"
+            await sock.send(len(header).to_bytes(4, "big") + header)
+            answer = await sock.recv(100)
+        # size, correlation id, error 35, one api key entry 18/0-4.
+        assert answer == bytes.fromhex("00000010" "00000005" "0023" "00000001" "0012" "0000" "0004")
+
+
+async def test_oversized_frame_closes_the_connection_without_allocating(tmp_path):
+    async with running_server(tmp_path, max_request_size=1 << 20) as server:
+        with trio.socket.socket() as sock:
+            await sock.connect(server.address)
+            await sock.send((1 << 30).to_bytes(4, "big"))
+            with trio.fail_after(5):
+                assert await sock.recv(100) == b""
+        client = await Client.connect(server)
+        assert (await client.call(API_VERSIONS, 3, API_VERSIONS.Request())).error_code == 0
+
+
+async def test_client_vanishing_mid_frame_and_mid_response(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        produced = await client.call(PRODUCE, 9, produce("t", 0, records([b"v" * 40_000] * 20)))
+        assert produced.responses[0].partition_responses[0].error_code == 0
+        with trio.socket.socket() as sock:
+            await sock.connect(server.address)
+            await sock.send((500).to_bytes(4, "big") + b"\x00\x01")
+        _, data = client.protocol.send_request(FETCH.key, 12, fetch("t", 0, 0))
+        with trio.socket.socket() as sock:
+            await sock.connect(server.address)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            await sock.send(data)
+            await sock.recv(10)
+        await trio.sleep(0.2)
+        part, values = fetched(await client.call(FETCH, 12, fetch("t", 0, 0)))
+        assert len(values) == 20
+
+
+async def test_thousands_of_idle_connections(tmp_path):
+    async with running_server(tmp_path) as server:
+        socks = []
+        try:
+            for _ in range(2000):
+                sock = trio.socket.socket()
+                await sock.connect(server.address)
+                socks.append(sock)
+            client = await Client.connect(server)
+            assert (await client.call(API_VERSIONS, 3, API_VERSIONS.Request())).error_code == 0
+        finally:
+            for sock in socks:
+                sock.close()
+
+
+async def test_data_survives_a_restart(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"kept"])))
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        part, values = fetched(await client.call(FETCH, 12, fetch("t", 0, 0)))
+        assert values == [b"kept"] and part.high_watermark == 1
