@@ -1,5 +1,5 @@
-"""kgw's command line. Every option also reads a KGW_* environment variable
-(`--data-dir` from KGW_DATA_DIR, and so on)."""
+"""kgw's command line. Every option of `kgw serve` also reads a KGW_*
+environment variable (`--data-dir` from KGW_DATA_DIR, and so on)."""
 
 import logging
 import re
@@ -17,39 +17,51 @@ def _flush_mode(ctx, param, value: str) -> str:
     raise click.BadParameter("use acks, always, never or interval:<ms>")
 
 
-@click.group(context_settings={"auto_envvar_prefix": "KGW"})
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.group()
+@click.option("--log-level", default="info", show_default=True, envvar="KGW_LOG_LEVEL",
+              show_envvar=True, type=click.Choice(["debug", "info", "warning", "error"]))
 def main(log_level):
     """kgw: a Kafka-wire-compatible broker."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.",
+              envvar="KGW_HOST", show_envvar=True)
 @click.option("--port", default=9092, show_default=True, type=click.IntRange(0, 65535),
-              help="Port to listen on; 0 picks a free one.")
+              help="Port to listen on; 0 picks a free one.",
+              envvar="KGW_PORT", show_envvar=True)
 @click.option("--data-dir", default="./data", show_default=True, type=click.Path(path_type=Path),
-              help="Where topics, offsets and metadata are kept.")
+              help="Where topics, offsets and metadata are kept.",
+              envvar="KGW_DATA_DIR", show_envvar=True)
 @click.option("--advertised-host", default=None,
-              help="Host clients are told to connect to. [default: the listening host]")
+              help="Host clients are told to connect to. [default: the listening host]",
+              envvar="KGW_ADVERTISED_HOST", show_envvar=True)
 @click.option("--advertised-port", default=None, type=click.IntRange(1, 65535),
-              help="Port clients are told to connect to. [default: the bound port]")
+              help="Port clients are told to connect to. [default: the bound port]",
+              envvar="KGW_ADVERTISED_PORT", show_envvar=True)
 @click.option("--num-partitions", default=1, show_default=True, type=click.IntRange(1, 10_000),
-              help="Partitions of auto-created topics and of CreateTopics asking for -1.")
+              help="Partitions of auto-created topics and of CreateTopics asking for -1.",
+              envvar="KGW_NUM_PARTITIONS", show_envvar=True)
 @click.option("--auto-create-topics/--no-auto-create-topics", default=True, show_default=True,
-              help="Create unknown topics when a client's Metadata request allows it.")
+              help="Create unknown topics when a client's Metadata request allows it.",
+              envvar="KGW_AUTO_CREATE_TOPICS", show_envvar=True)
 @click.option("--max-request-size", default=100 * 1024 * 1024, show_default=True,
-              type=click.IntRange(1024), help="Largest request frame accepted, in bytes.")
+              type=click.IntRange(1024), help="Largest request frame accepted, in bytes.",
+              envvar="KGW_MAX_REQUEST_SIZE", show_envvar=True)
 @click.option("--flush", default="acks", show_default=True, callback=_flush_mode,
               help="When to fsync: acks (before acknowledging acks=all, group commit), "
-                   "always, never, or interval:<ms>.")
+                   "always, never, or interval:<ms>.",
+              envvar="KGW_FLUSH", show_envvar=True)
 @click.option("--retention-check-interval-ms", default=300_000, show_default=True,
-              type=click.IntRange(1), help="How often retention deletes old segments.")
+              type=click.IntRange(1), help="How often retention deletes old segments.",
+              envvar="KGW_RETENTION_CHECK_INTERVAL_MS", show_envvar=True)
 @click.option("--group-initial-rebalance-delay-ms", default=0, show_default=True,
-              type=click.IntRange(0), help="How long a new group waits for more members to join.")
+              type=click.IntRange(0), help="How long a new group waits for more members to join.",
+              envvar="KGW_GROUP_INITIAL_REBALANCE_DELAY_MS", show_envvar=True)
 @click.option("--offsets-retention-minutes", default=10_080, show_default=True,
-              type=click.IntRange(1), help="How long an empty group's committed offsets are kept.")
+              type=click.IntRange(1), help="How long an empty group's committed offsets are kept.",
+              envvar="KGW_OFFSETS_RETENTION_MINUTES", show_envvar=True)
 def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions,
           auto_create_topics, max_request_size, flush, retention_check_interval_ms,
           group_initial_rebalance_delay_ms, offsets_retention_minutes):

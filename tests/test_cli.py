@@ -1,0 +1,62 @@
+"""`kgw serve` as a process: environment variables, readiness, signals."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from compat.harness import READY
+from kgw.cli import main
+from protocol.connection import CLOSED, NEED_DATA, ClientConnection
+from protocol.messages import API_VERSIONS
+
+
+def _serve(env):
+    return subprocess.Popen([sys.executable, "-m", "kgw", "serve"], env={**os.environ, **env},
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _ready_address(proc):
+    for line in proc.stderr:
+        match = READY.search(line)
+        if match:
+            return match.group(1), int(match.group(2))
+    raise AssertionError("kgw never said it was ready")
+
+
+def _api_versions(address):
+    client = ClientConnection()
+    with socket.create_connection(address, timeout=10) as sock:
+        _, data = client.send_request(API_VERSIONS.key, 3, API_VERSIONS.Request())
+        sock.sendall(data)
+        while True:
+            response = client.next_response()
+            assert response is not CLOSED
+            if response is not NEED_DATA:
+                return response.body
+            client.receive_data(sock.recv(65536))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_reads_kgw_variables_and_stops_cleanly_on_signals(tmp_path, signum):
+    proc = _serve({"KGW_PORT": "0", "KGW_DATA_DIR": str(tmp_path / "d"), "KGW_NUM_PARTITIONS": "3"})
+    try:
+        host, port = _ready_address(proc)
+        assert host == "127.0.0.1" and port != 9092
+        assert _api_versions((host, port)).error_code == 0
+        proc.send_signal(signum)
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+    assert (tmp_path / "d").is_dir()
+    assert any(name.startswith(".kgw-clean") for name in os.listdir(tmp_path / "d"))
+
+
+def test_bad_flush_setting_is_refused():
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["serve", "--flush", "sometimes"])
+    assert result.exit_code == 2 and "acks, always, never or interval:<ms>" in result.output
