@@ -2,8 +2,8 @@
 ephemeral port, and a TCP proxy that can cut every connection on demand."""
 
 import os
+import queue
 import re
-import select
 import signal
 import socket
 import subprocess
@@ -57,28 +57,32 @@ class KgwProcess:
         cmd = [sys.executable, "-m", "kgw", "serve", "--port", str(self.port),
                "--data-dir", str(self.data_dir), *self.extra_args]
         self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        # A thread owns the pipe: select() on a buffered text pipe can miss
+        # a line that arrived together with the previous one.
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read_log, args=(self.proc, lines), daemon=True).start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stderr], [], [], 0.5)
-            if not ready:
+            try:
+                line = lines.get(timeout=0.5)
+            except queue.Empty:
                 if self.proc.poll() is not None:
                     break
                 continue
-            line = self.proc.stderr.readline()
-            if not line:
+            if line is None:
                 break
-            self.log_lines.append(line)
             match = READY.search(line)
             if match:
                 self.host, self.port = match.group(1), int(match.group(2))
-                threading.Thread(target=self._drain_log, args=(self.proc,), daemon=True).start()
                 return self
         self.kill()
         raise RuntimeError("kgw did not start:\n" + "".join(self.log_lines))
 
-    def _drain_log(self, proc):
+    def _read_log(self, proc, lines):
         for line in proc.stderr:
             self.log_lines.append(line)
+            lines.put(line)
+        lines.put(None)
 
     def stop(self, timeout: float = 15) -> int:
         """SIGTERM and wait: the graceful path. Returns the exit code."""
@@ -158,7 +162,11 @@ class CuttingProxy:
             self._sockets.clear()
         for s in victims:
             try:
+                # Linger 0 makes close() send a reset; shutting down the
+                # read side first wakes the pump thread blocked in recv(),
+                # without which Linux delays the reset until recv returns.
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.shutdown(socket.SHUT_RD)
                 s.close()
             except OSError:
                 pass

@@ -79,9 +79,12 @@ def _append(broker, topic: str, data, acks: int):
         if batches:
             duplicate_of = broker.producers.check(key, partition_log, batches)
             if duplicate_of is not None:
-                # A retry of a batch already written: acknowledge it again.
+                # A retry of a batch already written: acknowledge it again,
+                # once it is as durable as its first write had to be.
+                end = duplicate_of + sum(b.last_offset_delta + 1 for b in batches)
+                wait = (partition_log, end) if broker.flusher.needs_fsync(acks) else None
                 return _result(data.index, ErrorCode.NONE, base_offset=duplicate_of,
-                               log_start_offset=partition_log.log_start_offset), None
+                               log_start_offset=partition_log.log_start_offset), wait
         appended = partition_log.append(records)
     except (LogError, ProducerError) as exc:
         return _result(data.index, exc.code, str(exc)), None
