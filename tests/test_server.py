@@ -434,3 +434,21 @@ async def test_data_survives_a_restart(tmp_path):
         client = await Client.connect(server)
         part, values = fetched(await client.call(FETCH, 12, fetch("t", 0, 0)))
         assert values == [b"kept"] and part.high_watermark == 1
+
+
+async def test_deleting_a_topic_drops_its_committed_offsets(tmp_path):
+    from protocol.messages import OFFSET_COMMIT, OFFSET_FETCH
+
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        Topic = OFFSET_COMMIT.Request.OffsetCommitRequestTopic
+        commit = OFFSET_COMMIT.Request(group_id="g", generation_id_or_member_epoch=-1, member_id="",
+                                       topics=[Topic(name="t", partitions=[
+                                           Topic.OffsetCommitRequestPartition(partition_index=0,
+                                                                              committed_offset=5)])])
+        assert (await client.call(OFFSET_COMMIT, 7, commit)).topics[0].partitions[0].error_code == 0
+        fetch_all = OFFSET_FETCH.Request(group_id="g", topics=None)
+        assert [t.name for t in (await client.call(OFFSET_FETCH, 7, fetch_all)).topics] == ["t"]
+        await client.call(DELETE_TOPICS, 4, DELETE_TOPICS.Request(topic_names=["t"], timeout_ms=1000))
+        assert (await client.call(OFFSET_FETCH, 7, fetch_all)).topics == []

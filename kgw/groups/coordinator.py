@@ -130,6 +130,9 @@ class GroupCoordinator:
                     for topic, partition in sorted(offsets)]
         return [(topic, partition, offsets.get((topic, partition))) for topic, partition in partitions]
 
+    def forget_topic(self, topic: str) -> None:
+        self._store.forget_topic(topic)
+
     def _expire_offsets(self) -> None:
         self._store.expire_offsets(self.now_ms(), self._retention_ms)
         for group_id, group in list(self.groups.items()):

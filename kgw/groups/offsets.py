@@ -108,6 +108,15 @@ class OffsetStore:
                 for key in expired:
                     del group.offsets[key]
 
+    def forget_topic(self, topic: str) -> None:
+        """A deleted topic takes its committed offsets with it, as in Kafka."""
+        for group in self.groups.values():
+            gone = [key for key in group.offsets if key[0] == topic]
+            if gone and self._append_quietly(
+                    {"t": "expire", "g": group.group_id, "p": [list(key) for key in gone]}):
+                for key in gone:
+                    del group.offsets[key]
+
     def _append_quietly(self, record: dict) -> bool:
         try:
             self._journal.append(record)

@@ -100,6 +100,7 @@ async def delete_topics(broker, request):
         broker.log.delete_topic(topic.name)
         for index in range(len(topic.partitions)):
             broker.producers.forget_partition((topic.name, index))
+        broker.groups.forget_topic(topic.name)
         log.info("deleted topic %s", topic.name)
         results.append(Result(name=topic.name, topic_id=topic.topic_id, error_code=ErrorCode.NONE))
     return DELETE_TOPICS.Response(throttle_time_ms=0, responses=results)
