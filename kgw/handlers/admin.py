@@ -18,11 +18,22 @@ TOPIC_RESOURCE = 2
 BROKER_RESOURCE = 4
 
 
-def _replication_error(replication_factor: int, assignments) -> tuple[ErrorCode, str] | None:
-    """kgw is one node: a replica must be node 0, and one replica is all."""
-    if replication_factor not in (-1, 1) and not assignments:
-        return (ErrorCode.INVALID_REPLICATION_FACTOR,
-                f"Replication factor: {replication_factor} larger than available brokers: 1.")
+def _replication_error(wanted) -> tuple[ErrorCode, str] | None:
+    """kgw is one node: a replica must be node 0, and one replica is all.
+    Manual assignments follow Kafka's rules for them."""
+    assignments = wanted.assignments
+    if not assignments:
+        if wanted.replication_factor not in (-1, 1):
+            return (ErrorCode.INVALID_REPLICATION_FACTOR,
+                    f"Replication factor: {wanted.replication_factor} larger than available brokers: 1.")
+        return None
+    if wanted.num_partitions != -1 or wanted.replication_factor != -1:
+        return (ErrorCode.INVALID_REQUEST, "A manual partition assignment was specified, but "
+                "numPartitions or replicationFactor was not set to -1.")
+    indexes = sorted(a.partition_index for a in assignments)
+    if indexes != list(range(len(assignments))):
+        return (ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                "partitions should be a consecutive 0-based integer sequence")
     for assignment in assignments:
         if assignment.broker_ids != [0]:
             return (ErrorCode.INVALID_REPLICA_ASSIGNMENT,
@@ -44,16 +55,12 @@ async def create_topics(broker, request):
             result.error_message = f"Create topic request for {wanted.name} appears more than once."
             continue
         seen.add(wanted.name)
-        problem = _replication_error(wanted.replication_factor, wanted.assignments)
+        problem = _replication_error(wanted)
         if problem:
             result.error_code, result.error_message = problem
             continue
         partitions = wanted.num_partitions
         if wanted.assignments:
-            if partitions != -1:
-                result.error_code = ErrorCode.INVALID_REQUEST
-                result.error_message = "num_partitions must be -1 when assignments are given"
-                continue
             partitions = len(wanted.assignments)
         elif partitions == -1:
             partitions = broker.config.num_partitions
@@ -127,6 +134,12 @@ async def create_partitions(broker, request):
             result.error_message = (f"Topic currently has {len(topic.partitions)} partitions, "
                                     f"which is higher than the requested {wanted.count}.")
             continue
+        added = wanted.count - len(topic.partitions)
+        if wanted.assignments is not None and len(wanted.assignments) != added:
+            result.error_code = ErrorCode.INVALID_REPLICA_ASSIGNMENT
+            result.error_message = (f"Attempted to add {added} additional partition(s), but only "
+                                    f"{len(wanted.assignments)} assignment(s) were specified.")
+            continue
         if body.validate_only:
             continue
         try:
@@ -164,10 +177,14 @@ async def describe_configs(broker, request):
             result.error_message = f"Unsupported resource type {resource.resource_type}"
             continue
         keys = resource.configuration_keys
+        with_synonyms = request.body.include_synonyms
+        with_docs = request.body.include_documentation
         result.configs = [
             Entry(name=e.name, value=e.value, read_only=e.read_only, config_source=e.source,
-                  is_sensitive=e.sensitive, synonyms=[], config_type=e.config_type,
-                  documentation=None)
+                  is_sensitive=e.sensitive, config_type=e.config_type,
+                  documentation=e.documentation if with_docs else None,
+                  synonyms=[Entry.DescribeConfigsSynonym(name=s.name, value=s.value, source=s.source)
+                            for s in e.synonyms] if with_synonyms else [])
             for e in entries if keys is None or e.name in keys]
     return Response(throttle_time_ms=0, results=results)
 
