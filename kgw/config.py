@@ -33,6 +33,8 @@ class BrokerConfig:
     group_initial_rebalance_delay_ms: int = 0
     offsets_retention_minutes: int = 10_080
     group_max_size: int | None = None
+    # Port of the Prometheus endpoint (on `host`); None: no metrics kept.
+    metrics_port: int | None = None
 
     def log_defaults(self) -> BrokerDefaults:
         return BrokerDefaults(num_partitions=self.num_partitions,

@@ -35,6 +35,7 @@ class ProducerError(Exception):
     def __init__(self, code: ErrorCode, message: str):
         super().__init__(message)
         self.code = code
+        self.message = message
 
 
 @dataclass

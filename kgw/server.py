@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import signal
+import time
 
 import trio
 
@@ -23,6 +24,7 @@ from .broker import Broker
 from .config import BrokerConfig
 from .handlers import load_all
 from .log import run_retention
+from .observability.response_errors import error_codes, error_name
 
 log = logging.getLogger("kgw.server")
 
@@ -32,13 +34,22 @@ SENDFILE_MIN = 16 * 1024
 
 
 class _Connection:
-    __slots__ = ("scope", "busy", "peer", "client_host")
+    __slots__ = ("scope", "busy", "peer", "client_host", "client_id")
 
     def __init__(self, peer: str, client_host: str):
         self.scope = trio.CancelScope()
         self.busy = False
         self.peer = peer
         self.client_host = client_host
+        # As the last request named it, for log lines about the connection.
+        self.client_id: str | None = None
+
+    def describe(self) -> str:
+        return self.peer if self.client_id is None else f"{self.peer} (client {self.client_id!r})"
+
+    def context(self, api: str | None = None, api_version: int | None = None) -> dict:
+        """`extra` for a log record: the JSON log format shows these as fields."""
+        return {"peer": self.peer, "client_id": self.client_id, "api": api, "api_version": api_version}
 
 
 class Server:
@@ -47,13 +58,18 @@ class Server:
         self.handlers = load_all()
         self.broker = Broker(config)
         self.address: tuple[str, int] | None = None
+        # Where Prometheus scrapes, once serving with `metrics_port` set.
+        self.metrics_address: tuple[str, int] | None = None
         self._connections: set[_Connection] = set()
+        self._accepted = 0
+        self._answered = 0
         self._closing = False
         self._accept_scope = trio.CancelScope()
         self._stopped = trio.Event()
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED):
         """Serve until `shutdown()`; `task_status.started` gets (host, port)."""
+        started = time.monotonic()
         self.broker.open()
         try:
             listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.host)
@@ -65,15 +81,28 @@ class Server:
                                    self.config.retention_check_interval_ms / 1000)
                 await nursery.start(self.broker.flusher.run)
                 await nursery.start(self.broker.groups.run)
+                if self.config.metrics_port is not None:
+                    # prometheus_client is imported only when metrics are asked for.
+                    from .observability.endpoint import serve_metrics
+                    self.metrics_address = await nursery.start(
+                        serve_metrics, self.broker, self.config.host, self.config.metrics_port)
                 nursery.start_soon(self._accept, listeners, nursery)
-                log.info("kgw ready on %s:%d", host, port)
+                metrics = ("" if self.metrics_address is None
+                           else ", metrics on http://%s:%d/metrics" % self.metrics_address)
+                log.info("kgw ready on %s:%d (advertised as %s:%d): %d topic(s), "
+                         "%d consumer group(s), flush %s%s", host, port,
+                         self.broker.advertised_host, self.broker.advertised_port,
+                         len(self.broker.log.topics()), len(self.broker.groups.groups),
+                         self.config.flush, metrics)
                 task_status.started((host, port))
                 await self._stopped.wait()
                 await self._drain()
                 nursery.cancel_scope.cancel()
         finally:
             self.broker.close()
-            log.info("kgw stopped; data flushed to %s", self.config.data_dir)
+            log.info("kgw stopped after %.1f s: %d connection(s), %d request(s) answered; "
+                     "data flushed to %s", time.monotonic() - started, self._accepted,
+                     self._answered, self.config.data_dir)
 
     def shutdown(self) -> None:
         """Stop accepting; idle connections close now, busy ones after their
@@ -127,21 +156,30 @@ class Server:
             host, port = "?", 0
         conn = _Connection(f"{host}:{port}", f"/{host}")
         self._connections.add(conn)
-        log.debug("connection from %s", conn.peer)
+        self._accepted += 1
+        self.broker.metrics.connection_opened()
+        log.debug("connection from %s opened", conn.peer, extra=conn.context())
+        how = "closed by the client"
         try:
             with conn.scope:
                 await self._requests(stream, conn)
+            if conn.scope.cancelled_caught:
+                how = "closed for shutdown"
         except ProtocolError as exc:
-            log.warning("closing connection from %s: %s", conn.peer, exc)
+            how = "closed after a protocol error"
+            log.warning("closing connection from %s: %s", conn.describe(), exc, extra=conn.context())
         except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
-            log.debug("connection from %s went away", conn.peer)
+            how = "lost"
         except Exception:
             # Whatever went wrong costs this connection, never the server.
-            log.exception("closing connection from %s after an unexpected error", conn.peer)
+            how = "closed after an unexpected error"
+            log.exception("closing connection from %s after an unexpected error", conn.describe(),
+                          extra=conn.context())
         finally:
             self._connections.discard(conn)
+            self.broker.metrics.connection_closed()
             await trio.aclose_forcefully(stream)
-            log.debug("connection from %s closed", conn.peer)
+            log.debug("connection from %s %s", conn.describe(), how, extra=conn.context())
 
     async def _requests(self, stream, conn: _Connection):
         protocol = ServerConnection(self.config.max_request_size)
@@ -155,13 +193,19 @@ class Server:
                 protocol.receive_data(await stream.receive_some(RECEIVE_SIZE))
                 continue
             request.client_host = conn.client_host
+            conn.client_id = request.client_id
             conn.busy = True
+            started = time.perf_counter()
             try:
                 body = await self._dispatch(request, conn)
                 if body is not None and request.expects_response:
                     await _send(stream, encode_response(request, body))
             finally:
                 conn.busy = False
+            self._answered += 1
+            self.broker.metrics.request(request.api_key, body, time.perf_counter() - started)
+            if body is not None and log.isEnabledFor(logging.DEBUG):
+                self._log_errors(request, body, conn)
 
     async def _dispatch(self, request, conn: _Connection):
         handler = self.handlers.get(request.api_key)
@@ -175,9 +219,19 @@ class Server:
             raise
         except Exception as exc:
             # A bug must cost one connection, never the server.
-            log.exception("%s v%d from %s (client %r) failed", handler.api.name,
-                          request.api_version, conn.peer, request.client_id)
+            self.broker.metrics.failed(request.api_key)
+            log.exception("%s v%d from %s failed", handler.api.name, request.api_version,
+                          conn.describe(), extra=conn.context(handler.api.name, request.api_version))
             raise ProtocolError(f"internal error handling {handler.api.name}: {exc}") from exc
+
+    def _log_errors(self, request, body, conn: _Connection) -> None:
+        """One debug line for a response carrying error codes."""
+        codes = error_codes(request.api_key, body)
+        if codes:
+            api = self.handlers[request.api_key].api.name
+            names = ", ".join(sorted({error_name(code) for code in codes}))
+            log.debug("%s v%d from %s answered with %s", api, request.api_version,
+                      conn.describe(), names, extra=conn.context(api, request.api_version))
 
 
 async def _send(stream, parts) -> None:

@@ -69,7 +69,7 @@ async def create_topics(broker, request):
             topic = broker.log.create_topic(wanted.name, partitions, configs,
                                             validate_only=body.validate_only)
         except LogError as exc:
-            result.error_code, result.error_message = exc.code, str(exc)
+            result.error_code, result.error_message = exc.code, exc.message
             continue
         if not body.validate_only:
             log.info("created topic %s with %d partition(s)", wanted.name, partitions)
@@ -145,7 +145,7 @@ async def create_partitions(broker, request):
         try:
             broker.log.create_partitions(wanted.name, wanted.count)
         except LogError as exc:
-            result.error_code, result.error_message = exc.code, str(exc)
+            result.error_code, result.error_message = exc.code, exc.message
     return CREATE_PARTITIONS.Response(throttle_time_ms=0, results=results)
 
 

@@ -40,8 +40,9 @@ async def fetch(broker, request):
         return _top_level_error(ErrorCode.INVALID_FETCH_SESSION_EPOCH)
     deadline = trio.current_time() + max(body.max_wait_ms, 0) / 1000
     while True:
-        response, size, errors, keys = _read(broker, request)
+        response, size, errors, keys, sent = _read(broker, request)
         if size >= body.min_bytes or errors or trio.current_time() >= deadline:
+            broker.metrics.fetched(sent)
             return response
         woken = trio.Event()
         broker.notifier.register(keys, woken)
@@ -64,6 +65,8 @@ def _read(broker, request):
     size = 0
     errors = False
     keys = []
+    # (topic, bytes, records) of each partition answered with records.
+    sent = []
     responses = []
     for wanted in body.topics:
         topic = broker.log.topic_by_id(wanted.topic_id) if by_id else broker.log.topic(wanted.topic)
@@ -107,6 +110,7 @@ def _read(broker, request):
                 result.records = records
                 size += len(records)
                 remaining = max(remaining - len(records), 0)
+                sent.append((topic.name, len(records), read.record_count))
     response = Response(throttle_time_ms=0, error_code=ErrorCode.NONE, session_id=NO_SESSION,
                         responses=responses)
-    return response, size, errors, keys
+    return response, size, errors, keys, sent

@@ -87,9 +87,10 @@ def _append(broker, topic: str, data, acks: int):
                                log_start_offset=partition_log.log_start_offset), wait
         appended = partition_log.append(records)
     except (LogError, ProducerError) as exc:
-        return _result(data.index, exc.code, str(exc)), None
+        return _result(data.index, exc.code, exc.message), None
     broker.producers.appended(key, batches, appended.base_offset)
     broker.notifier.appended(topic, data.index)
+    broker.metrics.produced(topic, len(records), appended.last_offset + 1 - appended.base_offset)
     wait = None
     if broker.flusher.needs_fsync(acks):
         wait = (partition_log, appended.last_offset + 1)

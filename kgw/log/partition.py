@@ -59,6 +59,10 @@ class ReadResult(NamedTuple):
     records: FileRecords | None
     high_watermark: int
     log_start_offset: int
+    # Records in `records`' batches, known without reading them: offsets in
+    # a segment are contiguous and every batch's record count is its offset
+    # span (validation checks it).
+    record_count: int = 0
 
 
 class FlushJob:
@@ -317,9 +321,9 @@ class PartitionLog:
                     continue
                 if not min_one and first.size > max_bytes:
                     break
-                length = segment.read_extent(first, max_bytes)
+                length, next_offset = segment.read_extent(first, max_bytes)
                 return ReadResult(FileRecords([FileRange(segment.file, first.position, length)]),
-                                  end, start)
+                                  end, start, next_offset - first.base_offset)
         return ReadResult(None, end, start)
 
     def _segment_at(self, offset: int) -> int:

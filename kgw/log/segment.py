@@ -135,21 +135,21 @@ class Segment:
                 return header
         return None
 
-    def read_extent(self, first: BatchHeader, max_bytes: int) -> int:
+    def read_extent(self, first: BatchHeader, max_bytes: int) -> tuple[int, int]:
         """How many bytes from `first` to return: whole batches within `max_bytes`,
-        but never less than `first` itself (KIP-74).
+        but never less than `first` itself (KIP-74); and the offset after them.
 
         Indexed batch starts bound the header walk to one index interval.
         """
         limit = first.position + max(max_bytes, first.size)
         if self.size <= limit:
-            return self.size - first.position
+            return self.size - first.position, self.next_offset
         end = max(self.offset_index.start_at_or_before(limit), first.end)
         for header in self.batches(end):
             if header.end > limit:
-                break
+                return end - first.position, header.base_offset
             end = header.end
-        return end - first.position
+        return end - first.position, self.next_offset
 
     def delete_files(self) -> None:
         """Unlink the three files; open descriptors (readers) keep working."""

@@ -37,8 +37,10 @@ def test_read_returns_whole_batches_within_the_budget(filled):
     partition, sent = filled
     size = len(sent[0])
     for budget in (size, size + 1, 2 * size, 3 * size - 1, 5 * size, 10_000):
-        records = partition.read(4, budget).records
+        result = partition.read(4, budget)
+        records = result.records
         batches = list(iter_batches(records.read_bytes()))
+        assert result.record_count == sum(b.record_count for b in batches)
         assert len(records) <= max(budget, size)
         assert batches[0].base_offset == 3
         assert [b.base_offset for b in batches] == list(range(3, 3 + 3 * len(batches), 3))

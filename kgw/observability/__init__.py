@@ -1,0 +1,1 @@
+"""What kgw tells its operator: log output and Prometheus metrics."""
