@@ -15,6 +15,7 @@ from .config import NODE_ID, BrokerConfig
 from .groups import GroupCoordinator
 from .log import LogError, LogManager
 from .log.durability import Flusher
+from .observability.metrics import NO_METRICS, Metrics
 from .producers import ProducerRegistry
 
 log = logging.getLogger("kgw.broker")
@@ -61,20 +62,31 @@ class Broker:
         self.log = LogManager(data_dir, config.log_defaults())
         self.flusher = Flusher(config.flush, self.log)
         self.producers = ProducerRegistry(data_dir)
-        self.groups = GroupCoordinator(
-            data_dir, initial_rebalance_delay_ms=config.group_initial_rebalance_delay_ms,
-            offsets_retention_minutes=config.offsets_retention_minutes,
-            group_max_size=config.group_max_size)
+        self.groups: GroupCoordinator | None = None  # made by open()
         self.notifier = AppendNotifier()
+        self.metrics = Metrics() if config.metrics_port is not None else NO_METRICS
         # Set by the server once it has bound its socket.
         self.advertised_host = config.advertised_host or config.host
         self.advertised_port = config.advertised_port or config.port
 
     def open(self) -> None:
         self.log.open()
+        # Only under the directory lock that log.open() takes: replaying the
+        # offsets journal may truncate or compact it, which would corrupt
+        # the journal of another kgw already serving this directory.
+        try:
+            self.groups = GroupCoordinator(
+                self.log.data_dir,
+                initial_rebalance_delay_ms=self.config.group_initial_rebalance_delay_ms,
+                offsets_retention_minutes=self.config.offsets_retention_minutes,
+                group_max_size=self.config.group_max_size)
+        except BaseException:
+            self.log.close()
+            raise
 
     def close(self) -> None:
-        self.groups.close()
+        if self.groups is not None:
+            self.groups.close()
         self.log.close()
 
     def bound(self, host: str, port: int) -> None:
