@@ -1,7 +1,6 @@
 """kgw's command line. Every option of `kgw serve` also reads a KGW_*
 environment variable (`--data-dir` from KGW_DATA_DIR, and so on)."""
 
-import logging
 import re
 from pathlib import Path
 
@@ -9,6 +8,9 @@ import click
 import trio
 
 from .config import BrokerConfig
+from .log import LogError
+from .healthcheck import health
+from .observability.logs import configure_logging
 
 
 def _flush_mode(ctx, param, value: str) -> str:
@@ -20,9 +22,12 @@ def _flush_mode(ctx, param, value: str) -> str:
 @click.group()
 @click.option("--log-level", default="info", show_default=True, envvar="KGW_LOG_LEVEL",
               show_envvar=True, type=click.Choice(["debug", "info", "warning", "error"]))
-def main(log_level):
+@click.option("--log-format", default="text", show_default=True, envvar="KGW_LOG_FORMAT",
+              show_envvar=True, type=click.Choice(["text", "json"]),
+              help="Log lines as text, or as one JSON object each.")
+def main(log_level, log_format):
     """kgw: a Kafka-wire-compatible broker."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level, log_format)
 
 
 @main.command()
@@ -62,9 +67,13 @@ def main(log_level):
 @click.option("--offsets-retention-minutes", default=10_080, show_default=True,
               type=click.IntRange(1), help="How long an empty group's committed offsets are kept.",
               envvar="KGW_OFFSETS_RETENTION_MINUTES", show_envvar=True)
+@click.option("--metrics-port", default=None, type=click.IntRange(0, 65535),
+              help="Serve Prometheus metrics at http://HOST:PORT/metrics; 0 picks a free port. "
+                   "[default: no metrics]",
+              envvar="KGW_METRICS_PORT", show_envvar=True)
 def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions,
           auto_create_topics, max_request_size, flush, retention_check_interval_ms,
-          group_initial_rebalance_delay_ms, offsets_retention_minutes):
+          group_initial_rebalance_delay_ms, offsets_retention_minutes, metrics_port):
     """Run the broker until SIGINT or SIGTERM."""
     from .server import serve_until_signalled
 
@@ -76,5 +85,30 @@ def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions
         auto_create_topics=auto_create_topics, max_request_size=max_request_size, flush=flush,
         retention_check_interval_ms=retention_check_interval_ms,
         group_initial_rebalance_delay_ms=group_initial_rebalance_delay_ms,
-        offsets_retention_minutes=offsets_retention_minutes)
-    trio.run(serve_until_signalled, config)
+        offsets_retention_minutes=offsets_retention_minutes, metrics_port=metrics_port)
+    try:
+        trio.run(serve_until_signalled, config)
+    except (OSError, LogError, ExceptionGroup) as exc:
+        # A port in use or a data dir that cannot be opened: one line, not
+        # a traceback (trio wraps the error in exception groups).
+        error = _first_startup_error(exc)
+        if error is None:
+            raise
+        raise click.ClickException(f"cannot serve: {error}") from None
+
+
+def _first_startup_error(exc: BaseException) -> BaseException | None:
+    kinds = (OSError, LogError)
+    while isinstance(exc, BaseExceptionGroup):
+        matched = exc.subgroup(kinds)
+        if matched is None:
+            return None
+        exc = matched.exceptions[0]
+    return exc if isinstance(exc, kinds) else None
+
+
+main.add_command(health)
+
+from .tools import register  # noqa: E402  (the tools add themselves to `main`)
+
+register(main)

@@ -60,3 +60,13 @@ def test_bad_flush_setting_is_refused():
 
     result = CliRunner().invoke(main, ["serve", "--flush", "sometimes"])
     assert result.exit_code == 2 and "acks, always, never or interval:<ms>" in result.output
+
+
+def test_a_port_in_use_is_one_line_not_a_traceback(tmp_path):
+    from click.testing import CliRunner
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--port", str(port), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "cannot serve:" in result.output and "Traceback" not in result.output

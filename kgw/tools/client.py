@@ -1,0 +1,296 @@
+"""A small blocking Kafka client for the command-line tools.
+
+It speaks through protocol.connection.ClientConnection over plain sockets,
+so the tools work against any Kafka-compatible broker.  Each connection
+starts with ApiVersions and then uses, for every API, the highest version
+both sides support (Kafka's own clients negotiate the same way, KIP-35).
+Requests for a partition go to its leader and group requests to the
+group's coordinator, so a multi-broker cluster works as well as kgw.
+"""
+
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from protocol.connection import CLOSED, NEED_DATA, ClientConnection
+from protocol.error_codes import ErrorCode
+from protocol.errors import ProtocolError
+from protocol.messages import API_VERSIONS, FIND_COORDINATOR, METADATA
+from protocol.schema import Api
+
+from .command import ToolError
+
+CLIENT_ID = "kgw-cli"
+SOFTWARE_NAME = "kgw-cli"
+SOFTWARE_VERSION = "0.1.0"
+DEFAULT_TIMEOUT_S = 30.0
+# Leadership settles within moments of a topic's creation or a leader
+# change; waiting longer than this means something else is wrong.
+_METADATA_RETRIES = 20
+_METADATA_RETRY_PAUSE_S = 0.1
+_RETRIABLE = {ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.NOT_LEADER_OR_FOLLOWER,
+              ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+              ErrorCode.NOT_COORDINATOR}
+GROUP_KEY_TYPE = 0
+
+
+def error_name(code: int) -> str:
+    try:
+        return ErrorCode(code).name
+    except ValueError:
+        return f"error {code}"
+
+
+def check(code: int, what: str, message: str | None = None) -> None:
+    """ToolError naming Kafka's error, with the broker's message when it gave one."""
+    if code != ErrorCode.NONE:
+        name = error_name(code)
+        if message:
+            message = message.removeprefix(f"{name}: ")
+        detail = f" ({message})" if message and message != name else ""
+        raise ToolError(f"{what}: {name}{detail}")
+
+
+class Connection:
+    """One blocking connection to one broker."""
+
+    def __init__(self, host: str, port: int, timeout: float = DEFAULT_TIMEOUT_S):
+        self.address = f"{host}:{port}"
+        try:
+            self._sock = socket.create_connection((host, port), timeout=timeout)
+        except OSError as exc:
+            raise ToolError(f"cannot connect to {self.address}: {_reason(exc)}") from None
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._protocol = ClientConnection(CLIENT_ID)
+        try:
+            self.versions = self._negotiate()
+        except BaseException:
+            self._sock.close()
+            raise
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def _negotiate(self) -> dict[int, tuple[int, int]]:
+        request = API_VERSIONS.Request(client_software_name=SOFTWARE_NAME,
+                                       client_software_version=SOFTWARE_VERSION)
+        body = self._call(API_VERSIONS, API_VERSIONS.max_version, request)
+        if body.error_code == ErrorCode.UNSUPPORTED_VERSION:
+            # The broker answered with its own ApiVersions range (KIP-511).
+            theirs = {k.api_key: k.max_version for k in body.api_keys}
+            version = min(theirs.get(API_VERSIONS.key, 0), API_VERSIONS.max_version)
+            body = self._call(API_VERSIONS, version, request)
+        check(body.error_code, f"ApiVersions to {self.address}")
+        return {k.api_key: (k.min_version, k.max_version) for k in body.api_keys}
+
+    def version(self, api: Api, minimum: int = 0) -> int:
+        """The highest version of `api` that both kgw's codec and the broker
+        speak, and at least `minimum`."""
+        lowest = max(api.min_version, minimum)
+        lo, hi = self.versions.get(api.key, (None, None))
+        if lo is None or max(lo, lowest) > min(hi, api.max_version):
+            theirs = "no version" if lo is None else f"versions {lo}-{hi}"
+            raise ToolError(f"the broker at {self.address} supports {theirs} of {api.name}; "
+                            f"kgw needs {lowest}-{api.max_version}")
+        return min(hi, api.max_version)
+
+    def call(self, api: Api, body, version: int | None = None):
+        """Send a request and wait for its answer's body."""
+        return self._call(api, self.version(api) if version is None else version, body)
+
+    def send(self, api: Api, body, version: int) -> None:
+        """Send a request that gets no answer (a Produce with acks=0)."""
+        _, data = self._protocol.send_request(api.key, version, body)
+        self._write(api, data)
+
+    def _call(self, api: Api, version: int, body):
+        correlation_id, data = self._protocol.send_request(api.key, version, body)
+        self._write(api, data)
+        while True:
+            try:
+                response = self._protocol.next_response()
+            except ProtocolError as exc:
+                raise ToolError(
+                    f"unreadable {api.name} answer from {self.address}: {exc}") from None
+            if response is CLOSED:
+                raise ToolError(f"the broker at {self.address} closed the connection "
+                                f"instead of answering {api.name} v{version}")
+            if response is not NEED_DATA:
+                if response.correlation_id == correlation_id:
+                    return response.body
+                # Otherwise the answer to a request given up on (a fetch
+                # interrupted by Ctrl-C, say).
+                continue
+            try:
+                self._protocol.receive_data(self._sock.recv(1 << 20))
+            except TimeoutError:
+                raise ToolError(f"the broker at {self.address} did not answer {api.name} "
+                                f"within {self._sock.gettimeout():g} s") from None
+            except OSError as exc:
+                raise ToolError(f"lost the connection to {self.address}: {_reason(exc)}") from None
+
+    def _write(self, api: Api, data: bytes) -> None:
+        try:
+            self._sock.sendall(data)
+        except OSError as exc:
+            raise ToolError(f"cannot send {api.name} to {self.address}: {_reason(exc)}") from None
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host ({exc.strerror})"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+@dataclass
+class PartitionInfo:
+    index: int
+    leader: int
+    replicas: list[int]
+    isr: list[int]
+    error_code: int
+
+
+@dataclass
+class TopicInfo:
+    name: str
+    topic_id: uuid.UUID
+    is_internal: bool
+    error_code: int
+    partitions: dict[int, PartitionInfo] = field(default_factory=dict)
+
+
+@dataclass
+class Metadata:
+    brokers: dict[int, tuple[str, int]]
+    cluster_id: str | None
+    controller_id: int
+    topics: dict[str, TopicInfo]
+
+    def topic(self, name: str) -> TopicInfo:
+        """The topic, with every partition led; ToolError if it does not exist."""
+        info = self.topics.get(name)
+        if info is None or info.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+            raise ToolError(f"unknown topic {name!r}")
+        check(info.error_code, f"topic {name!r}")
+        for partition in info.partitions.values():
+            check(partition.error_code, f"partition {partition.index} of topic {name!r}")
+        return info
+
+
+class Cluster:
+    """Connections to the brokers of one cluster, opened as they are needed."""
+
+    def __init__(self, bootstrap: tuple[str, int], timeout: float = DEFAULT_TIMEOUT_S):
+        self.bootstrap = bootstrap
+        self.timeout = timeout
+        self._any: Connection | None = None
+        self._nodes: dict[int, Connection] = {}
+        self._brokers: dict[int, tuple[str, int]] = {}
+        self._coordinators: dict[str, Connection] = {}
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for conn in {id(c): c for c in [self._any, *self._nodes.values()] if c}.values():
+            conn.close()
+        self._any = None
+        self._nodes.clear()
+        self._coordinators.clear()
+
+    def any(self) -> Connection:
+        """The bootstrap broker: for requests any broker answers (metadata, admin)."""
+        if self._any is None:
+            self._any = Connection(*self.bootstrap, timeout=self.timeout)
+        return self._any
+
+    def node(self, node_id: int) -> Connection:
+        if node_id not in self._nodes:
+            if node_id not in self._brokers:
+                self.metadata([])
+            if node_id not in self._brokers:
+                raise ToolError(f"broker {node_id} is not in the cluster's metadata")
+            self._nodes[node_id] = Connection(*self._brokers[node_id], timeout=self.timeout)
+        return self._nodes[node_id]
+
+    def metadata(self, topics: list[str] | None, *, wait_for_leaders: bool = True) -> Metadata:
+        """Metadata for `topics` (None: every topic), never creating one.
+
+        With `wait_for_leaders`, asks again for a while when a partition has
+        no leader yet, as happens for a moment after a topic is created.
+        """
+        for _ in range(_METADATA_RETRIES):
+            meta = self._fetch_metadata(topics)
+            if not wait_for_leaders or not _leaderless(meta):
+                return meta
+            time.sleep(_METADATA_RETRY_PAUSE_S)
+        return meta
+
+    def _fetch_metadata(self, topics: list[str] | None) -> Metadata:
+        conn = self.any()
+        version = conn.version(METADATA)
+        requested = None if topics is None else [
+            METADATA.Request.MetadataRequestTopic(name=name) for name in topics]
+        if requested is None and version == 0:
+            requested = []  # v0 spells "every topic" as an empty list
+        body = conn.call(METADATA, METADATA.Request(
+            topics=requested, allow_auto_topic_creation=False), version)
+        self._brokers = {b.node_id: (b.host, b.port) for b in body.brokers}
+        infos = {}
+        for t in body.topics:
+            info = TopicInfo(t.name, t.topic_id, t.is_internal, t.error_code)
+            for p in t.partitions:
+                info.partitions[p.partition_index] = PartitionInfo(
+                    p.partition_index, p.leader_id, list(p.replica_nodes), list(p.isr_nodes),
+                    p.error_code)
+            info.partitions = dict(sorted(info.partitions.items()))
+            infos[t.name] = info
+        return Metadata(dict(self._brokers), body.cluster_id, body.controller_id, infos)
+
+    def leader(self, info: TopicInfo, partition: int) -> int:
+        leader = info.partitions[partition].leader
+        if leader < 0:
+            raise ToolError(f"partition {partition} of topic {info.name!r} has no leader")
+        return leader
+
+    def coordinator(self, group: str) -> Connection:
+        """The connection to `group`'s coordinator (looked up once)."""
+        if group not in self._coordinators:
+            self._coordinators[group] = self._find_coordinator(group)
+        return self._coordinators[group]
+
+    def _find_coordinator(self, group: str) -> Connection:
+        for _ in range(_METADATA_RETRIES):
+            conn = self.any()
+            version = conn.version(FIND_COORDINATOR)
+            body = conn.call(FIND_COORDINATOR, FIND_COORDINATOR.Request(
+                key=group, key_type=GROUP_KEY_TYPE, coordinator_keys=[group]), version)
+            if version >= 4:
+                found = body.coordinators[0]
+                error, message, node, host, port = (found.error_code, found.error_message,
+                                                    found.node_id, found.host, found.port)
+            else:
+                error, message, node, host, port = (body.error_code, body.error_message,
+                                                    body.node_id, body.host, body.port)
+            if error not in _RETRIABLE:
+                check(error, f"finding the coordinator of group {group!r}", message)
+                self._brokers[node] = (host, port)
+                return self.node(node)
+            time.sleep(_METADATA_RETRY_PAUSE_S)
+        check(error, f"finding the coordinator of group {group!r}", message)
+
+
+def _leaderless(meta: Metadata) -> bool:
+    known = [t for t in meta.topics.values()
+             if t.error_code != ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]
+    return any(t.error_code == ErrorCode.LEADER_NOT_AVAILABLE
+               or any(p.error_code == ErrorCode.LEADER_NOT_AVAILABLE or p.leader < 0
+                      for p in t.partitions.values())
+               for t in known)

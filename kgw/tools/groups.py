@@ -1,0 +1,225 @@
+"""`kgw groups list|describe|delete|reset-offsets`."""
+
+from collections import defaultdict
+
+import click
+
+from protocol import primitives as p
+from protocol.error_codes import ErrorCode
+from protocol.errors import DecodeError
+from protocol.messages import DELETE_GROUPS, LIST_GROUPS
+
+from .client import Cluster, check
+from .command import ToolError, ToolGroup, bootstrap_option, table
+from .group_state import describe_group, require_no_members
+from .offsets import (
+    LATEST, NO_OFFSET, TopicPartition, commit, fetch_committed, list_offsets,
+    offset_ranges,
+)
+
+CONSUMER_PROTOCOL = "consumer"
+OFFSET_COLUMNS = ["TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
+                  "CONSUMER-ID", "HOST", "CLIENT-ID"]
+
+
+@click.group(cls=ToolGroup)
+def groups():
+    """List, describe and delete consumer groups; reset their offsets."""
+
+
+@groups.command("list")
+@bootstrap_option
+def list_groups(bootstrap):
+    """Print the id of every consumer group, one a line."""
+    found = set()
+    with Cluster(bootstrap) as cluster:
+        # Each broker lists the groups it coordinates.
+        for node in sorted(cluster.metadata([]).brokers):
+            body = cluster.node(node).call(LIST_GROUPS, LIST_GROUPS.Request())
+            check(body.error_code, f"listing the groups of broker {node}")
+            found.update(g.group_id for g in body.groups)
+    for group in sorted(found):
+        click.echo(group)
+
+
+@groups.command()
+@click.argument("group_ids", metavar="GROUP...", nargs=-1, required=True)
+@bootstrap_option
+def describe(group_ids, bootstrap):
+    """Show state, members, committed offsets and lag of each GROUP."""
+    blocks = []
+    with Cluster(bootstrap) as cluster:
+        for group in group_ids:
+            blocks.append(_describe(cluster, group))
+    click.echo("\n\n".join(blocks))
+
+
+def _describe(cluster: Cluster, group: str) -> str:
+    conn = cluster.coordinator(group)
+    described = describe_group(conn, group)
+    committed = fetch_committed(conn, group, None)
+    if described.group_state == "Dead" and not committed:
+        raise ToolError(f"unknown group {group!r}")
+    owners = {}
+    rows = []
+    for m in described.members:
+        assigned = (_assigned_partitions(m.member_assignment)
+                    if described.protocol_type == CONSUMER_PROTOCOL else [])
+        for tp in assigned:
+            owners[tp] = m
+        if not assigned:
+            rows.append((("", -1), [None, None, None, None, None, m.member_id, m.client_host,
+                                    m.client_id]))
+    ends = _end_offsets(cluster, set(committed) | set(owners))
+    for tp in set(committed) | set(owners):
+        current, end, m = committed.get(tp), ends.get(tp), owners.get(tp)
+        lag = end - current if current is not None and end is not None else None
+        rows.append((tp, [tp[0], tp[1], current, end, lag, m and m.member_id,
+                          m and m.client_host, m and m.client_id]))
+    protocol = described.protocol_data or "-"
+    head = "\t".join([f"Group: {group}", f"State: {described.group_state}",
+                      f"Protocol: {protocol}", f"Members: {len(described.members)}"])
+    if not rows:
+        return head
+    return head + "\n\n" + table(OFFSET_COLUMNS, [row for _, row in sorted(rows, key=_row_order)])
+
+
+def _row_order(item):
+    (topic, partition), row = item
+    return (topic == "", topic, partition, row[5] or "")
+
+
+def _assigned_partitions(data: bytes) -> list[TopicPartition]:
+    """The partitions in a consumer member's assignment (Kafka's
+    ConsumerProtocolAssignment: version, then topics with their partitions).
+    An assignment that does not parse is shown as none."""
+    view = memoryview(data)
+    try:
+        _, pos = p.read_int16(view, 0)
+        topics, pos = p.read_int32(view, pos)
+        assigned = []
+        for _ in range(max(topics, 0)):
+            topic, pos = p.read_string(view, pos)
+            count, pos = p.read_int32(view, pos)
+            for _ in range(max(count, 0)):
+                partition, pos = p.read_int32(view, pos)
+                assigned.append((topic, partition))
+    except DecodeError:
+        return []
+    return assigned
+
+
+def _end_offsets(cluster: Cluster, partitions) -> dict[TopicPartition, int]:
+    by_topic = defaultdict(list)
+    for topic, partition in partitions:
+        by_topic[topic].append(partition)
+    if not by_topic:
+        return {}
+    meta = cluster.metadata(sorted(by_topic))
+    ends = {}
+    for topic, parts in by_topic.items():
+        info = meta.topics.get(topic)
+        if info is None or info.error_code != ErrorCode.NONE:
+            continue  # deleted since the group committed: no end to show
+        known = [q for q in parts if q in info.partitions]
+        for partition, offset in list_offsets(cluster, info, known, LATEST).items():
+            ends[topic, partition] = offset
+    return ends
+
+
+@groups.command()
+@click.argument("group_ids", metavar="GROUP...", nargs=-1, required=True)
+@bootstrap_option
+def delete(group_ids, bootstrap):
+    """Delete each GROUP and its committed offsets; it must have no members."""
+    with Cluster(bootstrap) as cluster:
+        for group in group_ids:
+            body = cluster.coordinator(group).call(DELETE_GROUPS, DELETE_GROUPS.Request(
+                groups_names=[group]))
+            error = body.results[0].error_code
+            if error == ErrorCode.GROUP_ID_NOT_FOUND:
+                raise ToolError(f"unknown group {group!r}")
+            if error == ErrorCode.NON_EMPTY_GROUP:
+                raise ToolError(f"group {group!r} has members; stop its consumers first")
+            check(error, f"cannot delete group {group!r}")
+            click.echo(f"Deleted group {group}.")
+
+
+def _topic_spec(ctx, param, values) -> list[tuple[str, list[int] | None]]:
+    """TOPIC or TOPIC:P,P,... as kafka-consumer-groups takes them."""
+    specs = []
+    for value in values:
+        topic, sep, parts = value.partition(":")
+        if not topic:
+            raise click.BadParameter(f"{value!r} names no topic", ctx, param)
+        if not sep:
+            specs.append((topic, None))
+            continue
+        try:
+            specs.append((topic, sorted({int(x) for x in parts.split(",")})))
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not TOPIC:PARTITION,...", ctx, param) from None
+    return specs
+
+
+@groups.command("reset-offsets")
+@click.argument("group")
+@click.option("-t", "--topic", "topic_specs", multiple=True, callback=_topic_spec,
+              metavar="TOPIC[:P,...]", help="A topic (or some of its partitions); repeatable.")
+@click.option("--all-topics", is_flag=True, help="Every topic the group has offsets for.")
+@click.option("--to-earliest", is_flag=True, help="To the oldest record.")
+@click.option("--to-latest", is_flag=True, help="To the end: only new records will be read.")
+@click.option("--to-offset", type=click.IntRange(0), default=None,
+              help="To this offset (kept within each partition's offsets).")
+@click.option("--to-timestamp", type=int, default=None, metavar="MS",
+              help="To the first record at or after this time (ms since the epoch).")
+@click.option("--dry-run", is_flag=True, help="Show the new offsets without committing them.")
+@bootstrap_option
+def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_offset,
+                  to_timestamp, dry_run, bootstrap):
+    """Move GROUP's committed offsets.  The group must have no members:
+    a running consumer would overwrite them."""
+    targets = [to_earliest, to_latest, to_offset is not None, to_timestamp is not None]
+    if sum(targets) != 1:
+        raise click.UsageError(
+            "use exactly one of --to-earliest, --to-latest, --to-offset and --to-timestamp")
+    if bool(topic_specs) == all_topics:
+        raise click.UsageError("name the topics with --topic, or use --all-topics")
+    with Cluster(bootstrap) as cluster:
+        conn = cluster.coordinator(group)
+        require_no_members(conn, group, "resetting its offsets")
+        if all_topics:
+            by_topic = defaultdict(list)
+            for topic, partition in fetch_committed(conn, group, None):
+                by_topic[topic].append(partition)
+            if not by_topic:
+                raise ToolError(f"group {group!r} has no committed offsets; name the topics "
+                                "with --topic")
+            topic_specs = list(by_topic.items())
+        meta = cluster.metadata(sorted({topic for topic, _ in topic_specs}))
+        new = {}
+        for topic, parts in topic_specs:
+            info = meta.topic(topic)
+            parts = list(info.partitions) if parts is None else parts
+            for q in parts:
+                if q not in info.partitions:
+                    raise ToolError(f"topic {topic!r} has no partition {q} "
+                                    f"(it has {len(info.partitions)})")
+            ranges = offset_ranges(cluster, info, parts)
+            if to_timestamp is not None:
+                found = list_offsets(cluster, info, parts, to_timestamp)
+            for q in parts:
+                start, end = ranges[q]
+                if to_earliest:
+                    offset = start
+                elif to_latest:
+                    offset = end
+                elif to_offset is not None:
+                    offset = min(max(to_offset, start), end)
+                else:
+                    offset = end if found[q] == NO_OFFSET else found[q]
+                new[topic, q] = offset
+        if not dry_run:
+            commit(conn, group, new)
+    click.echo(table(["TOPIC", "PARTITION", "NEW-OFFSET"],
+                     [[t, q, o] for (t, q), o in sorted(new.items())]))

@@ -1,0 +1,143 @@
+"""`kgw topics list|create|describe|delete`."""
+
+import base64
+
+import click
+
+from protocol.error_codes import ErrorCode
+from protocol.messages import CREATE_TOPICS, DELETE_TOPICS, DESCRIBE_CONFIGS
+from protocol.primitives import NULL_UUID
+
+from .client import Cluster, TopicInfo, check
+from .command import ToolError, ToolGroup, bootstrap_option, key_value
+from .offsets import offset_ranges
+
+TOPIC_RESOURCE = 2
+# DescribeConfigs' config_source of a topic's own override (Kafka's
+# DYNAMIC_TOPIC_CONFIG): what `kafka-topics --describe` lists too.
+TOPIC_OVERRIDE = 1
+REQUEST_TIMEOUT_MS = 30_000
+
+
+@click.group(cls=ToolGroup)
+def topics():
+    """List, create, describe and delete topics."""
+
+
+@topics.command("list")
+@bootstrap_option
+def list_topics(bootstrap):
+    """Print the name of every topic, one a line."""
+    with Cluster(bootstrap) as cluster:
+        meta = cluster.metadata(None, wait_for_leaders=False)
+    for name in sorted(meta.topics):
+        click.echo(name)
+
+
+@topics.command()
+@click.argument("name")
+@click.option("-p", "--partitions", type=click.IntRange(1), default=None,
+              help="[default: the broker's num.partitions]")
+@click.option("-r", "--replication-factor", type=click.IntRange(1), default=None,
+              help="[default: the broker's default.replication.factor]")
+@click.option("-c", "--config", "configs", multiple=True, callback=key_value, metavar="KEY=VALUE",
+              help="A topic config, e.g. retention.ms=60000; repeatable.")
+@click.option("--if-not-exists", is_flag=True, help="Succeed if the topic exists already.")
+@bootstrap_option
+def create(name, partitions, replication_factor, configs, if_not_exists, bootstrap):
+    """Create topic NAME."""
+    Topic = CREATE_TOPICS.Request.CreatableTopic
+    with Cluster(bootstrap) as cluster:
+        conn = cluster.any()
+        version = conn.version(CREATE_TOPICS)
+        # -1 asks for the broker's defaults, which CreateTopics v4 introduced.
+        default = -1 if version >= 4 else 1
+        body = conn.call(CREATE_TOPICS, CREATE_TOPICS.Request(
+            timeout_ms=REQUEST_TIMEOUT_MS, topics=[Topic(
+                name=name, num_partitions=partitions or default,
+                replication_factor=replication_factor or default,
+                configs=[Topic.CreatableTopicConfig(name=k, value=v) for k, v in configs])]),
+            version)
+    result = body.topics[0]
+    if result.error_code == ErrorCode.TOPIC_ALREADY_EXISTS and if_not_exists:
+        return
+    check(result.error_code, f"cannot create topic {name!r}", result.error_message)
+    click.echo(f"Created topic {name}.")
+
+
+@topics.command()
+@click.argument("names", nargs=-1)
+@bootstrap_option
+def describe(names, bootstrap):
+    """Show partitions, leaders, offsets and config overrides of the topics
+    NAMES (default: every topic)."""
+    with Cluster(bootstrap) as cluster:
+        meta = cluster.metadata(list(names) if names else None)
+        infos = [meta.topic(name) for name in (names or sorted(meta.topics))]
+        overrides = _overrides(cluster, [info.name for info in infos])
+        for info in infos:
+            click.echo(_describe(info, overrides[info.name],
+                                 offset_ranges(cluster, info, info.partitions)))
+
+
+def _describe(info: TopicInfo, configs: list[str], ranges: dict[int, tuple[int, int]]) -> str:
+    first = next(iter(info.partitions.values()), None)
+    head = [f"Topic: {info.name}"]
+    if info.topic_id != NULL_UUID:
+        head.append(f"TopicId: {kafka_uuid(info.topic_id)}")
+    head += [f"PartitionCount: {len(info.partitions)}",
+             f"ReplicationFactor: {len(first.replicas) if first else 0}",
+             f"Configs: {','.join(configs)}"]
+    lines = ["\t".join(head)]
+    for p in info.partitions.values():
+        start, end = ranges[p.index]
+        lines.append("\t" + "\t".join([
+            f"Topic: {info.name}", f"Partition: {p.index}", f"Leader: {p.leader}",
+            f"Replicas: {','.join(map(str, p.replicas))}", f"Isr: {','.join(map(str, p.isr))}",
+            f"StartOffset: {start}", f"EndOffset: {end}"]))
+    return "\n".join(lines)
+
+
+def kafka_uuid(value) -> str:
+    """A UUID as Kafka prints it: URL-safe base64 of its 16 bytes, unpadded."""
+    return base64.urlsafe_b64encode(value.bytes).decode().rstrip("=")
+
+
+def _overrides(cluster: Cluster, names: list[str]) -> dict[str, list[str]]:
+    if not names:
+        return {}
+    Resource = DESCRIBE_CONFIGS.Request.DescribeConfigsResource
+    body = cluster.any().call(DESCRIBE_CONFIGS, DESCRIBE_CONFIGS.Request(resources=[
+        Resource(resource_type=TOPIC_RESOURCE, resource_name=name, configuration_keys=None)
+        for name in names]))
+    result = {}
+    for r in body.results:
+        check(r.error_code, f"configs of topic {r.resource_name!r}", r.error_message)
+        result[r.resource_name] = sorted(f"{c.name}={c.value}" for c in r.configs
+                                         if c.config_source == TOPIC_OVERRIDE)
+    return result
+
+
+@topics.command()
+@click.argument("names", nargs=-1, required=True)
+@click.option("--if-exists", is_flag=True, help="Succeed if a topic does not exist.")
+@bootstrap_option
+def delete(names, if_exists, bootstrap):
+    """Delete the topics NAMES and everything in them."""
+    with Cluster(bootstrap) as cluster:
+        conn = cluster.any()
+        version = conn.version(DELETE_TOPICS)
+        body = conn.call(DELETE_TOPICS, DELETE_TOPICS.Request(
+            timeout_ms=REQUEST_TIMEOUT_MS, topic_names=list(names),
+            topics=[DELETE_TOPICS.Request.DeleteTopicState(name=n) for n in names]), version)
+    outcome = {r.name: r for r in body.responses}
+    for name in names:
+        result = outcome.get(name)
+        if result is None:
+            raise ToolError(f"the broker did not answer for topic {name!r}")
+        if result.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+            if if_exists:
+                continue
+            raise ToolError(f"unknown topic {name!r}")
+        check(result.error_code, f"cannot delete topic {name!r}", result.error_message)
+        click.echo(f"Deleted topic {name}.")

@@ -1,0 +1,74 @@
+"""A live kgw on a thread of the test process, and the `kgw` command run in-process."""
+
+import itertools
+import threading
+
+import pytest
+import trio
+from click.testing import CliRunner
+
+from kgw.cli import main
+
+from ..server_harness import running_server
+
+_names = itertools.count()
+
+
+class ThreadedBroker:
+    """tests/server_harness.py's running_server, served by a thread's trio loop."""
+
+    def __init__(self, data_dir, **settings):
+        self.data_dir = data_dir
+        self.settings = settings
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=trio.run, args=(self._serve,), daemon=True)
+        self._token = None
+        self._stop = None
+        self.bootstrap = None
+
+    async def _serve(self):
+        self._token = trio.lowlevel.current_trio_token()
+        self._stop = trio.Event()
+        try:
+            async with running_server(self.data_dir, **self.settings) as server:
+                host, port = server.address
+                self.bootstrap = f"{host}:{port}"
+                self._ready.set()
+                await self._stop.wait()
+        finally:
+            self._ready.set()
+
+    def __enter__(self) -> "ThreadedBroker":
+        self._thread.start()
+        self._ready.wait(30)
+        assert self.bootstrap is not None, "kgw did not start"
+        return self
+
+    def __exit__(self, *exc_info):
+        trio.from_thread.run_sync(self._stop.set, trio_token=self._token)
+        self._thread.join(30)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory):
+    with ThreadedBroker(tmp_path_factory.mktemp("kgw-tools"), flush="never") as running:
+        yield running
+
+
+@pytest.fixture
+def kgw(broker):
+    """Run `kgw ARGS...` in-process against the session's broker (through
+    KGW_BOOTSTRAP, as a user's shell would); returns click's Result."""
+    runner = CliRunner(env={"KGW_BOOTSTRAP": broker.bootstrap})
+
+    def run(*args, input=None):
+        return runner.invoke(main, [str(a) for a in args], input=input, prog_name="kgw")
+
+    return run
+
+
+@pytest.fixture
+def topic(request):
+    """A topic name no other test uses."""
+    base = "".join(c if c.isalnum() else "-" for c in request.node.name)[:60]
+    return f"{base}-{next(_names)}"
