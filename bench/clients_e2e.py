@@ -95,8 +95,11 @@ def librdkafka_produce(bootstrap, topic, count, size, acks):
 def librdkafka_consume(bootstrap, topic, count):
     from confluent_kafka import Consumer, TopicPartition
 
+    # librdkafka stops prefetching for a second (fetch.queue.backoff.ms)
+    # whenever its queue holds queued.min.messages (100,000): a Python loop
+    # drains slower than kgw fills it, so let the queue hold the whole run.
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4()}",
-                         "enable.auto.commit": False})
+                         "enable.auto.commit": False, "queued.min.messages": count})
     consumer.assign([TopicPartition(topic, 0, 0)])
     got = 0
     start = time.perf_counter()
