@@ -102,6 +102,7 @@ def two_groups(client, bootstrap, topic, members):
     assert check_processing(first, ends, produced) == []
     assert check_processing(second, ends, produced) == []
     assert committed(bootstrap, g1, topic, PARTITIONS) == ends == committed(bootstrap, g2, topic, PARTITIONS)
+    return ends, produced
 
 
 def _run_to_end(client, server, topic, group, members, name, since):
