@@ -5,17 +5,18 @@ embedded broker's state, so they work against whatever `kgw_bootstrap`
 points at: kgw in this process, a `kgw serve`, or an Apache Kafka.
 """
 
-import socket
+from contextlib import closing
 
-from protocol.connection import CLOSED, NEED_DATA, ClientConnection
 from protocol.error_codes import ErrorCode
 from protocol.messages import CREATE_TOPICS, DELETE_TOPICS
 
-# The oldest versions that take -1 for "the broker's default" (KIP-464,
-# Kafka 2.4), which every kgw and Kafka 4 serve.
-CREATE_TOPICS_VERSION = 5
-DELETE_TOPICS_VERSION = 4
-CLIENT_ID = "kgw-topic-admin"
+from .tools.client import Connection
+
+# The oldest versions that take -1 for "the broker's default" partitions and
+# replication factor (KIP-464, Kafka 2.4); above them the broker's and kgw's
+# highest common version is used.
+CREATE_TOPICS_MIN_VERSION = 4
+DELETE_TOPICS_BY_ID_VERSION = 6
 
 
 class TopicAdminError(Exception):
@@ -34,13 +35,21 @@ def create_topic(bootstrap: str, name: str, partitions: int = 1, configs: dict[s
         topics=[Topic(name=name, num_partitions=partitions, replication_factor=-1, assignments=[],
                       configs=[Config(name=k, value=v) for k, v in (configs or {}).items()])],
         timeout_ms=int(timeout * 1000), validate_only=False)
-    (result,) = _call(bootstrap, CREATE_TOPICS, CREATE_TOPICS_VERSION, request, timeout).topics
+    with _connect(bootstrap, timeout) as connection:
+        version = connection.version(CREATE_TOPICS, minimum=CREATE_TOPICS_MIN_VERSION)
+        (result,) = connection.call(CREATE_TOPICS, request, version).topics
     _check(result.error_code, f"creating topic {name}", result.error_message)
 
 
 def delete_topic(bootstrap: str, name: str, *, timeout: float = 10.0) -> None:
-    request = DELETE_TOPICS.Request(topic_names=[name], timeout_ms=int(timeout * 1000))
-    (result,) = _call(bootstrap, DELETE_TOPICS, DELETE_TOPICS_VERSION, request, timeout).responses
+    with _connect(bootstrap, timeout) as connection:
+        version = connection.version(DELETE_TOPICS)
+        request = DELETE_TOPICS.Request(timeout_ms=int(timeout * 1000))
+        if version >= DELETE_TOPICS_BY_ID_VERSION:
+            request.topics = [DELETE_TOPICS.Request.DeleteTopicState(name=name)]
+        else:
+            request.topic_names = [name]
+        (result,) = connection.call(DELETE_TOPICS, request, version).responses
     _check(result.error_code, f"deleting topic {name}", None)
 
 
@@ -50,14 +59,7 @@ def _check(code: int, doing: str, message: str | None) -> None:
         raise TopicAdminError(code, f"{doing}: {code.name}" + (f" ({message})" if message else ""))
 
 
-def _call(bootstrap: str, api, version: int, body, timeout: float):
+def _connect(bootstrap: str, timeout: float) -> "closing[Connection]":
+    """The tools' version-negotiating connection, closed when the block ends."""
     host, _, port = bootstrap.rpartition(":")
-    connection = ClientConnection(CLIENT_ID)
-    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
-        _, data = connection.send_request(api.key, version, body)
-        sock.sendall(data)
-        while (response := connection.next_response()) is NEED_DATA:
-            connection.receive_data(sock.recv(65536))
-    if response is CLOSED:
-        raise ConnectionError(f"{bootstrap} closed the connection instead of answering {api.name}")
-    return response.body
+    return closing(Connection(host, int(port), timeout))
