@@ -11,11 +11,20 @@ _names = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def kgw(tmp_path_factory):
-    """One broker for a whole session of tests that do not restart it."""
+def kgw_broker(tmp_path_factory):
+    """The pytest plugin's session broker, here a `kgw serve` child process
+    (as the README shows, overriding it points the plugin's fixtures at
+    another broker): the clients under test then share no interpreter
+    with the broker, as in production."""
     server = KgwProcess(tmp_path_factory.mktemp("kgw-data")).start()
     yield server
     assert server.stop() == 0
+
+
+@pytest.fixture(scope="session")
+def kgw(kgw_broker):
+    """One broker for a whole session of tests that do not restart it."""
+    return kgw_broker
 
 
 @pytest.fixture
