@@ -45,8 +45,9 @@ def test_dump_of_what_librdkafka_wrote(kgw, cli, topic_name, codec):
     require("confluent_kafka")
     assert cli("topics", "create", topic_name).exit_code == 0
     reports = Deliveries()
-    # A long linger puts every message in one batch per codec.
-    with producer(kgw.bootstrap, compression_type=codec, linger_ms=200) as p:
+    # A linger far longer than the loop puts every message in one batch per
+    # codec even on a loaded machine; the flush on leaving sends it at once.
+    with producer(kgw.bootstrap, compression_type=codec, linger_ms=10_000) as p:
         for i in range(MESSAGES):
             p.produce(topic_name, key=f"k{i}", value="v" * i + str(i), headers=[("n", str(i))],
                       timestamp=BASE_TS + i, on_delivery=reports)
@@ -64,7 +65,7 @@ def test_dump_of_what_kafka_python_wrote(kgw, cli, kp, topic_name, codec):
         require_codec(codec)
     assert cli("topics", "create", topic_name).exit_code == 0
     sender = kp.producer(kgw.bootstrap, compression_type=None if codec == "none" else codec,
-                         linger_ms=200)
+                         linger_ms=10_000)
     for i in range(MESSAGES):
         sender.send(topic_name, key=f"k{i}".encode(), value=("v" * i + str(i)).encode(),
                     headers=[("n", str(i).encode())], timestamp_ms=BASE_TS + i)
