@@ -14,6 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from protocol.connection import NEED_DATA, ClientConnection
+from protocol.messages import APIS, CREATE_TOPICS
+from protocol.records import iter_batches
+
+WIRE_TIMEOUT_S = 30
 READY = re.compile(r"kgw ready on ([\d.]+):(\d+)")
 START_TIMEOUT_S = 20
 
@@ -176,3 +181,53 @@ class CuttingProxy:
         self._closed = True
         self._listener.close()
         self.cut()
+
+
+class Wire:
+    """A blocking connection speaking kgw's own protocol/ client codec, for
+    what a client under test cannot ask (or should not be trusted to)."""
+
+    def __init__(self, bootstrap: str, client_id: str = "compat"):
+        host, port = bootstrap.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=WIRE_TIMEOUT_S)
+        self.conn = ClientConnection(client_id)
+
+    def call(self, api_key: int, version: int, **fields):
+        api = APIS[api_key]
+        _, data = self.conn.send_request(api_key, version, api.Request(**fields))
+        self.sock.sendall(data)
+        while True:
+            response = self.conn.next_response()
+            if response is not NEED_DATA:
+                return response.body
+            chunk = self.sock.recv(1 << 20)
+            assert chunk, "kgw closed the connection"
+            self.conn.receive_data(chunk)
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def create_topic(bootstrap: str, name: str, partitions: int) -> None:
+    """CreateTopics v4, for clients without an admin API."""
+    with Wire(bootstrap) as wire:
+        topic = CREATE_TOPICS.Request.CreatableTopic(name=name, num_partitions=partitions,
+                                                     replication_factor=1)
+        body = wire.call(CREATE_TOPICS.key, 4, topics=[topic], timeout_ms=5000)
+    assert [(t.name, t.error_code) for t in body.topics] == [(name, 0)]
+
+
+def stored_batches(data_dir, topic: str, partition: int = 0) -> list:
+    """RecordBatch views of what kgw stored in the partition's segment files
+    (kgw writes with pwritev, so the files are current while it runs; a batch
+    being written may be cut short, so a partial tail is skipped)."""
+    batches = []
+    for path in sorted(Path(data_dir, f"{topic}-{partition}").glob("*.log")):
+        batches.extend(iter_batches(path.read_bytes(), allow_partial_tail=True))
+    return batches

@@ -9,7 +9,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from protocol.records import iter_batches
+from .. import harness
 
 try:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -84,10 +84,5 @@ def summary(records) -> list[tuple]:
 def stored_batches(data_dir: Path, topic: str, partition: int) -> list:
     """The RecordBatches kgw keeps on disk for one partition, as (codec,
     base offset, record count, producer id, producer epoch, base sequence)."""
-    directory = Path(data_dir) / f"{topic}-{partition}"
-    out = []
-    for path in sorted(directory.glob("*.log")):
-        for batch in iter_batches(path.read_bytes(), allow_partial_tail=True):
-            out.append((batch.compression.name, batch.base_offset, batch.record_count,
-                        batch.producer_id, batch.producer_epoch, batch.base_sequence))
-    return out
+    return [(b.compression.name, b.base_offset, b.record_count, b.producer_id, b.producer_epoch,
+             b.base_sequence) for b in harness.stored_batches(data_dir, topic, partition)]

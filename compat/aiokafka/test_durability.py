@@ -3,7 +3,6 @@ acks=all and consuming, and an idempotent producer (InitProducerId v0,
 sequence numbers) whose connections are cut mid-stream."""
 
 import asyncio
-import time
 
 import pytest
 

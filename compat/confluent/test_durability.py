@@ -3,7 +3,8 @@ producer whose connections are cut writes each message exactly once."""
 
 import pytest
 
-from .util import Deliveries, wait_until, admin, ck, consumer, create_topic, producer, read_all, stored_batches
+from ..harness import stored_batches
+from .util import Deliveries, wait_until, admin, ck, consumer, create_topic, producer, read_all
 
 
 @pytest.mark.parametrize("crash", [False, True], ids=["graceful", "kill9"])

@@ -7,8 +7,8 @@ import pytest
 
 from protocol.compression import Codec
 
-from .util import (Deliveries, admin, ck, consumer, create_topic, producer, read_all,
-                   stored_batches)
+from ..harness import stored_batches
+from .util import Deliveries, admin, ck, consumer, create_topic, producer, read_all
 
 
 def _messages(n: int, base_ts: int):

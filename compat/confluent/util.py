@@ -4,12 +4,10 @@ Every client made here is closed by its context manager, so no librdkafka
 thread outlives a test.
 """
 
-import glob
 import os
 import time
 from contextlib import contextmanager
 
-from protocol.records import iter_batches
 
 # Short enough that a broken test fails fast, long enough for a slow CI box.
 DEADLINE_S = 20
@@ -125,17 +123,6 @@ class Deliveries:
     @property
     def errors(self):
         return [r for r in self.reports if r[0] is not None]
-
-
-def stored_batches(data_dir, topic: str, partition: int = 0) -> list:
-    """The RecordBatches in the partition's segment files, as kgw stored them
-    (kgw writes with pwritev, so the files are current while it runs)."""
-    batches = []
-    for path in sorted(glob.glob(os.path.join(str(data_dir), f"{topic}-{partition}", "*.log"))):
-        with open(path, "rb") as f:
-            data = f.read()
-        batches.extend(iter_batches(data))
-    return batches
 
 
 def wait_until(predicate, what: str):

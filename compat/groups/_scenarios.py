@@ -7,8 +7,9 @@ scenario asserts is spelled out where it is checked.
 
 import time
 
+from ..harness import create_topic
 from ._util import (
-    PRODUCERS, check_processing, kcat_burst, committed, create_topic, describe_group, end_offsets,
+    PRODUCERS, check_processing, kcat_burst, committed, describe_group, end_offsets,
     wait_all_processed, wait_balanced, wait_each_processes, wait_until,
 )
 

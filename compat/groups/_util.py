@@ -1,8 +1,8 @@
 """Shared machinery for the consumer-group compat tests.
 
-- `Wire`: a blocking connection speaking kgw's own protocol/ codec, for what
-  the tests check independently of the client under test (topic creation,
-  end offsets, the offsets a group has committed).
+- Checks made through kgw's own protocol/ codec (compat.harness.Wire),
+  independently of the client under test: end offsets, the offsets a group
+  has committed, its description.
 - `Member`: one group member in a child process (compat/groups/worker.py
   for the Python clients, kcat itself for kcat), whose events are collected
   by reader threads; `stop()` leaves cleanly, `kill()` is SIGKILL.
@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,8 +23,9 @@ import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from protocol.connection import NEED_DATA, ClientConnection
 from protocol.messages import APIS
+
+from ..harness import Wire
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 30
@@ -35,44 +35,7 @@ SESSION_MS = 6000
 HEARTBEAT_MS = 1000
 
 
-# --- kgw's own protocol client -----------------------------------------------------
-
-class Wire:
-    def __init__(self, bootstrap: str):
-        host, port = bootstrap.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=TIMEOUT_S)
-        self.conn = ClientConnection("compat-groups")
-
-    def call(self, api_key: int, version: int, **fields):
-        api = APIS[api_key]
-        _, data = self.conn.send_request(api_key, version, api.Request(**fields))
-        self.sock.sendall(data)
-        while True:
-            response = self.conn.next_response()
-            if response is not NEED_DATA:
-                return response.body
-            chunk = self.sock.recv(1 << 20)
-            assert chunk, "kgw closed the connection"
-            self.conn.receive_data(chunk)
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-def create_topic(bootstrap: str, name: str, partitions: int) -> None:
-    """CreateTopics v4 (not every client has an admin API)."""
-    api = APIS[19]
-    with Wire(bootstrap) as wire:
-        topic = api.Request.CreatableTopic(name=name, num_partitions=partitions, replication_factor=1)
-        body = wire.call(19, 4, topics=[topic], timeout_ms=5000)
-    assert [(t.name, t.error_code) for t in body.topics] == [(name, 0)]
-
+# --- through kgw's own protocol client (compat.harness.Wire) -------------------------
 
 def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
     """ListOffsets v1, latest: {partition: high watermark}."""

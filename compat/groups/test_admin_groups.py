@@ -13,8 +13,9 @@ import time
 
 import pytest
 
+from ..harness import create_topic
 from ._util import (
-    committed, create_topic, end_offsets, wait_all_processed, wait_balanced, wait_until,
+    committed, end_offsets, wait_all_processed, wait_balanced, wait_until,
 )
 from .conftest import require_client
 

@@ -7,8 +7,9 @@ client must read the other's subscription and assignment encodings."""
 
 import pytest
 
+from ..harness import create_topic
 from ._util import (
-    PRODUCERS, check_processing, committed, create_topic, describe_group, wait_all_processed,
+    PRODUCERS, check_processing, committed, describe_group, wait_all_processed,
     wait_balanced, wait_each_processes, wait_until,
 )
 from .conftest import require_client

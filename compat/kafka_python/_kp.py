@@ -5,13 +5,13 @@ reader of the RecordBatch headers kgw stored on disk (to see the codec the
 producer really used)."""
 
 import itertools
-import struct
 import threading
 import time
 from collections import defaultdict
-from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from .. import harness
 
 _ids = itertools.count()
 
@@ -124,31 +124,13 @@ def read_all(consumer, topic, partitions, end, start=None):
     return read_range(consumer, ends)
 
 
-# RecordBatch v2 header: baseOffset int64, batchLength int32, leaderEpoch
-# int32, magic int8, crc uint32, attributes int16, lastOffsetDelta int32,
-# baseTimestamp int64, maxTimestamp int64, producerId int64, producerEpoch
-# int16, baseSequence int32, recordCount int32 = 61 bytes.
-_BATCH_HEADER = struct.Struct(">qiibIhiqqqhii")
-
-
 def stored_batches(data_dir, topic, partition):
     """Every RecordBatch header in the partition's segment files, as dicts."""
-    part_dir = Path(data_dir) / f"{topic}-{partition}"
-    batches = []
-    for segment in sorted(part_dir.glob("*.log")):
-        data = segment.read_bytes()
-        pos = 0
-        while pos + _BATCH_HEADER.size <= len(data):
-            (base_offset, length, _epoch, magic, _crc, attributes, last_delta, _bts, _mts,
-             producer_id, producer_epoch, base_sequence, count) = _BATCH_HEADER.unpack_from(data, pos)
-            if length <= 0:
-                break
-            batches.append(dict(base_offset=base_offset, magic=magic, codec=attributes & 7,
-                                last_offset_delta=last_delta, producer_id=producer_id,
-                                producer_epoch=producer_epoch, base_sequence=base_sequence,
-                                record_count=count))
-            pos += 12 + length
-    return batches
+    return [dict(base_offset=b.base_offset, magic=b.magic, codec=b.compression,
+                 last_offset_delta=b.last_offset_delta, producer_id=b.producer_id,
+                 producer_epoch=b.producer_epoch, base_sequence=b.base_sequence,
+                 record_count=b.record_count)
+            for b in harness.stored_batches(data_dir, topic, partition)]
 
 
 def require_codec(codec):

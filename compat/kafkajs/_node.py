@@ -2,7 +2,6 @@
 print one JSON document, and long-running ones (group members, producers)
 that print JSON lines and take commands on stdin."""
 
-import glob
 import json
 import os
 import subprocess
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from protocol.records import iter_batches
 
 from ..harness import require_program
 
@@ -142,15 +140,6 @@ def standard_messages(prefix: str, count: int, partition: int = 0, first_offset:
 
 def without_timestamps(messages: list[dict]) -> list[dict]:
     return [{k: v for k, v in m.items() if k != "timestamp"} for m in messages]
-
-
-def stored_batches(data_dir, topic: str, partition: int = 0) -> list:
-    """The RecordBatches kgw stored in the partition's segment files."""
-    batches = []
-    for path in sorted(glob.glob(os.path.join(str(data_dir), f"{topic}-{partition}", "*.log"))):
-        with open(path, "rb") as f:
-            batches.extend(iter_batches(f.read()))
-    return batches
 
 
 def now_ms() -> int:

@@ -10,8 +10,8 @@ import pytest
 
 from protocol.compression import Codec
 
-from ._node import (NodeProcess, now_ms, require_kafkajs, run, standard_messages, stored_batches,
-                    without_timestamps)
+from ..harness import stored_batches
+from ._node import NodeProcess, now_ms, require_kafkajs, run, standard_messages, without_timestamps
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,8 @@ import pytest
 
 from protocol.compression import Codec
 
-from .util import (COMMON, advertised, consume_json, create_topic, essentials, kcat, produce,
-                   stored_batches)
+from ..harness import create_topic, stored_batches
+from .util import COMMON, advertised, consume_json, essentials, kcat, produce
 
 
 def _now_ms() -> int:

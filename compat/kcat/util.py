@@ -1,15 +1,10 @@
 """Driving kcat (Debian's 1.7.1 on librdkafka 2.0.2) as a subprocess, and a
 few direct protocol calls (kgw's own client) for what kcat cannot do."""
 
-import glob
 import json
-import os
-import socket
 import subprocess
 
-from protocol.connection import NEED_DATA, ClientConnection
-from protocol.messages import APIS
-from protocol.records import iter_batches
+from ..harness import Wire
 
 TIMEOUT_S = 20
 # Short client timeouts.
@@ -45,55 +40,6 @@ def consume_json(bootstrap: str, topic: str, *args: str) -> list[dict]:
 def essentials(messages: list[dict]) -> list[tuple]:
     """(partition, offset, key, payload, headers) of each JSON message."""
     return [(m["partition"], m["offset"], m["key"], m["payload"], m.get("headers")) for m in messages]
-
-
-def stored_batches(data_dir, topic: str, partition: int = 0) -> list:
-    """The RecordBatches in the partition's segment files as kgw stored them
-    (kgw writes with pwritev, so the files are current while it runs)."""
-    batches = []
-    for path in sorted(glob.glob(os.path.join(str(data_dir), f"{topic}-{partition}", "*.log"))):
-        with open(path, "rb") as f:
-            batches.extend(iter_batches(f.read()))
-    return batches
-
-
-class Wire:
-    """A blocking connection speaking kgw's protocol/ client codec."""
-
-    def __init__(self, bootstrap: str):
-        host, port = bootstrap.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=TIMEOUT_S)
-        self.conn = ClientConnection("compat-kcat")
-
-    def call(self, api_key: int, version: int, **fields):
-        api = APIS[api_key]
-        _, data = self.conn.send_request(api_key, version, api.Request(**fields))
-        self.sock.sendall(data)
-        while True:
-            response = self.conn.next_response()
-            if response is not NEED_DATA:
-                return response.body
-            chunk = self.sock.recv(1 << 20)
-            assert chunk, "kgw closed the connection"
-            self.conn.receive_data(chunk)
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-def create_topic(bootstrap: str, name: str, partitions: int) -> None:
-    """CreateTopics v4 (kcat has no admin mode)."""
-    api = APIS[19]
-    with Wire(bootstrap) as wire:
-        topic = api.Request.CreatableTopic(name=name, num_partitions=partitions, replication_factor=1)
-        body = wire.call(19, 4, topics=[topic], timeout_ms=5000)
-    assert [(t.name, t.error_code) for t in body.topics] == [(name, 0)]
 
 
 def advertised(bootstrap: str) -> dict[int, tuple[int, int]]:
