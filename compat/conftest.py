@@ -21,12 +21,6 @@ def kgw_broker(tmp_path_factory):
     assert server.stop() == 0
 
 
-@pytest.fixture(scope="session")
-def kgw(kgw_broker):
-    """One broker for a whole session of tests that do not restart it."""
-    return kgw_broker
-
-
 @pytest.fixture
 def own_kgw(tmp_path):
     """A broker of the test's own, free to be restarted or killed."""

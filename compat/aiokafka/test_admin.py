@@ -5,7 +5,7 @@ DeleteRecords v2 and DeleteTopics v3."""
 import pytest
 
 from .helpers import (ConfigResource, ConfigResourceType, NewPartitions, NewTopic, RecordsToDelete,
-                      TopicPartition, admin, consume, consumer, create_topic, errors, producer, run)
+                      TopicPartition, admin, consume, consumer, errors, producer, run)
 
 # Kafka error codes the admin responses carry.
 NONE = 0
@@ -24,9 +24,9 @@ def _codes(response) -> dict:
     return {t[0]: t[1] for t in response.topic_errors}
 
 
-def test_create_topics_and_describe(kgw, topic_name):
+def test_create_topics_and_describe(kgw_broker, topic_name):
     async def body():
-        client = admin(kgw.bootstrap)
+        client = admin(kgw_broker.bootstrap)
         await client.start()
         try:
             created = await client.create_topics([
@@ -45,7 +45,7 @@ def test_create_topics_and_describe(kgw, topic_name):
             }]
 
             cluster = await client.describe_cluster()
-            assert cluster["brokers"] == [{"node_id": 0, "host": kgw.host, "port": kgw.port, "rack": None}]
+            assert cluster["brokers"] == [{"node_id": 0, "host": kgw_broker.host, "port": kgw_broker.port, "rack": None}]
             assert cluster["controller_id"] == 0
             assert isinstance(cluster["cluster_id"], str) and cluster["cluster_id"]
             assert (await client.describe_cluster())["cluster_id"] == cluster["cluster_id"]
@@ -77,9 +77,9 @@ def test_create_topics_and_describe(kgw, topic_name):
     run(body())
 
 
-def test_create_topics_errors(kgw, topic_name):
+def test_create_topics_errors(kgw_bootstrap, topic_name):
     async def body():
-        client = admin(kgw.bootstrap)
+        client = admin(kgw_bootstrap)
         await client.start()
         try:
             await client.create_topics([NewTopic(topic_name, 1, 1)])
@@ -116,46 +116,45 @@ def test_create_topics_errors(kgw, topic_name):
     run(body())
 
 
-def test_create_partitions(kgw, topic_name):
+def test_create_partitions(kgw_bootstrap, kgw_topic):
     async def body():
-        client = admin(kgw.bootstrap)
+        client = admin(kgw_bootstrap)
         await client.start()
         try:
-            await client.create_topics([NewTopic(topic_name, 1, 1)])
-            response = await client.create_partitions({topic_name: NewPartitions(3)})
-            assert [(t[0], t[1]) for t in response.topic_errors] == [(topic_name, NONE)]
-            [described] = await client.describe_topics([topic_name])
+            response = await client.create_partitions({kgw_topic: NewPartitions(3)})
+            assert [(t[0], t[1]) for t in response.topic_errors] == [(kgw_topic, NONE)]
+            [described] = await client.describe_topics([kgw_topic])
             assert [p["partition"] for p in described["partitions"]] == [0, 1, 2]
             with pytest.raises(errors.InvalidPartitionsError):
-                await client.create_partitions({topic_name: NewPartitions(2)})
+                await client.create_partitions({kgw_topic: NewPartitions(2)})
         finally:
             await client.close()
 
-        prod = producer(kgw.bootstrap, acks="all")
+        prod = producer(kgw_bootstrap, acks="all")
         await prod.start()
         try:
-            meta = await prod.send_and_wait(topic_name, b"new partition", partition=2)
+            meta = await prod.send_and_wait(kgw_topic, b"new partition", partition=2)
         finally:
             await prod.stop()
         assert (meta.partition, meta.offset) == (2, 0)
     run(body())
 
 
-def test_delete_records(kgw, topic_name):
+@pytest.mark.kgw_topic(partitions=2)
+def test_delete_records(kgw_bootstrap, kgw_topic):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name, partitions=2)
-        tp0, tp1 = TopicPartition(topic_name, 0), TopicPartition(topic_name, 1)
-        prod = producer(kgw.bootstrap, acks="all")
+        tp0, tp1 = TopicPartition(kgw_topic, 0), TopicPartition(kgw_topic, 1)
+        prod = producer(kgw_bootstrap, acks="all")
         await prod.start()
         try:
             for i in range(10):
-                await prod.send(topic_name, f"p0-{i}".encode(), partition=0)
-                await prod.send(topic_name, f"p1-{i}".encode(), partition=1)
+                await prod.send(kgw_topic, f"p0-{i}".encode(), partition=0)
+                await prod.send(kgw_topic, f"p1-{i}".encode(), partition=1)
             await prod.flush()
         finally:
             await prod.stop()
 
-        client = admin(kgw.bootstrap)
+        client = admin(kgw_bootstrap)
         await client.start()
         try:
             # Inside a batch (offset 4) and "up to the high watermark" (-1).
@@ -168,7 +167,7 @@ def test_delete_records(kgw, topic_name):
         finally:
             await client.close()
 
-        cons = consumer(kgw.bootstrap)
+        cons = consumer(kgw_bootstrap)
         await cons.start()
         try:
             cons.assign([tp0, tp1])
@@ -190,26 +189,25 @@ def test_delete_records(kgw, topic_name):
     run(body())
 
 
-def test_fetch_below_log_start_without_reset_raises(kgw, topic_name):
+def test_fetch_below_log_start_without_reset_raises(kgw_bootstrap, kgw_topic):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        tp = TopicPartition(topic_name, 0)
-        prod = producer(kgw.bootstrap, acks="all")
+        tp = TopicPartition(kgw_topic, 0)
+        prod = producer(kgw_bootstrap, acks="all")
         await prod.start()
         try:
             for i in range(5):
-                await prod.send(topic_name, b"x%d" % i, partition=0)
+                await prod.send(kgw_topic, b"x%d" % i, partition=0)
             await prod.flush()
         finally:
             await prod.stop()
-        client = admin(kgw.bootstrap)
+        client = admin(kgw_bootstrap)
         await client.start()
         try:
             assert await client.delete_records({tp: RecordsToDelete(3)}) == {tp: 3}
         finally:
             await client.close()
 
-        cons = consumer(kgw.bootstrap, auto_offset_reset="none")
+        cons = consumer(kgw_bootstrap, auto_offset_reset="none")
         await cons.start()
         try:
             cons.assign([tp])
@@ -226,35 +224,35 @@ def test_fetch_below_log_start_without_reset_raises(kgw, topic_name):
     run(body())
 
 
-def test_delete_topic(kgw, topic_name):
+@pytest.mark.kgw_topic(partitions=2)
+def test_delete_topic(kgw_bootstrap, kgw_topic):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name, partitions=2)
-        prod = producer(kgw.bootstrap, acks="all")
+        prod = producer(kgw_bootstrap, acks="all")
         await prod.start()
         try:
-            await prod.send_and_wait(topic_name, b"doomed", partition=1)
+            await prod.send_and_wait(kgw_topic, b"doomed", partition=1)
         finally:
             await prod.stop()
 
-        client = admin(kgw.bootstrap)
+        client = admin(kgw_bootstrap)
         await client.start()
         try:
-            deleted = await client.delete_topics([topic_name])
-            assert [tuple(t) for t in deleted.topic_error_codes] == [(topic_name, NONE)]
-            assert topic_name not in await client.list_topics()
-            again = await client.delete_topics([topic_name])
-            assert [tuple(t) for t in again.topic_error_codes] == [(topic_name, UNKNOWN_TOPIC_OR_PARTITION)]
+            deleted = await client.delete_topics([kgw_topic])
+            assert [tuple(t) for t in deleted.topic_error_codes] == [(kgw_topic, NONE)]
+            assert kgw_topic not in await client.list_topics()
+            again = await client.delete_topics([kgw_topic])
+            assert [tuple(t) for t in again.topic_error_codes] == [(kgw_topic, UNKNOWN_TOPIC_OR_PARTITION)]
 
             # The name is free again: a new topic starts empty.
-            created = await client.create_topics([NewTopic(topic_name, 1, 1)])
-            assert _codes(created) == {topic_name: NONE}
+            created = await client.create_topics([NewTopic(kgw_topic, 1, 1)])
+            assert _codes(created) == {kgw_topic: NONE}
         finally:
             await client.close()
 
-        cons = consumer(kgw.bootstrap)
+        cons = consumer(kgw_bootstrap)
         await cons.start()
         try:
-            tp = TopicPartition(topic_name, 0)
+            tp = TopicPartition(kgw_topic, 0)
             cons.assign([tp])
             assert await cons.beginning_offsets([tp]) == {tp: 0}
             assert await cons.end_offsets([tp]) == {tp: 0}
@@ -263,16 +261,15 @@ def test_delete_topic(kgw, topic_name):
     run(body())
 
 
-def test_create_topics_manual_assignments_follow_kafka_rules(kgw, topic_name):
+def test_create_topics_manual_assignments_follow_kafka_rules(kgw_bootstrap, topic_name):
     """Kafka's ReplicationControlManager.createTopic: with a manual assignment,
     replication_factor must be -1 (else INVALID_REQUEST) and the partition
-    indexes must be 0..n-1 (else INVALID_REPLICA_ASSIGNMENT).  Fails on kgw
-    until fixed: it accepts both and creates len(assignments) partitions."""
+    indexes must be 0..n-1 (else INVALID_REPLICA_ASSIGNMENT)."""
     INVALID_REQUEST = 42
     INVALID_REPLICA_ASSIGNMENT = 39
 
     async def body():
-        client = admin(kgw.bootstrap)
+        client = admin(kgw_bootstrap)
         await client.start()
         try:
             names = {suffix: f"{topic_name}-{suffix}" for suffix in ("ok", "rf1", "gap", "from1", "broker1")}
@@ -299,40 +296,37 @@ def test_create_topics_manual_assignments_follow_kafka_rules(kgw, topic_name):
     run(body())
 
 
-def test_create_partitions_needs_one_assignment_per_new_partition(kgw, topic_name):
+def test_create_partitions_needs_one_assignment_per_new_partition(kgw_bootstrap, kgw_topic):
     """Kafka's createPartitions: 'Attempted to add 2 additional partition(s),
-    but only 1 assignment(s) were specified.' (INVALID_REPLICA_ASSIGNMENT).
-    Fails on kgw until fixed: it adds both partitions."""
+    but only 1 assignment(s) were specified.' (INVALID_REPLICA_ASSIGNMENT)."""
     async def body():
-        client = admin(kgw.bootstrap)
+        client = admin(kgw_bootstrap)
         await client.start()
         try:
-            await client.create_topics([NewTopic(topic_name, 1, 1)])
             with pytest.raises(errors.InvalidReplicationAssignmentError):
-                await client.create_partitions({topic_name: NewPartitions(3, [[0]])})
-            [described] = await client.describe_topics([topic_name])
+                await client.create_partitions({kgw_topic: NewPartitions(3, [[0]])})
+            [described] = await client.describe_topics([kgw_topic])
             assert [p["partition"] for p in described["partitions"]] == [0]
             # One assignment per added partition is fine.
-            await client.create_partitions({topic_name: NewPartitions(3, [[0], [0]])})
-            [described] = await client.describe_topics([topic_name])
+            await client.create_partitions({kgw_topic: NewPartitions(3, [[0], [0]])})
+            [described] = await client.describe_topics([kgw_topic])
             assert [p["partition"] for p in described["partitions"]] == [0, 1, 2]
         finally:
             await client.close()
     run(body())
 
 
-def test_describe_configs_include_synonyms_lists_the_topic_override(kgw, topic_name):
+@pytest.mark.kgw_topic(configs={"retention.ms": "1000000"})
+def test_describe_configs_include_synonyms_lists_the_topic_override(kgw_bootstrap, kgw_topic):
     """DescribeConfigs v2 with include_synonyms=true: Kafka's ConfigHelper
     puts a topic override first in its own synonym list, as (name, value,
-    source DYNAMIC_TOPIC_CONFIG).  Fails on kgw until fixed: it answers an
-    empty synonym list."""
+    source DYNAMIC_TOPIC_CONFIG)."""
     async def body():
-        await create_topic(kgw.bootstrap, topic_name, configs={"retention.ms": "1000000"})
-        client = admin(kgw.bootstrap)
+        client = admin(kgw_bootstrap)
         await client.start()
         try:
             [configs] = await client.describe_configs(
-                [ConfigResource(ConfigResourceType.TOPIC, topic_name, configs={"retention.ms": None})],
+                [ConfigResource(ConfigResourceType.TOPIC, kgw_topic, configs={"retention.ms": None})],
                 include_synonyms=True)
         finally:
             await client.close()

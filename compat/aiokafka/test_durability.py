@@ -257,32 +257,31 @@ async def _values(bootstrap, topic, count):
     return [(r.offset, r.value) for r in records]
 
 
-def test_retried_idempotent_batch_is_acknowledged_at_its_original_offset(kgw, topic_name):
+def test_retried_idempotent_batch_is_acknowledged_at_its_original_offset(kgw_broker, kgw_topic):
     """What the cut test relies on, made deterministic: aiokafka's own
     InitProducerId v0 and Produce v7 encodings, a batch sent twice (as a
     producer does when a response is lost), an older batch replayed, and a
     sequence gap."""
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        client = await _raw_client(kgw.bootstrap)
+        client = await _raw_client(kgw_broker.bootstrap)
         try:
             pid, epoch = await _init_producer_id(client)
             first = _raw_batch(pid, epoch, 0, [b"a0", b"a1", b"a2"])
             second = _raw_batch(pid, epoch, 3, [b"b3", b"b4"])
-            assert await _raw_produce(client, topic_name, first) == (0, 0)
-            assert await _raw_produce(client, topic_name, first) == (0, 0)      # the retry
-            assert await _raw_produce(client, topic_name, second) == (0, 3)
-            assert await _raw_produce(client, topic_name, first) == (0, 0)      # an older one
-            assert await _raw_produce(client, topic_name, second) == (0, 3)
-            gap_error, _ = await _raw_produce(client, topic_name, _raw_batch(pid, epoch, 10, [b"gap"]))
+            assert await _raw_produce(client, kgw_topic, first) == (0, 0)
+            assert await _raw_produce(client, kgw_topic, first) == (0, 0)      # the retry
+            assert await _raw_produce(client, kgw_topic, second) == (0, 3)
+            assert await _raw_produce(client, kgw_topic, first) == (0, 0)      # an older one
+            assert await _raw_produce(client, kgw_topic, second) == (0, 3)
+            gap_error, _ = await _raw_produce(client, kgw_topic, _raw_batch(pid, epoch, 10, [b"gap"]))
             assert gap_error == OUT_OF_ORDER_SEQUENCE_NUMBER
-            assert await _raw_produce(client, topic_name, _raw_batch(pid, epoch, 5, [b"c5"])) == (0, 5)
+            assert await _raw_produce(client, kgw_topic, _raw_batch(pid, epoch, 5, [b"c5"])) == (0, 5)
         finally:
             await client.close()
 
-        assert await _values(kgw.bootstrap, topic_name, 6) == [
+        assert await _values(kgw_broker.bootstrap, kgw_topic, 6) == [
             (0, b"a0"), (1, b"a1"), (2, b"a2"), (3, b"b3"), (4, b"b4"), (5, b"c5")]
-        assert [b[1:3] + b[5:] for b in stored_batches(kgw.data_dir, topic_name, 0)] == [
+        assert [b[1:3] + b[5:] for b in stored_batches(kgw_broker.data_dir, kgw_topic, 0)] == [
             (0, 3, 0), (3, 2, 3), (5, 1, 5)]
     run(body())
 

@@ -38,19 +38,18 @@ def _expected(messages=MESSAGES, partition=0, first_offset=0):
 
 
 @pytest.mark.parametrize("acks", [0, 1, "all", "default"])
-def test_produce_acks_then_consume_from_beginning(kgw, topic_name, acks):
+def test_produce_acks_then_consume_from_beginning(kgw_bootstrap, kgw_topic, acks):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
         options = {} if acks == "default" else {"acks": acks}
         if acks == "default":
             # The true defaults: no linger, acks=1, no compression.
             from aiokafka import AIOKafkaProducer
-            prod = AIOKafkaProducer(bootstrap_servers=kgw.bootstrap)
+            prod = AIOKafkaProducer(bootstrap_servers=kgw_bootstrap)
         else:
-            prod = producer(kgw.bootstrap, **options)
+            prod = producer(kgw_bootstrap, **options)
         await prod.start()
         try:
-            metadata = await _send_all(prod, topic_name)
+            metadata = await _send_all(prod, kgw_topic)
         finally:
             await prod.stop()
         if acks == 0:
@@ -58,15 +57,15 @@ def test_produce_acks_then_consume_from_beginning(kgw, topic_name, acks):
             assert metadata == [None] * len(MESSAGES)
         else:
             assert [(m.topic, m.partition, m.offset, m.timestamp_type, m.log_start_offset)
-                    for m in metadata] == [(topic_name, 0, i, 0, 0) for i in range(len(MESSAGES))]
+                    for m in metadata] == [(kgw_topic, 0, i, 0, 0) for i in range(len(MESSAGES))]
             # CreateTime: the response's log_append_time is -1, so aiokafka
             # reports the producer's timestamp.  (aiokafka then reuses the
             # first message's timestamp for the rest of its batch, a client
             # bug, so only the first one is exact.)
             assert metadata[0].timestamp == BASE_TS
 
-        tp = TopicPartition(topic_name, 0)
-        cons = consumer(kgw.bootstrap)
+        tp = TopicPartition(kgw_topic, 0)
+        cons = consumer(kgw_bootstrap)
         await cons.start()
         try:
             cons.assign([tp])
@@ -83,28 +82,27 @@ def test_produce_acks_then_consume_from_beginning(kgw, topic_name, acks):
 
 
 @pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
-def test_compression_codecs_round_trip_and_are_stored_as_sent(kgw, topic_name, codec):
+def test_compression_codecs_round_trip_and_are_stored_as_sent(kgw_broker, kgw_topic, codec):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        prod = producer(kgw.bootstrap, acks="all", compression_type=codec, linger_ms=50)
+        prod = producer(kgw_broker.bootstrap, acks="all", compression_type=codec, linger_ms=50)
         await prod.start()
         try:
-            metadata = await _send_all(prod, topic_name)
+            metadata = await _send_all(prod, kgw_topic)
             # A second, separately flushed batch after the first.
-            more = await _send_all(prod, topic_name, messages=[(b"again", b"x" * 500, [("h", b"v")])])
+            more = await _send_all(prod, kgw_topic, messages=[(b"again", b"x" * 500, [("h", b"v")])])
         finally:
             await prod.stop()
         assert [m.offset for m in metadata + more] == list(range(len(MESSAGES) + 1))
 
-        batches = stored_batches(kgw.data_dir, topic_name, 0)
+        batches = stored_batches(kgw_broker.data_dir, kgw_topic, 0)
         assert {b[0] for b in batches} == {codec.upper()}
         assert sum(b[2] for b in batches) == len(MESSAGES) + 1
         assert batches[-1][1:3] == (len(MESSAGES), 1)
 
-        cons = consumer(kgw.bootstrap)
+        cons = consumer(kgw_broker.bootstrap)
         await cons.start()
         try:
-            cons.assign([TopicPartition(topic_name, 0)])
+            cons.assign([TopicPartition(kgw_topic, 0)])
             records = await consume(cons, len(MESSAGES) + 1)
         finally:
             await cons.stop()
@@ -113,16 +111,15 @@ def test_compression_codecs_round_trip_and_are_stored_as_sent(kgw, topic_name, c
     run(body())
 
 
-def test_uncompressed_batches_are_stored_uncompressed(kgw, topic_name):
+def test_uncompressed_batches_are_stored_uncompressed(kgw_broker, kgw_topic):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        prod = producer(kgw.bootstrap, acks=1)
+        prod = producer(kgw_broker.bootstrap, acks=1)
         await prod.start()
         try:
-            await _send_all(prod, topic_name)
+            await _send_all(prod, kgw_topic)
         finally:
             await prod.stop()
-        batches = stored_batches(kgw.data_dir, topic_name, 0)
+        batches = stored_batches(kgw_broker.data_dir, kgw_topic, 0)
         assert {b[0] for b in batches} == {"NONE"}
         # Not idempotent: no producer id or epoch (aiokafka writes base
         # sequence 0 rather than Java's -1; kgw stores it as sent).
@@ -132,21 +129,21 @@ def test_uncompressed_batches_are_stored_uncompressed(kgw, topic_name):
     run(body())
 
 
-def test_many_partitions_keyed_and_explicit(kgw, topic_name):
+@pytest.mark.kgw_topic(partitions=3)
+def test_many_partitions_keyed_and_explicit(kgw_bootstrap, kgw_topic):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name, partitions=3)
-        prod = producer(kgw.bootstrap, acks="all")
+        prod = producer(kgw_bootstrap, acks="all")
         await prod.start()
         try:
             futures = []
             for i in range(30):
                 if i % 2:
-                    futures.append(await prod.send(topic_name, b"explicit-%d" % i, partition=i % 3))
+                    futures.append(await prod.send(kgw_topic, b"explicit-%d" % i, partition=i % 3))
                 else:
-                    futures.append(await prod.send(topic_name, b"keyed-%d" % i, key=b"key-%d" % (i % 5)))
+                    futures.append(await prod.send(kgw_topic, b"keyed-%d" % i, key=b"key-%d" % (i % 5)))
             await prod.flush()
             metadata = [await f for f in futures]
-            assert sorted(await prod.partitions_for(topic_name)) == [0, 1, 2]
+            assert sorted(await prod.partitions_for(kgw_topic)) == [0, 1, 2]
         finally:
             await prod.stop()
 
@@ -165,14 +162,14 @@ def test_many_partitions_keyed_and_explicit(kgw, topic_name):
             if key is not None:
                 assert by_key.setdefault(key, partition) == partition
 
-        tps = [TopicPartition(topic_name, p) for p in range(3)]
-        cons = consumer(kgw.bootstrap)
+        tps = [TopicPartition(kgw_topic, p) for p in range(3)]
+        cons = consumer(kgw_bootstrap)
         await cons.start()
         try:
-            assert topic_name in await cons.topics()
+            assert kgw_topic in await cons.topics()
             cons.assign(tps)
             records = await consume(cons, 30)
-            assert await cons.end_offsets(tps) == {TopicPartition(topic_name, p): per_partition.get(p, 0)
+            assert await cons.end_offsets(tps) == {TopicPartition(kgw_topic, p): per_partition.get(p, 0)
                                                    for p in range(3)}
         finally:
             await cons.stop()
@@ -180,17 +177,16 @@ def test_many_partitions_keyed_and_explicit(kgw, topic_name):
     run(body())
 
 
-def test_read_committed_sees_everything_without_transactions(kgw, topic_name):
+def test_read_committed_sees_everything_without_transactions(kgw_bootstrap, kgw_topic):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        prod = producer(kgw.bootstrap, acks="all")
+        prod = producer(kgw_bootstrap, acks="all")
         await prod.start()
         try:
-            await _send_all(prod, topic_name)
+            await _send_all(prod, kgw_topic)
         finally:
             await prod.stop()
-        tp = TopicPartition(topic_name, 0)
-        cons = consumer(kgw.bootstrap, isolation_level="read_committed")
+        tp = TopicPartition(kgw_topic, 0)
+        cons = consumer(kgw_bootstrap, isolation_level="read_committed")
         await cons.start()
         try:
             cons.assign([tp])
@@ -203,23 +199,23 @@ def test_read_committed_sees_everything_without_transactions(kgw, topic_name):
     run(body())
 
 
-def test_log_append_time_topic(kgw, topic_name):
+@pytest.mark.kgw_topic(configs={"message.timestamp.type": "LogAppendTime"})
+def test_log_append_time_topic(kgw_bootstrap, kgw_topic):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name, configs={"message.timestamp.type": "LogAppendTime"})
-        prod = producer(kgw.bootstrap, acks="all")
+        prod = producer(kgw_bootstrap, acks="all")
         await prod.start()
         try:
-            metadata = await _send_all(prod, topic_name, messages=MESSAGES[:3])
+            metadata = await _send_all(prod, kgw_topic, messages=MESSAGES[:3])
         finally:
             await prod.stop()
         # The broker's append time replaces the producer's, and the produce
         # response says so.
         assert [m.timestamp_type for m in metadata] == [1, 1, 1]
         assert all(m.timestamp > BASE_TS + 1000 for m in metadata)
-        cons = consumer(kgw.bootstrap)
+        cons = consumer(kgw_bootstrap)
         await cons.start()
         try:
-            cons.assign([TopicPartition(topic_name, 0)])
+            cons.assign([TopicPartition(kgw_topic, 0)])
             records = await consume(cons, 3)
         finally:
             await cons.stop()
@@ -228,14 +224,13 @@ def test_log_append_time_topic(kgw, topic_name):
     run(body())
 
 
-def test_long_poll_is_woken_by_a_produce(kgw, topic_name):
+def test_long_poll_is_woken_by_a_produce(kgw_bootstrap, kgw_topic):
     import asyncio
 
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        tp = TopicPartition(topic_name, 0)
-        cons = consumer(kgw.bootstrap, fetch_max_wait_ms=5000)
-        prod = producer(kgw.bootstrap, acks=1)
+        tp = TopicPartition(kgw_topic, 0)
+        cons = consumer(kgw_bootstrap, fetch_max_wait_ms=5000)
+        prod = producer(kgw_bootstrap, acks=1)
         await cons.start()
         await prod.start()
         try:
@@ -244,7 +239,7 @@ def test_long_poll_is_woken_by_a_produce(kgw, topic_name):
             waiting = asyncio.ensure_future(cons.getone())
             await asyncio.sleep(0.3)
             assert not waiting.done()
-            await prod.send_and_wait(topic_name, b"wake up", key=b"k")
+            await prod.send_and_wait(kgw_topic, b"wake up", key=b"k")
             record = await asyncio.wait_for(waiting, 15)
             assert (record.offset, record.key, record.value) == (0, b"k", b"wake up")
         finally:
@@ -253,22 +248,22 @@ def test_long_poll_is_woken_by_a_produce(kgw, topic_name):
     run(body())
 
 
-def test_message_larger_than_topic_limit_is_refused(kgw, topic_name):
+@pytest.mark.kgw_topic(configs={"max.message.bytes": "2000"})
+def test_message_larger_than_topic_limit_is_refused(kgw_bootstrap, kgw_topic):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name, configs={"max.message.bytes": "2000"})
-        prod = producer(kgw.bootstrap, acks="all", max_request_size=1_000_000)
+        prod = producer(kgw_bootstrap, acks="all", max_request_size=1_000_000)
         await prod.start()
         try:
             with pytest.raises(errors.MessageSizeTooLargeError):
-                await prod.send_and_wait(topic_name, bytes(range(256)) * 20, partition=0)
-            ok = await prod.send_and_wait(topic_name, b"small", partition=0)
+                await prod.send_and_wait(kgw_topic, bytes(range(256)) * 20, partition=0)
+            ok = await prod.send_and_wait(kgw_topic, b"small", partition=0)
         finally:
             await prod.stop()
         assert ok.offset == 0
-        cons = consumer(kgw.bootstrap)
+        cons = consumer(kgw_bootstrap)
         await cons.start()
         try:
-            cons.assign([TopicPartition(topic_name, 0)])
+            cons.assign([TopicPartition(kgw_topic, 0)])
             records = await consume(cons, 1)
         finally:
             await cons.stop()
@@ -276,9 +271,9 @@ def test_message_larger_than_topic_limit_is_refused(kgw, topic_name):
     run(body())
 
 
-def test_producer_auto_creates_unknown_topic(kgw, topic_name):
+def test_producer_auto_creates_unknown_topic(kgw_bootstrap, topic_name):
     async def body():
-        prod = producer(kgw.bootstrap, acks="all")
+        prod = producer(kgw_bootstrap, acks="all")
         await prod.start()
         try:
             meta = await prod.send_and_wait(topic_name, b"first", key=b"k")
@@ -289,24 +284,23 @@ def test_producer_auto_creates_unknown_topic(kgw, topic_name):
     run(body())
 
 
-def test_batch_larger_than_partition_fetch_limit_is_still_returned(kgw, topic_name):
+def test_batch_larger_than_partition_fetch_limit_is_still_returned(kgw_bootstrap, kgw_topic):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        prod = producer(kgw.bootstrap, acks=1)
+        prod = producer(kgw_bootstrap, acks=1)
         await prod.start()
         try:
             big = bytes(range(256)) * 40
-            offsets = [(await prod.send_and_wait(topic_name, value, partition=0)).offset
+            offsets = [(await prod.send_and_wait(kgw_topic, value, partition=0)).offset
                        for value in (big, b"small", big)]
         finally:
             await prod.stop()
         assert offsets == [0, 1, 2]
         # Kafka returns the first batch whole even when it exceeds
         # max_partition_fetch_bytes and fetch_max_bytes, so consumers progress.
-        cons = consumer(kgw.bootstrap, max_partition_fetch_bytes=1024, fetch_max_bytes=2048)
+        cons = consumer(kgw_bootstrap, max_partition_fetch_bytes=1024, fetch_max_bytes=2048)
         await cons.start()
         try:
-            cons.assign([TopicPartition(topic_name, 0)])
+            cons.assign([TopicPartition(kgw_topic, 0)])
             records = await consume(cons, 3)
         finally:
             await cons.stop()
@@ -314,33 +308,32 @@ def test_batch_larger_than_partition_fetch_limit_is_still_returned(kgw, topic_na
     run(body())
 
 
-def test_timestamp_too_far_in_the_future_is_refused(kgw, topic_name):
+def test_timestamp_too_far_in_the_future_is_refused(kgw_bootstrap, kgw_topic):
     import time
 
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        prod = producer(kgw.bootstrap, acks="all")
+        prod = producer(kgw_bootstrap, acks="all")
         await prod.start()
         try:
             # message.timestamp.after.max.ms defaults to one hour.
             future = int(time.time() * 1000) + 2 * 3600 * 1000
             with pytest.raises(errors.InvalidTimestampError):
-                await prod.send_and_wait(topic_name, b"from the future", partition=0, timestamp_ms=future)
-            ok = await prod.send_and_wait(topic_name, b"now", partition=0)
+                await prod.send_and_wait(kgw_topic, b"from the future", partition=0, timestamp_ms=future)
+            ok = await prod.send_and_wait(kgw_topic, b"now", partition=0)
         finally:
             await prod.stop()
         assert ok.offset == 0
     run(body())
 
 
-def test_two_topics_in_one_producer_and_one_consumer(kgw, topic_name):
+def test_two_topics_in_one_producer_and_one_consumer(kgw_bootstrap, topic_name):
     """aiokafka puts every ready batch for a node in one Produce request and
     every assigned partition in one Fetch: two topics x two partitions."""
     async def body():
         topics = [f"{topic_name}-a", f"{topic_name}-b"]
         for topic in topics:
-            await create_topic(kgw.bootstrap, topic, partitions=2)
-        prod = producer(kgw.bootstrap, acks="all", linger_ms=20)
+            await create_topic(kgw_bootstrap, topic, partitions=2)
+        prod = producer(kgw_bootstrap, acks="all", linger_ms=20)
         await prod.start()
         try:
             futures = [await prod.send(topics[i % 2], b"m%d" % i, key=b"k%d" % i, partition=(i // 2) % 2,
@@ -354,7 +347,7 @@ def test_two_topics_in_one_producer_and_one_consumer(kgw, topic_name):
         assert sorted((m.topic, m.partition, m.offset) for m in metadata) == [e[:3] for e in expected]
 
         tps = [TopicPartition(t, p) for t in topics for p in (0, 1)]
-        cons = consumer(kgw.bootstrap)
+        cons = consumer(kgw_bootstrap)
         await cons.start()
         try:
             cons.assign(tps)
@@ -366,21 +359,20 @@ def test_two_topics_in_one_producer_and_one_consumer(kgw, topic_name):
     run(body())
 
 
-def test_fetch_min_bytes_waits_at_most_max_wait(kgw, topic_name):
+def test_fetch_min_bytes_waits_at_most_max_wait(kgw_bootstrap, kgw_topic):
     """An unsatisfiable fetch_min_bytes still answers after fetch_max_wait_ms
     with what there is."""
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        prod = producer(kgw.bootstrap, acks=1)
+        prod = producer(kgw_bootstrap, acks=1)
         await prod.start()
         try:
-            await prod.send_and_wait(topic_name, b"tiny", partition=0)
+            await prod.send_and_wait(kgw_topic, b"tiny", partition=0)
         finally:
             await prod.stop()
-        cons = consumer(kgw.bootstrap, fetch_min_bytes=10_000_000, fetch_max_wait_ms=300)
+        cons = consumer(kgw_bootstrap, fetch_min_bytes=10_000_000, fetch_max_wait_ms=300)
         await cons.start()
         try:
-            cons.assign([TopicPartition(topic_name, 0)])
+            cons.assign([TopicPartition(kgw_topic, 0)])
             records = await consume(cons, 1)
         finally:
             await cons.stop()
@@ -388,21 +380,20 @@ def test_fetch_min_bytes_waits_at_most_max_wait(kgw, topic_name):
     run(body())
 
 
-def test_many_small_acks0_requests_all_arrive_in_order(kgw, topic_name):
+def test_many_small_acks0_requests_all_arrive_in_order(kgw_broker, kgw_topic):
     """acks=0 gets no response; many back-to-back requests must neither stall
     nor reorder the ones behind them."""
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        prod = producer(kgw.bootstrap, acks=0, linger_ms=0, max_batch_size=512)
+        prod = producer(kgw_broker.bootstrap, acks=0, linger_ms=0, max_batch_size=512)
         await prod.start()
         try:
             for i in range(1000):
-                await prod.send(topic_name, b"n%04d" % i, partition=0)
+                await prod.send(kgw_topic, b"n%04d" % i, partition=0)
             await prod.flush()
         finally:
             await prod.stop()
-        tp = TopicPartition(topic_name, 0)
-        cons = consumer(kgw.bootstrap)
+        tp = TopicPartition(kgw_topic, 0)
+        cons = consumer(kgw_broker.bootstrap)
         await cons.start()
         try:
             cons.assign([tp])
@@ -411,25 +402,24 @@ def test_many_small_acks0_requests_all_arrive_in_order(kgw, topic_name):
         finally:
             await cons.stop()
         assert [(r.offset, r.value) for r in records] == [(i, b"n%04d" % i) for i in range(1000)]
-        assert len(stored_batches(kgw.data_dir, topic_name, 0)) > 10
+        assert len(stored_batches(kgw_broker.data_dir, kgw_topic, 0)) > 10
     run(body())
 
 
-def test_message_near_the_default_size_limit(kgw, topic_name):
+def test_message_near_the_default_size_limit(kgw_bootstrap, kgw_topic):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
         value = bytes(range(256)) * 3900  # 998,400 bytes: under max.message.bytes 1,048,588
-        prod = producer(kgw.bootstrap, acks="all")
+        prod = producer(kgw_bootstrap, acks="all")
         await prod.start()
         try:
-            meta = await prod.send_and_wait(topic_name, value, key=b"big", partition=0)
+            meta = await prod.send_and_wait(kgw_topic, value, key=b"big", partition=0)
         finally:
             await prod.stop()
         assert meta.offset == 0
-        cons = consumer(kgw.bootstrap)
+        cons = consumer(kgw_bootstrap)
         await cons.start()
         try:
-            cons.assign([TopicPartition(topic_name, 0)])
+            cons.assign([TopicPartition(kgw_topic, 0)])
             records = await consume(cons, 1)
         finally:
             await cons.stop()

@@ -3,7 +3,7 @@ by timestamp (ListOffsets v3), and the watermarks it reports."""
 
 import pytest
 
-from .helpers import TopicPartition, consume, consumer, create_topic, producer, run
+from .helpers import TopicPartition, consume, consumer, producer, run
 
 T0 = 1_700_000_000_000
 
@@ -36,12 +36,11 @@ def _rows(records):
     return [(r.offset, r.key, r.value, list(r.headers), r.timestamp) for r in records]
 
 
-def test_seek_to_offset_beginning_and_end(kgw, topic_name):
+def test_seek_to_offset_beginning_and_end(kgw_bootstrap, kgw_topic):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        await _fill(kgw.bootstrap, topic_name)
-        tp = TopicPartition(topic_name, 0)
-        cons = consumer(kgw.bootstrap)
+        await _fill(kgw_bootstrap, kgw_topic)
+        tp = TopicPartition(kgw_topic, 0)
+        cons = consumer(kgw_bootstrap)
         await cons.start()
         try:
             cons.assign([tp])
@@ -65,11 +64,11 @@ def test_seek_to_offset_beginning_and_end(kgw, topic_name):
             assert await cons.position(tp) == 10
             assert await cons.getmany(timeout_ms=200) == {}
 
-            prod = producer(kgw.bootstrap, acks=1)
+            prod = producer(kgw_bootstrap, acks=1)
             await prod.start()
             try:
                 for i in (10, 11):
-                    await prod.send(topic_name, b"v%d" % i, key=b"k%d" % i, partition=0,
+                    await prod.send(kgw_topic, b"v%d" % i, key=b"k%d" % i, partition=0,
                                     timestamp_ms=T0 + 10 * i, headers=[("i", b"%d" % i)])
                 await prod.flush()
             finally:
@@ -83,12 +82,11 @@ def test_seek_to_offset_beginning_and_end(kgw, topic_name):
 
 
 @pytest.mark.parametrize("codec", [None, "zstd"])
-def test_offsets_for_times(kgw, topic_name, codec):
+def test_offsets_for_times(kgw_bootstrap, kgw_topic, codec):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        await _fill(kgw.bootstrap, topic_name, codec)
-        tp = TopicPartition(topic_name, 0)
-        cons = consumer(kgw.bootstrap)
+        await _fill(kgw_bootstrap, kgw_topic, codec)
+        tp = TopicPartition(kgw_topic, 0)
+        cons = consumer(kgw_bootstrap)
         await cons.start()
         try:
             cons.assign([tp])
@@ -116,11 +114,11 @@ def test_offsets_for_times(kgw, topic_name, codec):
     run(body())
 
 
-def test_offsets_for_times_on_an_empty_partition(kgw, topic_name):
+@pytest.mark.kgw_topic(partitions=2)
+def test_offsets_for_times_on_an_empty_partition(kgw_bootstrap, kgw_topic):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name, partitions=2)
-        tps = [TopicPartition(topic_name, p) for p in (0, 1)]
-        cons = consumer(kgw.bootstrap)
+        tps = [TopicPartition(kgw_topic, p) for p in (0, 1)]
+        cons = consumer(kgw_bootstrap)
         await cons.start()
         try:
             cons.assign(tps)
@@ -133,12 +131,11 @@ def test_offsets_for_times_on_an_empty_partition(kgw, topic_name):
 
 
 @pytest.mark.parametrize("reset, expected_position", [("earliest", 0), ("latest", 10)])
-def test_out_of_range_seek_resets(kgw, topic_name, reset, expected_position):
+def test_out_of_range_seek_resets(kgw_bootstrap, kgw_topic, reset, expected_position):
     async def body():
-        await create_topic(kgw.bootstrap, topic_name)
-        await _fill(kgw.bootstrap, topic_name)
-        tp = TopicPartition(topic_name, 0)
-        cons = consumer(kgw.bootstrap, auto_offset_reset=reset)
+        await _fill(kgw_bootstrap, kgw_topic)
+        tp = TopicPartition(kgw_topic, 0)
+        cons = consumer(kgw_bootstrap, auto_offset_reset=reset)
         await cons.start()
         try:
             cons.assign([tp])

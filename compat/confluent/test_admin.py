@@ -11,9 +11,9 @@ def _error_of(future):
     return info.value.args[0]
 
 
-def test_create_topic_then_list_and_describe(kgw, topic_name):
-    host, port = kgw.bootstrap.split(":")
-    with admin(kgw.bootstrap) as adm:
+def test_create_topic_then_list_and_describe(kgw_bootstrap, topic_name):
+    host, port = kgw_bootstrap.split(":")
+    with admin(kgw_bootstrap) as adm:
         create_topic(adm, topic_name, partitions=3, config={"retention.ms": "123456"})
 
         md = adm.list_topics(timeout=10)
@@ -45,8 +45,8 @@ def test_create_topic_then_list_and_describe(kgw, topic_name):
         assert "log.cleanup.policy" in broker_configs
 
 
-def test_create_topics_errors(kgw, topic_name):
-    with admin(kgw.bootstrap) as adm:
+def test_create_topics_errors(kgw_bootstrap, topic_name):
+    with admin(kgw_bootstrap) as adm:
         create_topic(adm, topic_name)
         NewTopic = ck().admin.NewTopic
         KafkaError = ck().KafkaError
@@ -70,55 +70,53 @@ def test_create_topics_errors(kgw, topic_name):
         assert not {topic_name + s for s in ("-zero", "-badconfig", "-dry")} & set(topics)
 
 
-def test_create_partitions(kgw, topic_name):
-    with admin(kgw.bootstrap) as adm:
-        create_topic(adm, topic_name, partitions=1)
+def test_create_partitions(kgw_bootstrap, kgw_topic):
+    with admin(kgw_bootstrap) as adm:
         NewPartitions = ck().admin.NewPartitions
-        futures = adm.create_partitions([NewPartitions(topic_name, 3)], request_timeout=10)
-        assert futures[topic_name].result(timeout=DEADLINE_S) is None
-        md = adm.list_topics(topic_name, timeout=10)
-        assert sorted(md.topics[topic_name].partitions) == [0, 1, 2]
+        futures = adm.create_partitions([NewPartitions(kgw_topic, 3)], request_timeout=10)
+        assert futures[kgw_topic].result(timeout=DEADLINE_S) is None
+        md = adm.list_topics(kgw_topic, timeout=10)
+        assert sorted(md.topics[kgw_topic].partitions) == [0, 1, 2]
         # Fewer partitions than now is refused.
-        futures = adm.create_partitions([NewPartitions(topic_name, 2)], request_timeout=10)
-        assert _error_of(futures[topic_name]).code() == ck().KafkaError.INVALID_PARTITIONS
+        futures = adm.create_partitions([NewPartitions(kgw_topic, 2)], request_timeout=10)
+        assert _error_of(futures[kgw_topic]).code() == ck().KafkaError.INVALID_PARTITIONS
 
 
-def test_delete_records_moves_the_log_start(kgw, topic_name):
+def test_delete_records_moves_the_log_start(kgw_bootstrap, kgw_topic):
     TopicPartition, KafkaError = ck().TopicPartition, ck().KafkaError
-    with admin(kgw.bootstrap) as adm:
-        create_topic(adm, topic_name)
-        with producer(kgw.bootstrap) as p:
+    with admin(kgw_bootstrap) as adm:
+        with producer(kgw_bootstrap) as p:
             for i in range(10):
-                p.produce(topic_name, value=b"v%d" % i, partition=0)
+                p.produce(kgw_topic, value=b"v%d" % i, partition=0)
             assert p.flush(10) == 0
 
-        futures = adm.delete_records([TopicPartition(topic_name, 0, 4)], request_timeout=10)
+        futures = adm.delete_records([TopicPartition(kgw_topic, 0, 4)], request_timeout=10)
         (deleted,) = [f.result(timeout=DEADLINE_S) for f in futures.values()]
         assert deleted.low_watermark == 4
 
-        with consumer(kgw.bootstrap, auto_offset_reset="earliest") as c:
-            assert c.get_watermark_offsets(TopicPartition(topic_name, 0), timeout=10, cached=False) == (4, 10)
+        with consumer(kgw_bootstrap, auto_offset_reset="earliest") as c:
+            assert c.get_watermark_offsets(TopicPartition(kgw_topic, 0), timeout=10, cached=False) == (4, 10)
             # An offset below the log start is out of range: reset to the earliest.
-            c.assign([TopicPartition(topic_name, 0, 1)])
+            c.assign([TopicPartition(kgw_topic, 0, 1)])
             rows = consume_to_eof(c)
         assert [(r[1], r[3]) for r in rows] == [(i, b"v%d" % i) for i in range(4, 10)]
-        assert [(r[1], r[3]) for r in read_all(kgw.bootstrap, topic_name)] == [
+        assert [(r[1], r[3]) for r in read_all(kgw_bootstrap, kgw_topic)] == [
             (i, b"v%d" % i) for i in range(4, 10)]
 
         # Beyond the high watermark: OFFSET_OUT_OF_RANGE, and nothing changes.
-        futures = adm.delete_records([TopicPartition(topic_name, 0, 11)], request_timeout=10)
+        futures = adm.delete_records([TopicPartition(kgw_topic, 0, 11)], request_timeout=10)
         (future,) = futures.values()
         assert _error_of(future).code() == KafkaError.OFFSET_OUT_OF_RANGE
         # -1 means "up to the high watermark".
-        futures = adm.delete_records([TopicPartition(topic_name, 0, -1)], request_timeout=10)
+        futures = adm.delete_records([TopicPartition(kgw_topic, 0, -1)], request_timeout=10)
         (deleted,) = [f.result(timeout=DEADLINE_S) for f in futures.values()]
         assert deleted.low_watermark == 10
-        with consumer(kgw.bootstrap) as c:
-            assert c.get_watermark_offsets(TopicPartition(topic_name, 0), timeout=10, cached=False) == (10, 10)
+        with consumer(kgw_bootstrap) as c:
+            assert c.get_watermark_offsets(TopicPartition(kgw_topic, 0), timeout=10, cached=False) == (10, 10)
 
 
-def test_delete_topic(kgw, topic_name):
-    with admin(kgw.bootstrap) as adm:
+def test_delete_topic(kgw_bootstrap, topic_name):
+    with admin(kgw_bootstrap) as adm:
         create_topic(adm, topic_name)
         futures = adm.delete_topics([topic_name, topic_name + "-missing"], operation_timeout=5,
                                     request_timeout=10)
@@ -128,5 +126,5 @@ def test_delete_topic(kgw, topic_name):
         # The name is free again, with a fresh, empty log.
         create_topic(adm, topic_name, partitions=2)
         assert sorted(adm.list_topics(topic_name, timeout=10).topics[topic_name].partitions) == [0, 1]
-    with consumer(kgw.bootstrap) as c:
+    with consumer(kgw_bootstrap) as c:
         assert c.get_watermark_offsets(ck().TopicPartition(topic_name, 0), timeout=10, cached=False) == (0, 0)

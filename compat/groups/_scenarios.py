@@ -17,9 +17,10 @@ PARTITIONS = 6
 
 
 def churn(client, bootstrap, topic, group, members, producer_client=None):
-    """Three members over 6 partitions while a producer writes, through a
-    member joining, a member leaving cleanly, another joining, and that one
-    being SIGKILLed (its partitions move when its 6 s session expires).
+    """Three members over the PARTITIONS partitions of `topic` (the caller
+    creates it) while a producer writes, through a member joining, a member
+    leaving cleanly, another joining, and that one being SIGKILLed (its
+    partitions move when its 6 s session expires).
 
     Asserted: every message in the log was processed, with its value, and
     every produced value is in the log; no message was processed twice
@@ -28,7 +29,6 @@ def churn(client, bootstrap, topic, group, members, producer_client=None):
     working on; kcat, which auto-commits every 100 ms, at most the messages
     of its last 100 ms); no commit failed; and the group's committed
     offsets are the end offsets."""
-    create_topic(bootstrap, topic, PARTITIONS)
     make = lambda name: members(f"{client}-{name}", client, bootstrap, group, topic)  # noqa: E731
     producer = PRODUCERS[producer_client or client](bootstrap, topic, PARTITIONS, "v").start()
     try:
@@ -83,9 +83,9 @@ def churn(client, bootstrap, topic, group, members, producer_client=None):
 
 
 def two_groups(client, bootstrap, topic, members):
-    """Two groups on one topic (two members in one, one in the other) read
-    every message each, exactly once per group, and commit independently."""
-    create_topic(bootstrap, topic, PARTITIONS)
+    """Two groups on one topic of PARTITIONS partitions (two members in one,
+    one in the other) read every message each, exactly once per group, and
+    commit independently."""
     g1, g2 = f"g1-{topic}", f"g2-{topic}"
     producer = PRODUCERS[client](bootstrap, topic, PARTITIONS, "w").start()
     try:

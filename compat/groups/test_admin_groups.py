@@ -13,7 +13,6 @@ import time
 
 import pytest
 
-from ..harness import create_topic
 from ._util import (
     committed, end_offsets, wait_all_processed, wait_balanced, wait_until,
 )
@@ -57,25 +56,25 @@ def resume_from(client, bootstrap, group, topic, members, start: dict[int, int],
 
 # --- kafka-python: KafkaAdminClient -----------------------------------------------
 
-def test_kafka_python_admin(kgw, topic_name, group_name, members):
+@pytest.mark.kgw_topic(partitions=PARTITIONS)
+def test_kafka_python_admin(kgw_bootstrap, kgw_topic, group_name, members):
     require_client("kafka-python")
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
     from kafka.admin import OffsetSpec, OffsetTimestamp
     from kafka.structs import OffsetAndMetadata
 
-    create_topic(kgw.bootstrap, topic_name, PARTITIONS)
     t0, t1 = eras()
-    producer = KafkaProducer(bootstrap_servers=kgw.bootstrap, linger_ms=5)
+    producer = KafkaProducer(bootstrap_servers=kgw_bootstrap, linger_ms=5)
     try:
         for p, value, ts in era_messages(t0, t1):
-            producer.send(topic_name, value.encode(), partition=p, timestamp_ms=ts)
+            producer.send(kgw_topic, value.encode(), partition=p, timestamp_ms=ts)
         producer.flush(10)
     finally:
         producer.close(10)
-    tps = [TopicPartition(topic_name, p) for p in range(PARTITIONS)]
-    live = start_live_group("kafka-python", kgw.bootstrap, group_name, topic_name, members)
+    tps = [TopicPartition(kgw_topic, p) for p in range(PARTITIONS)]
+    live = start_live_group("kafka-python", kgw_bootstrap, group_name, kgw_topic, members)
 
-    admin = KafkaAdminClient(bootstrap_servers=kgw.bootstrap, request_timeout_ms=5000)
+    admin = KafkaAdminClient(bootstrap_servers=kgw_bootstrap, request_timeout_ms=5000)
     try:
         listed = [g for g in admin.list_groups() if g["group_id"] == group_name]
         assert [(g["protocol_type"], g["group_state"]) for g in listed] == [("consumer", "Stable")]
@@ -89,7 +88,7 @@ def test_kafka_python_admin(kgw, topic_name, group_name, members):
         assert {m["client_id"]: ({p for a in m["member_assignment"]["assigned_partitions"]
                                   for p in a["partitions"]}, m["client_host"], m["member_metadata"]["topics"])
                 for m in desc["members"]} == \
-            {w.name: (w.assignment, "/127.0.0.1", [topic_name]) for w in live}
+            {w.name: (w.assignment, "/127.0.0.1", [kgw_topic]) for w in live}
 
         expected = {tp: OffsetAndMetadata(2 * PER_ERA, "", -1) for tp in tps}
         assert admin.list_group_offsets(group_name) == {group_name: expected}
@@ -109,11 +108,11 @@ def test_kafka_python_admin(kgw, topic_name, group_name, members):
         reset = admin.reset_group_offsets(group_name, {tp: OffsetSpec.EARLIEST for tp in tps})
         assert {tp: (r["error"].__name__, r["offset"]) for tp, r in reset.items()} == \
             {tp: ("NoError", 0) for tp in tps}
-        resume_from("kafka-python", kgw.bootstrap, group_name, topic_name, members,
+        resume_from("kafka-python", kgw_bootstrap, group_name, kgw_topic, members,
                     {p: 0 for p in range(PARTITIONS)}, "after-earliest")
         reset = admin.reset_group_offsets(group_name, {tp: OffsetTimestamp(t1) for tp in tps})
         assert {tp: r["offset"] for tp, r in reset.items()} == {tp: PER_ERA for tp in tps}
-        resume_from("kafka-python", kgw.bootstrap, group_name, topic_name, members,
+        resume_from("kafka-python", kgw_bootstrap, group_name, kgw_topic, members,
                     {p: PER_ERA for p in range(PARTITIONS)}, "after-timestamp")
 
         # Explicit offsets with metadata.
@@ -125,7 +124,7 @@ def test_kafka_python_admin(kgw, topic_name, group_name, members):
         # A consumer that assign()s and commit()s without joining (generation
         # -1) sets the offsets of an empty group; a member resumes there.
         other = f"{group_name}-assign"
-        consumer = KafkaConsumer(bootstrap_servers=kgw.bootstrap, group_id=other,
+        consumer = KafkaConsumer(bootstrap_servers=kgw_bootstrap, group_id=other,
                                  enable_auto_commit=False, request_timeout_ms=5000)
         try:
             consumer.assign(tps)
@@ -134,7 +133,7 @@ def test_kafka_python_admin(kgw, topic_name, group_name, members):
             consumer.close()
         assert [(g["protocol_type"], g["group_state"]) for g in admin.list_groups()
                 if g["group_id"] == other] == [("", "Empty")]
-        resume_from("kafka-python", kgw.bootstrap, other, topic_name, members,
+        resume_from("kafka-python", kgw_bootstrap, other, kgw_topic, members,
                     {p: 3 for p in range(PARTITIONS)}, "after-assign-commit")
 
         # Both groups' offsets in one batched OffsetFetch (v8, KIP-709).
@@ -155,7 +154,8 @@ def test_kafka_python_admin(kgw, topic_name, group_name, members):
 
 # --- confluent-kafka: AdminClient -------------------------------------------------
 
-def test_confluent_admin(kgw, topic_name, group_name, members):
+@pytest.mark.kgw_topic(partitions=PARTITIONS)
+def test_confluent_admin(kgw_bootstrap, kgw_topic, group_name, members):
     require_client("confluent")
     from confluent_kafka import (
         ConsumerGroupState, ConsumerGroupTopicPartitions, Consumer, KafkaError, KafkaException,
@@ -163,14 +163,13 @@ def test_confluent_admin(kgw, topic_name, group_name, members):
     )
     from confluent_kafka.admin import AdminClient, OffsetSpec
 
-    create_topic(kgw.bootstrap, topic_name, PARTITIONS)
     t0, t1 = eras()
-    producer = Producer({"bootstrap.servers": kgw.bootstrap, "linger.ms": 5})
+    producer = Producer({"bootstrap.servers": kgw_bootstrap, "linger.ms": 5})
     for p, value, ts in era_messages(t0, t1):
-        producer.produce(topic_name, value.encode(), partition=p, timestamp=ts)
+        producer.produce(kgw_topic, value.encode(), partition=p, timestamp=ts)
     assert producer.flush(10) == 0
-    live = start_live_group("confluent", kgw.bootstrap, group_name, topic_name, members)
-    admin = AdminClient({"bootstrap.servers": kgw.bootstrap, "socket.timeout.ms": 5000})
+    live = start_live_group("confluent", kgw_bootstrap, group_name, kgw_topic, members)
+    admin = AdminClient({"bootstrap.servers": kgw_bootstrap, "socket.timeout.ms": 5000})
 
     def error_code(future):
         with pytest.raises(KafkaException) as info:
@@ -183,7 +182,7 @@ def test_confluent_admin(kgw, topic_name, group_name, members):
         return {tp.partition: tp.offset for tp in result.topic_partitions}
 
     def alter(group, new: dict[int, int]):
-        request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic_name, p, o) for p, o in new.items()])
+        request = ConsumerGroupTopicPartitions(group, [TopicPartition(kgw_topic, p, o) for p, o in new.items()])
         result = admin.alter_consumer_group_offsets([request], request_timeout=10)[group].result()
         assert {(tp.partition, tp.offset, tp.error) for tp in result.topic_partitions} == \
             {(p, o, None) for p, o in new.items()}
@@ -207,7 +206,7 @@ def test_confluent_admin(kgw, topic_name, group_name, members):
     assert error_code(admin.delete_consumer_groups([group_name], request_timeout=10)[group_name]) == \
         KafkaError.NON_EMPTY_GROUP
     # Offsets of a group with members cannot be set from outside it.
-    request = ConsumerGroupTopicPartitions(group_name, [TopicPartition(topic_name, 0, 0)])
+    request = ConsumerGroupTopicPartitions(group_name, [TopicPartition(kgw_topic, 0, 0)])
     result = admin.alter_consumer_group_offsets([request], request_timeout=10)[group_name].result()
     assert [(tp.partition, tp.error.code()) for tp in result.topic_partitions] == \
         [(0, KafkaError.UNKNOWN_MEMBER_ID)]
@@ -220,19 +219,19 @@ def test_confluent_admin(kgw, topic_name, group_name, members):
 
     # Reset to the earliest offsets and to T1: ListOffsets, then alter the group.
     def list_offsets(spec):
-        found = admin.list_offsets({TopicPartition(topic_name, p): spec for p in range(PARTITIONS)},
+        found = admin.list_offsets({TopicPartition(kgw_topic, p): spec for p in range(PARTITIONS)},
                                    request_timeout=10)
         return {tp.partition: f.result().offset for tp, f in found.items()}
 
     earliest = list_offsets(OffsetSpec.earliest())
     assert earliest == {p: 0 for p in range(PARTITIONS)}
     alter(group_name, earliest)
-    resume_from("confluent", kgw.bootstrap, group_name, topic_name, members, earliest, "after-earliest")
+    resume_from("confluent", kgw_bootstrap, group_name, kgw_topic, members, earliest, "after-earliest")
     at_t1 = list_offsets(OffsetSpec.for_timestamp(t1))
     assert at_t1 == {p: PER_ERA for p in range(PARTITIONS)}
     alter(group_name, at_t1)
-    assert offsets(group_name, [TopicPartition(topic_name, p) for p in range(PARTITIONS)]) == at_t1
-    resume_from("confluent", kgw.bootstrap, group_name, topic_name, members, at_t1, "after-timestamp")
+    assert offsets(group_name, [TopicPartition(kgw_topic, p) for p in range(PARTITIONS)]) == at_t1
+    resume_from("confluent", kgw_bootstrap, group_name, kgw_topic, members, at_t1, "after-timestamp")
 
     assert admin.delete_consumer_groups([group_name], request_timeout=10)[group_name].result() is None
     assert error_code(admin.delete_consumer_groups([group_name], request_timeout=10)[group_name]) == \
@@ -243,11 +242,11 @@ def test_confluent_admin(kgw, topic_name, group_name, members):
 
     # assign() + commit() without joining, then a member resumes there.
     other = f"{group_name}-assign"
-    consumer = Consumer({"bootstrap.servers": kgw.bootstrap, "group.id": other,
+    consumer = Consumer({"bootstrap.servers": kgw_bootstrap, "group.id": other,
                          "enable.auto.commit": False, "socket.timeout.ms": 5000})
     try:
-        consumer.assign([TopicPartition(topic_name, p) for p in range(PARTITIONS)])
-        result = consumer.commit(offsets=[TopicPartition(topic_name, p, 3) for p in range(PARTITIONS)],
+        consumer.assign([TopicPartition(kgw_topic, p) for p in range(PARTITIONS)])
+        result = consumer.commit(offsets=[TopicPartition(kgw_topic, p, 3) for p in range(PARTITIONS)],
                                  asynchronous=False)
         assert {(tp.partition, tp.offset, tp.error) for tp in result} == \
             {(p, 3, None) for p in range(PARTITIONS)}
@@ -256,44 +255,44 @@ def test_confluent_admin(kgw, topic_name, group_name, members):
     listed = admin.list_consumer_groups(request_timeout=10).result()
     assert [(g.is_simple_consumer_group, g.state) for g in listed.valid if g.group_id == other] == \
         [(True, ConsumerGroupState.EMPTY)]
-    resume_from("confluent", kgw.bootstrap, other, topic_name, members,
+    resume_from("confluent", kgw_bootstrap, other, kgw_topic, members,
                 {p: 3 for p in range(PARTITIONS)}, "after-assign-commit")
 
 
 # --- aiokafka: AIOKafkaAdminClient (no delete, no alter) --------------------------
 
-def test_aiokafka_admin(kgw, topic_name, group_name, members):
+@pytest.mark.kgw_topic(partitions=PARTITIONS)
+def test_aiokafka_admin(kgw_bootstrap, kgw_topic, group_name, members):
     require_client("aiokafka")
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
-    create_topic(kgw.bootstrap, topic_name, PARTITIONS)
     t0, t1 = eras()
 
     async def produce():
-        producer = AIOKafkaProducer(bootstrap_servers=kgw.bootstrap, linger_ms=5)
+        producer = AIOKafkaProducer(bootstrap_servers=kgw_bootstrap, linger_ms=5)
         await producer.start()
         try:
             for p, value, ts in era_messages(t0, t1):
-                await producer.send(topic_name, value.encode(), partition=p, timestamp_ms=ts)
+                await producer.send(kgw_topic, value.encode(), partition=p, timestamp_ms=ts)
             await producer.flush()
         finally:
             await producer.stop()
 
     asyncio.run(produce())
-    live = start_live_group("aiokafka", kgw.bootstrap, group_name, topic_name, members)
-    tps = [TopicPartition(topic_name, p) for p in range(PARTITIONS)]
+    live = start_live_group("aiokafka", kgw_bootstrap, group_name, kgw_topic, members)
+    tps = [TopicPartition(kgw_topic, p) for p in range(PARTITIONS)]
 
     async def inspect():
-        admin = AIOKafkaAdminClient(bootstrap_servers=kgw.bootstrap, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(bootstrap_servers=kgw_bootstrap, request_timeout_ms=5000)
         await admin.start()
         try:
             listed = [g for g in await admin.list_consumer_groups() if g[0] == group_name]
             (response,) = await admin.describe_consumer_groups([group_name])
             all_offsets = await admin.list_consumer_group_offsets(group_name)  # Topics=null
             some = await admin.list_consumer_group_offsets(
-                group_name, partitions=[tps[0], TopicPartition(topic_name, PARTITIONS)])
+                group_name, partitions=[tps[0], TopicPartition(kgw_topic, PARTITIONS)])
             return listed, response, all_offsets, some
         finally:
             await admin.close()
@@ -308,14 +307,14 @@ def test_aiokafka_admin(kgw, topic_name, group_name, members):
     assert all_offsets == {tp: OffsetAndMetadata(2 * PER_ERA, "") for tp in tps}
     # A partition the group never committed: -1.
     assert some == {tps[0]: OffsetAndMetadata(2 * PER_ERA, ""),
-                    TopicPartition(topic_name, PARTITIONS): OffsetAndMetadata(-1, "")}
+                    TopicPartition(kgw_topic, PARTITIONS): OffsetAndMetadata(-1, "")}
     for w in live:
         w.stop()
 
     # Reset the empty group to T1 with a consumer that assign()s, looks the
     # offsets up by time and commit()s without joining.
     async def reset():
-        consumer = AIOKafkaConsumer(bootstrap_servers=kgw.bootstrap, group_id=group_name,
+        consumer = AIOKafkaConsumer(bootstrap_servers=kgw_bootstrap, group_id=group_name,
                                     enable_auto_commit=False, request_timeout_ms=5000)
         await consumer.start()
         try:
@@ -328,4 +327,4 @@ def test_aiokafka_admin(kgw, topic_name, group_name, members):
 
     at_t1 = asyncio.run(reset())
     assert at_t1 == {p: PER_ERA for p in range(PARTITIONS)}
-    resume_from("aiokafka", kgw.bootstrap, group_name, topic_name, members, at_t1, "after-timestamp")
+    resume_from("aiokafka", kgw_bootstrap, group_name, kgw_topic, members, at_t1, "after-timestamp")

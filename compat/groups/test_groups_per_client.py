@@ -17,14 +17,16 @@ def client(request):
     return request.param
 
 
-def test_three_members_join_leave_and_kill(client, kgw, topic_name, group_name, members):
-    redelivered = scenarios.churn(client, kgw.bootstrap, topic_name, group_name, members)
+@pytest.mark.kgw_topic(partitions=scenarios.PARTITIONS)
+def test_three_members_join_leave_and_kill(client, kgw_bootstrap, kgw_topic, group_name, members):
+    redelivered = scenarios.churn(client, kgw_bootstrap, kgw_topic, group_name, members)
     # Only the killed member's uncommitted work may come twice, and once.
     assert len({key for key, _ in redelivered}) == len(redelivered)
 
 
-def test_two_groups_each_read_every_message(client, kgw, topic_name, members):
-    ends, produced = scenarios.two_groups(client, kgw.bootstrap, topic_name, members)
+@pytest.mark.kgw_topic(partitions=scenarios.PARTITIONS)
+def test_two_groups_each_read_every_message(client, kgw_bootstrap, kgw_topic, members):
+    ends, produced = scenarios.two_groups(client, kgw_bootstrap, kgw_topic, members)
     assert sum(ends.values()) == len(produced) > 0
 
 

@@ -21,6 +21,6 @@ def clients():
 
 
 @pytest.fixture
-def admin(kgw, clients):
-    return clients.admin(kgw.bootstrap)
+def admin(kgw_bootstrap, clients):
+    return clients.admin(kgw_bootstrap)
 

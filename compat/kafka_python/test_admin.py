@@ -4,7 +4,7 @@ consumer) against a live kgw."""
 import pytest
 
 
-def test_create_topic_and_describe_it(kgw, admin, topic_name):
+def test_create_topic_and_describe_it(kgw_bootstrap, admin, topic_name):
     result = admin.create_topics(
         {topic_name: {"num_partitions": 3, "replication_factor": 1,
                       "configs": {"retention.ms": "3600000", "cleanup.policy": "delete"}}})
@@ -62,29 +62,27 @@ def test_create_topics_errors_and_validate_only(admin, topic_name):
         assert name not in listed
 
 
-def test_describe_configs_topic_and_broker(admin, topic_name):
+@pytest.mark.kgw_topic(configs={"retention.ms": "7200000", "max.message.bytes": "2000000"})
+def test_describe_configs_topic_and_broker(admin, kgw_topic):
     from kafka.admin import ConfigResource, ConfigResourceType
 
-    admin.create_topics({topic_name: {"num_partitions": 1, "replication_factor": 1,
-                                      "configs": {"retention.ms": "7200000",
-                                                  "max.message.bytes": "2000000"}}})
-    modified = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic_name)])
-    topic_configs = modified["topic"][topic_name]
+    modified = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, kgw_topic)])
+    topic_configs = modified["topic"][kgw_topic]
     assert {k: v["value"] for k, v in topic_configs.items()} == {
         "retention.ms": "7200000", "max.message.bytes": "2000000"}
     assert topic_configs["retention.ms"]["config_source"] == "DYNAMIC_TOPIC_CONFIG"
     assert topic_configs["retention.ms"]["read_only"] is False
 
-    everything = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic_name)],
-                                        config_filter="all")["topic"][topic_name]
+    everything = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, kgw_topic)],
+                                        config_filter="all")["topic"][kgw_topic]
     assert everything["retention.ms"]["value"] == "7200000"
     assert everything["cleanup.policy"]["value"] == "delete"
     assert everything["cleanup.policy"]["config_source"] == "DEFAULT_CONFIG"
 
     # Only the named keys come back when the resource names them.
     named = admin.describe_configs(
-        [ConfigResource(ConfigResourceType.TOPIC, topic_name, configs={"retention.ms": None})],
-        config_filter="all")["topic"][topic_name]
+        [ConfigResource(ConfigResourceType.TOPIC, kgw_topic, configs={"retention.ms": None})],
+        config_filter="all")["topic"][kgw_topic]
     assert list(named) == ["retention.ms"]
 
     broker = admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, "0")],
@@ -94,18 +92,18 @@ def test_describe_configs_topic_and_broker(admin, topic_name):
     assert broker["log.retention.ms"]["value"] == "604800000"
 
 
-def test_describe_cluster(kgw, admin):
+def test_describe_cluster(kgw_broker, admin):
     cluster = admin.describe_cluster()
     assert isinstance(cluster["cluster_id"], str) and cluster["cluster_id"]
     assert cluster["controller_id"] == 0
-    assert cluster["brokers"] == [{"broker_id": 0, "host": "127.0.0.1", "port": kgw.port, "rack": None}]
+    assert cluster["brokers"] == [{"broker_id": 0, "host": "127.0.0.1", "port": kgw_broker.port, "rack": None}]
     # A second call (a new request) reports the same cluster.
     assert admin.describe_cluster()["cluster_id"] == cluster["cluster_id"]
 
 
-def test_metadata_views_and_auto_create(kgw, clients, admin, topic_name):
+def test_metadata_views_and_auto_create(kgw_bootstrap, clients, admin, topic_name):
     admin.create_topics({topic_name: {"num_partitions": 4, "replication_factor": 1}})
-    consumer = clients.consumer(kgw.bootstrap)
+    consumer = clients.consumer(kgw_bootstrap)
     assert topic_name in consumer.topics()
     assert consumer.partitions_for_topic(topic_name) == {0, 1, 2, 3}
 
@@ -113,7 +111,7 @@ def test_metadata_views_and_auto_create(kgw, clients, admin, topic_name):
     # broker's default partition count (1).
     auto = topic_name + "-auto"
     assert auto not in admin.list_topics()
-    producer = clients.producer(kgw.bootstrap)
+    producer = clients.producer(kgw_bootstrap)
     assert producer.partitions_for(auto) == {0}
     metadata = producer.send(auto, b"first").get(timeout=10)
     assert (metadata.topic, metadata.partition, metadata.offset) == (auto, 0, 0)
@@ -122,23 +120,23 @@ def test_metadata_views_and_auto_create(kgw, clients, admin, topic_name):
     assert [p["partition_index"] for p in described["partitions"]] == [0]
 
 
-def test_delete_records_moves_log_start(kgw, clients, admin, topic_name):
+@pytest.mark.kgw_topic(partitions=2)
+def test_delete_records_moves_log_start(kgw_bootstrap, clients, admin, kgw_topic):
     from kafka import TopicPartition
     from kafka.errors import OffsetOutOfRangeError
 
-    admin.create_topics({topic_name: {"num_partitions": 2, "replication_factor": 1}})
-    producer = clients.producer(kgw.bootstrap)
+    producer = clients.producer(kgw_bootstrap)
     for i in range(10):
-        producer.send(topic_name, f"p0-{i}".encode(), partition=0)
-        producer.send(topic_name, f"p1-{i}".encode(), partition=1)
+        producer.send(kgw_topic, f"p0-{i}".encode(), partition=0)
+        producer.send(kgw_topic, f"p1-{i}".encode(), partition=1)
     producer.flush()
-    tp0, tp1 = TopicPartition(topic_name, 0), TopicPartition(topic_name, 1)
+    tp0, tp1 = TopicPartition(kgw_topic, 0), TopicPartition(kgw_topic, 1)
 
     result = admin.delete_records({tp0: 4, tp1: 0})
     assert {tp: (r["low_watermark"], r["error_code"]) for tp, r in result.items()} == {
         tp0: (4, 0), tp1: (0, 0)}
 
-    consumer = clients.consumer(kgw.bootstrap)
+    consumer = clients.consumer(kgw_bootstrap)
     assert consumer.beginning_offsets([tp0, tp1]) == {tp0: 4, tp1: 0}
     assert consumer.end_offsets([tp0, tp1]) == {tp0: 10, tp1: 10}
 
@@ -162,28 +160,28 @@ def test_delete_records_moves_log_start(kgw, clients, admin, topic_name):
     assert consumer.beginning_offsets([tp0]) == {tp0: 4}
 
 
-def test_delete_topic_and_recreate(kgw, clients, admin, topic_name):
+@pytest.mark.kgw_topic(partitions=2)
+def test_delete_topic_and_recreate(kgw_bootstrap, clients, admin, kgw_topic):
     from kafka import TopicPartition
     from kafka.errors import UnknownTopicOrPartitionError
 
-    admin.create_topics({topic_name: {"num_partitions": 2, "replication_factor": 1}})
-    producer = clients.producer(kgw.bootstrap)
-    producer.send(topic_name, b"old", partition=1).get(timeout=10)
+    producer = clients.producer(kgw_bootstrap)
+    producer.send(kgw_topic, b"old", partition=1).get(timeout=10)
     producer.close(timeout=10)
 
-    result = admin.delete_topics([topic_name])
-    assert [(t["name"], t["error_code"]) for t in result["topics"]] == [(topic_name, 0)]
-    assert topic_name not in admin.list_topics()
+    result = admin.delete_topics([kgw_topic])
+    assert [(t["name"], t["error_code"]) for t in result["topics"]] == [(kgw_topic, 0)]
+    assert kgw_topic not in admin.list_topics()
 
     with pytest.raises(UnknownTopicOrPartitionError):
-        admin.delete_topics([topic_name])
-    missing = admin.delete_topics([topic_name], raise_errors=False)
-    assert [(t["name"], t["error_code"]) for t in missing["topics"]] == [(topic_name, 3)]
+        admin.delete_topics([kgw_topic])
+    missing = admin.delete_topics([kgw_topic], raise_errors=False)
+    assert [(t["name"], t["error_code"]) for t in missing["topics"]] == [(kgw_topic, 3)]
 
     # Recreated with the same name, the topic starts empty.
-    admin.create_topics({topic_name: {"num_partitions": 1, "replication_factor": 1}})
-    consumer = clients.consumer(kgw.bootstrap)
-    tp = TopicPartition(topic_name, 0)
+    admin.create_topics({kgw_topic: {"num_partitions": 1, "replication_factor": 1}})
+    consumer = clients.consumer(kgw_bootstrap)
+    tp = TopicPartition(kgw_topic, 0)
     assert consumer.beginning_offsets([tp]) == {tp: 0}
     assert consumer.end_offsets([tp]) == {tp: 0}
-    assert consumer.partitions_for_topic(topic_name) == {0}
+    assert consumer.partitions_for_topic(kgw_topic) == {0}

@@ -29,9 +29,9 @@ def offsets_of(result) -> dict:
 
 # --- admin -----------------------------------------------------------------
 
-def test_admin_topics(kgw, topic_name):
-    r = run("admin_topics", kgw.bootstrap, topic_name)
-    host, port = kgw.bootstrap.split(":")
+def test_admin_topics(kgw_bootstrap, topic_name):
+    r = run("admin_topics", kgw_bootstrap, topic_name)
+    host, port = kgw_bootstrap.split(":")
     assert r["created"] is True
     assert r["createdAgain"] is False  # TOPIC_ALREADY_EXISTS, which kafkajs maps to false
     assert r["invalid"] == ["INVALID_PARTITIONS"]
@@ -56,18 +56,18 @@ def test_admin_topics(kgw, topic_name):
     assert r["metadataAfterDelete"] == "UNKNOWN_TOPIC_OR_PARTITION"
 
 
-def test_watermarks_offsets_by_timestamp_and_delete_records(kgw, topic_name):
-    create(kgw.bootstrap, topic_name, 3)
+@pytest.mark.kgw_topic(partitions=3)
+def test_watermarks_offsets_by_timestamp_and_delete_records(kgw_bootstrap, kgw_topic):
     before = now_ms() - 1
-    run("produce", kgw.bootstrap, topic_name, count=6, partition=0)
+    run("produce", kgw_bootstrap, kgw_topic, count=6, partition=0)
     time.sleep(0.02)
     middle = now_ms()
     time.sleep(0.02)
-    run("produce", kgw.bootstrap, topic_name, count=4, partition=0, prefix="late")
-    run("produce", kgw.bootstrap, topic_name, count=3, partition=1)
+    run("produce", kgw_bootstrap, kgw_topic, count=4, partition=0, prefix="late")
+    run("produce", kgw_bootstrap, kgw_topic, count=3, partition=1)
     after = now_ms() + 60_000
 
-    r = run("offsets", kgw.bootstrap, topic_name, timestamps=[before, middle, after])
+    r = run("offsets", kgw_bootstrap, kgw_topic, timestamps=[before, middle, after])
     assert offsets_of(r) == {0: (0, 10), 1: (0, 3), 2: (0, 0)}
     assert [p["offset"] == str(p["high"]) for p in r["offsets"]] == [True] * 3
     # partition 1 was written after `middle`: its first offset is 0.
@@ -79,7 +79,7 @@ def test_watermarks_offsets_by_timestamp_and_delete_records(kgw, topic_name):
     assert r[f"ts_{after}"] == [{"partition": 0, "offset": "10"}, {"partition": 1, "offset": "3"},
                                 {"partition": 2, "offset": "0"}]
 
-    d = run("delete_records", kgw.bootstrap, topic_name, offset=4)
+    d = run("delete_records", kgw_bootstrap, kgw_topic, offset=4)
     assert [(p["partition"], p["low"], p["high"]) for p in d["afterDelete"]] == [
         (0, "4", "10"), (1, "0", "3"), (2, "0", "0")]
     # offset -1 means "up to the high watermark".
@@ -88,27 +88,26 @@ def test_watermarks_offsets_by_timestamp_and_delete_records(kgw, topic_name):
     assert d["beyondEnd"] == {"name": "KafkaJSNonRetriableError", "cause": "KafkaJSDeleteTopicRecordsError",
                               "partitions": [{"partition": 0, "offset": "1000", "error": "OFFSET_OUT_OF_RANGE"}]}
     # A new group starting from the beginning starts at the log start offset.
-    c = run("consume", kgw.bootstrap, topic_name, count=4, timeoutMs=1500)
+    c = run("consume", kgw_bootstrap, kgw_topic, count=4, timeoutMs=1500)
     assert c["timedOut"] is True
     assert [(m["partition"], m["offset"]) for m in c["messages"]] == [(1, 0), (1, 1), (1, 2)]
 
 
 # --- produce and consume ---------------------------------------------------
 
-def test_default_producer_auto_creates_topic(kgw, topic_name):
+def test_default_producer_auto_creates_topic(kgw_bootstrap, topic_name):
     # kafkajs producers allow auto-creation by default (Metadata v6
     # allow_auto_topic_creation=true), and kgw auto-creates with 1 partition.
-    p = run("produce", kgw.bootstrap, topic_name, count=3, producer={"allowAutoTopicCreation": True})
+    p = run("produce", kgw_bootstrap, topic_name, count=3, producer={"allowAutoTopicCreation": True})
     assert p["results"] == [[{"partition": 0, "errorCode": 0, "baseOffset": "0"}]]
-    assert offsets_of(run("offsets", kgw.bootstrap, topic_name)) == {0: (0, 3)}
+    assert offsets_of(run("offsets", kgw_bootstrap, topic_name)) == {0: (0, 3)}
 
 
 @pytest.mark.parametrize("acks", [None, 0, 1, -1], ids=["defaults", "acks0", "acks1", "acksall"])
-def test_produce_acks_and_consume_from_beginning(kgw, topic_name, acks):
-    create(kgw.bootstrap, topic_name)
+def test_produce_acks_and_consume_from_beginning(kgw_bootstrap, kgw_topic, acks):
     options = {} if acks is None else {"acks": acks}
     before = now_ms()
-    p = run("produce", kgw.bootstrap, topic_name, count=10, batch=4, **options)
+    p = run("produce", kgw_bootstrap, kgw_topic, count=10, batch=4, **options)
     after = now_ms()
     if acks == 0:
         # No response: kafkajs reports nothing for acks=0.
@@ -116,47 +115,44 @@ def test_produce_acks_and_consume_from_beginning(kgw, topic_name, acks):
     else:
         assert p["results"] == [[{"partition": 0, "errorCode": 0, "baseOffset": str(o)}] for o in (0, 4, 8)]
 
-    c = run("consume", kgw.bootstrap, topic_name, count=10)
+    c = run("consume", kgw_bootstrap, kgw_topic, count=10)
     assert c["timedOut"] is False
     assert without_timestamps(c["messages"]) == standard_messages("m", 10)
     assert c["highWatermarks"] == {"0": "10"}
     assert all(before <= m["timestamp"] <= after for m in c["messages"])
-    assert offsets_of(run("offsets", kgw.bootstrap, topic_name)) == {0: (0, 10)}
+    assert offsets_of(run("offsets", kgw_bootstrap, kgw_topic)) == {0: (0, 10)}
     # The group committed after each message: a second run of it gets nothing.
-    again = run("consume", kgw.bootstrap, topic_name, count=1, timeoutMs=1000)
+    again = run("consume", kgw_bootstrap, kgw_topic, count=1, timeoutMs=1000)
     assert (again["messages"], again["timedOut"]) == ([], True)
 
 
-def test_record_above_max_message_bytes_is_refused(kgw, topic_name):
-    create(kgw.bootstrap, topic_name)
-    r = run("produce_too_large", kgw.bootstrap, topic_name, size=1_100_000)
+def test_record_above_max_message_bytes_is_refused(kgw_bootstrap, kgw_topic):
+    r = run("produce_too_large", kgw_bootstrap, kgw_topic, size=1_100_000)
     assert r == {"rejected": {"name": "KafkaJSProtocolError", "type": "MESSAGE_TOO_LARGE", "retriable": False}}
-    run("produce", kgw.bootstrap, topic_name, count=2)
-    assert offsets_of(run("offsets", kgw.bootstrap, topic_name)) == {0: (0, 2)}
+    run("produce", kgw_bootstrap, kgw_topic, count=2)
+    assert offsets_of(run("offsets", kgw_bootstrap, kgw_topic)) == {0: (0, 2)}
 
 
 @pytest.mark.parametrize("codec", ["none", "gzip", "snappy", "lz4"])
-def test_compression_codecs(kgw, topic_name, codec):
-    create(kgw.bootstrap, topic_name)
-    p = run("produce", kgw.bootstrap, topic_name, count=12, batch=6, codec=codec, acks=-1)
+def test_compression_codecs(kgw_broker, kgw_topic, codec):
+    p = run("produce", kgw_broker.bootstrap, kgw_topic, count=12, batch=6, codec=codec, acks=-1)
     assert p["results"] == [[{"partition": 0, "errorCode": 0, "baseOffset": str(o)}] for o in (0, 6)]
-    batches = stored_batches(kgw.data_dir, topic_name)
+    batches = stored_batches(kgw_broker.data_dir, kgw_topic)
     assert [(b.base_offset, b.record_count, b.compression) for b in batches] == [
         (0, 6, Codec[codec.upper()]), (6, 6, Codec[codec.upper()])]
-    c = run("consume", kgw.bootstrap, topic_name, count=12)
+    c = run("consume", kgw_broker.bootstrap, kgw_topic, count=12)
     assert without_timestamps(c["messages"]) == standard_messages("m", 12)
 
 
-def test_seek_to_offset_end_and_timestamp(kgw, topic_name):
-    create(kgw.bootstrap, topic_name)
-    run("produce", kgw.bootstrap, topic_name, count=6)
+def test_seek_to_offset_end_and_timestamp(kgw_bootstrap, kgw_topic):
+    run("produce", kgw_bootstrap, kgw_topic, count=6)
     time.sleep(0.02)
     middle = now_ms()
     time.sleep(0.02)
-    run("produce", kgw.bootstrap, topic_name, count=4, prefix="late")
+    run("produce", kgw_bootstrap, kgw_topic, count=4, prefix="late")
     expected = standard_messages("m", 6) + standard_messages("late", 4, first_offset=6)
 
-    r = run("seek", kgw.bootstrap, topic_name, group=f"{topic_name}-seek", count=10, seekOffset=7,
+    r = run("seek", kgw_bootstrap, kgw_topic, group=f"{kgw_topic}-seek", count=10, seekOffset=7,
             timestamp=middle)
     assert without_timestamps(r["first"]) == expected
     assert without_timestamps(r["afterSeek"]) == expected[7:]
@@ -237,19 +233,19 @@ def _wait_partitioned(members, partitions=6, timeout=30):
                          + "\n".join("".join(m.stderr[-10:]) for m in members))
 
 
-def test_group_processes_each_message_once_across_rebalances(kgw, topic_name):
-    create(kgw.bootstrap, topic_name, 6)
-    group = f"{topic_name}-g"
+@pytest.mark.kgw_topic(partitions=6)
+def test_group_processes_each_message_once_across_rebalances(kgw_bootstrap, kgw_topic):
+    group = f"{kgw_topic}-g"
     members = {}
-    stream = NodeProcess("stream", kgw.bootstrap, topic_name, partitions=6, minimum=600, pauseMs=15)
+    stream = NodeProcess("stream", kgw_bootstrap, kgw_topic, partitions=6, minimum=600, pauseMs=15)
     try:
         stream.wait_for(lambda lines: any(x.get("event") == "started" for x in lines), what="producer start")
         for name in ("A", "B"):
-            members[name] = NodeProcess("member", kgw.bootstrap, topic_name, group=group, clientId=name,
+            members[name] = NodeProcess("member", kgw_bootstrap, kgw_topic, group=group, clientId=name,
                                         sessionTimeout=6000)
         _wait_partitioned([members["A"], members["B"]])
         # A member joins.
-        members["C"] = NodeProcess("member", kgw.bootstrap, topic_name, group=group, clientId="C",
+        members["C"] = NodeProcess("member", kgw_bootstrap, kgw_topic, group=group, clientId="C",
                                    sessionTimeout=6000)
         _wait_partitioned([members["A"], members["B"], members["C"]])
         # A member leaves cleanly.
@@ -287,8 +283,8 @@ def test_group_processes_each_message_once_across_rebalances(kgw, topic_name):
     assert all(v == f"s-{o * 6 + p}" for p, o, v in everything)
     assert all(processed[name] for name in "ABC"), {k: len(v) for k, v in processed.items()}
     # The committed offsets are the ends of the partitions.
-    offsets = run("fetch_offsets", kgw.bootstrap, topic_name, group=group)["offsets"]
-    assert offsets == [{"topic": topic_name, "partitions": [
+    offsets = run("fetch_offsets", kgw_bootstrap, kgw_topic, group=group)["offsets"]
+    assert offsets == [{"topic": kgw_topic, "partitions": [
         {"partition": p, "offset": str(end["perPartition"][str(p)]), "metadata": None} for p in range(6)]}]
 
 
@@ -359,16 +355,16 @@ def test_live_member_rides_out_a_kgw_restart(own_kgw, topic_name, crash):
     assert max(counts.values()) <= 2
 
 
-def test_two_groups_each_read_everything(kgw, topic_name):
-    create(kgw.bootstrap, topic_name, 3)
+@pytest.mark.kgw_topic(partitions=3)
+def test_two_groups_each_read_everything(kgw_bootstrap, kgw_topic):
     for p in range(3):
-        run("produce", kgw.bootstrap, topic_name, count=5, partition=p, prefix=f"p{p}")
+        run("produce", kgw_bootstrap, kgw_topic, count=5, partition=p, prefix=f"p{p}")
     results = {}
 
     def consume(group):
-        results[group] = run("consume", kgw.bootstrap, topic_name, group=group, count=16, timeoutMs=2000)
+        results[group] = run("consume", kgw_bootstrap, kgw_topic, group=group, count=16, timeoutMs=2000)
 
-    threads = [threading.Thread(target=consume, args=(f"{topic_name}-{g}",)) for g in ("one", "two")]
+    threads = [threading.Thread(target=consume, args=(f"{kgw_topic}-{g}",)) for g in ("one", "two")]
     for t in threads:
         t.start()
     for t in threads:
@@ -379,9 +375,9 @@ def test_two_groups_each_read_everything(kgw, topic_name):
         assert without_timestamps(r["messages"]) == expected, group
 
 
-def test_group_errors(kgw, topic_name):
-    create(kgw.bootstrap, topic_name, 2)
-    r = run("group_errors", kgw.bootstrap, topic_name, group=f"{topic_name}-g")
+@pytest.mark.kgw_topic(partitions=2)
+def test_group_errors(kgw_bootstrap, kgw_topic):
+    r = run("group_errors", kgw_bootstrap, kgw_topic, group=f"{kgw_topic}-g")
     assert r["shortSession"] == {"type": "INVALID_SESSION_TIMEOUT", "name": "KafkaJSProtocolError",
                                  "retriable": False}
     assert r["inconsistentProtocol"] == {"type": "INCONSISTENT_GROUP_PROTOCOL", "name": "KafkaJSProtocolError",
@@ -390,17 +386,17 @@ def test_group_errors(kgw, topic_name):
     assert r["groupAfter"] == [{"state": "Stable", "protocol": "RoundRobinAssigner", "members": 1}]
 
 
-def test_group_admin(kgw, topic_name):
-    create(kgw.bootstrap, topic_name, 2)
-    group = f"{topic_name}-g"
-    run("produce", kgw.bootstrap, topic_name, count=5, partition=0)
-    run("produce", kgw.bootstrap, topic_name, count=2, partition=1)
+@pytest.mark.kgw_topic(partitions=2)
+def test_group_admin(kgw_bootstrap, kgw_topic):
+    group = f"{kgw_topic}-g"
+    run("produce", kgw_bootstrap, kgw_topic, count=5, partition=0)
+    run("produce", kgw_bootstrap, kgw_topic, count=2, partition=1)
     time.sleep(0.02)
     middle = now_ms()
     time.sleep(0.02)
-    run("produce", kgw.bootstrap, topic_name, count=3, partition=0, prefix="late")
+    run("produce", kgw_bootstrap, kgw_topic, count=3, partition=0, prefix="late")
 
-    r = run("group_admin", kgw.bootstrap, topic_name, group=group, count=10, timestamp=middle,
+    r = run("group_admin", kgw_bootstrap, kgw_topic, group=group, count=10, timestamp=middle,
             expectAfterReset=3)
     assert r["consumed"] == 10
     assert r["listLive"] == [{"groupId": group, "protocolType": "consumer"}]
@@ -412,12 +408,12 @@ def test_group_admin(kgw, topic_name):
     assert member["clientId"] == "kgw-admin-member"
     assert member["clientHost"] == "/127.0.0.1"  # as Kafka writes it
     # kafkajs's RoundRobinAssigner writes version 0 of both structures.
-    assert member["metadata"] == {"version": 0, "topics": [topic_name], "userData": {"type": "Buffer", "data": []}}
-    assert member["assignment"] == {"version": 0, "assignment": {topic_name: [0, 1]},
+    assert member["metadata"] == {"version": 0, "topics": [kgw_topic], "userData": {"type": "Buffer", "data": []}}
+    assert member["assignment"] == {"version": 0, "assignment": {kgw_topic: [0, 1]},
                                     "userData": {"type": "Buffer", "data": []}}
 
     def committed(p0, p1):
-        return [{"topic": topic_name, "partitions": [
+        return [{"topic": kgw_topic, "partitions": [
             {"partition": 0, "offset": str(p0), "metadata": None},
             {"partition": 1, "offset": str(p1), "metadata": None}]}]
 

@@ -41,18 +41,17 @@ def _expected_records(count: int, first_offset: int = 0) -> list[str]:
 
 
 @pytest.mark.parametrize("codec", CODECS)
-def test_dump_of_what_librdkafka_wrote(kgw, cli, topic_name, codec):
+def test_dump_of_what_librdkafka_wrote(kgw_broker, cli, kgw_topic, codec):
     require("confluent_kafka")
-    assert cli("topics", "create", topic_name).exit_code == 0
     reports = Deliveries()
     # A linger far longer than the loop puts every message in one batch per
     # codec even on a loaded machine; the flush on leaving sends it at once.
-    with producer(kgw.bootstrap, compression_type=codec, linger_ms=10_000) as p:
+    with producer(kgw_broker.bootstrap, compression_type=codec, linger_ms=10_000) as p:
         for i in range(MESSAGES):
-            p.produce(topic_name, key=f"k{i}", value="v" * i + str(i), headers=[("n", str(i))],
+            p.produce(kgw_topic, key=f"k{i}", value="v" * i + str(i), headers=[("n", str(i))],
                       timestamp=BASE_TS + i, on_delivery=reports)
     assert reports.errors == []
-    dump = cli("log", "dump", kgw.data_dir / f"{topic_name}-0")
+    dump = cli("log", "dump", kgw_broker.data_dir / f"{kgw_topic}-0")
     assert (dump.exit_code, dump.stderr) == (0, "")
     assert _codecs(dump.stdout) == {codec}
     assert "valid: false" not in dump.stdout
@@ -60,74 +59,71 @@ def test_dump_of_what_librdkafka_wrote(kgw, cli, topic_name, codec):
 
 
 @pytest.mark.parametrize("codec", CODECS)
-def test_dump_of_what_kafka_python_wrote(kgw, cli, kp, topic_name, codec):
+def test_dump_of_what_kafka_python_wrote(kgw_broker, cli, kp, kgw_topic, codec):
     if codec != "none":
         require_codec(codec)
-    assert cli("topics", "create", topic_name).exit_code == 0
-    sender = kp.producer(kgw.bootstrap, compression_type=None if codec == "none" else codec,
+    sender = kp.producer(kgw_broker.bootstrap, compression_type=None if codec == "none" else codec,
                          linger_ms=10_000)
     for i in range(MESSAGES):
-        sender.send(topic_name, key=f"k{i}".encode(), value=("v" * i + str(i)).encode(),
+        sender.send(kgw_topic, key=f"k{i}".encode(), value=("v" * i + str(i)).encode(),
                     headers=[("n", str(i).encode())], timestamp_ms=BASE_TS + i)
     sender.flush(10)
-    dump = cli("log", "dump", kgw.data_dir / f"{topic_name}-0")
+    dump = cli("log", "dump", kgw_broker.data_dir / f"{kgw_topic}-0")
     assert (dump.exit_code, dump.stderr) == (0, "")
     assert _codecs(dump.stdout) == {codec}
     assert _record_lines(dump.stdout) == _expected_records(MESSAGES)
 
 
-def test_consume_what_librdkafka_wrote(kgw, cli, topic_name):
+def test_consume_what_librdkafka_wrote(kgw_bootstrap, cli, kgw_topic):
     require("confluent_kafka")
-    cli("topics", "create", topic_name)
-    with producer(kgw.bootstrap, compression_type="zstd") as p:
-        p.produce(topic_name, key=b"k", value=b"hello", headers=[("h", b"1"), ("h", None)],
+    with producer(kgw_bootstrap, compression_type="zstd") as p:
+        p.produce(kgw_topic, key=b"k", value=b"hello", headers=[("h", b"1"), ("h", None)],
                   timestamp=BASE_TS)
-        p.produce(topic_name, value=b"\x00\xff", timestamp=BASE_TS + 1)
-    result = cli("consume", topic_name, "--from-beginning", "-f", "json")
+        p.produce(kgw_topic, value=b"\x00\xff", timestamp=BASE_TS + 1)
+    result = cli("consume", kgw_topic, "--from-beginning", "-f", "json")
     assert (result.exit_code, result.stderr) == (0, "")
     assert [json.loads(line) for line in result.stdout.splitlines()] == [
-        {"topic": topic_name, "partition": 0, "offset": 0, "timestamp": BASE_TS, "key": "k",
+        {"topic": kgw_topic, "partition": 0, "offset": 0, "timestamp": BASE_TS, "key": "k",
          "value": "hello", "headers": [{"key": "h", "value": "1"}, {"key": "h", "value": None}]},
-        {"topic": topic_name, "partition": 0, "offset": 1, "timestamp": BASE_TS + 1, "key": None,
+        {"topic": kgw_topic, "partition": 0, "offset": 1, "timestamp": BASE_TS + 1, "key": None,
          "value_base64": "AP8=", "headers": []},
     ]
 
 
 @pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
-def test_real_clients_read_what_kgw_produce_wrote(kgw, cli, kp, topic_name, codec):
+def test_real_clients_read_what_kgw_produce_wrote(kgw_bootstrap, cli, kp, kgw_topic, codec):
     require("confluent_kafka")
     require_codec(codec)
-    cli("topics", "create", topic_name)
-    produced = cli("produce", topic_name, "-z", codec, "-k", ":", "-H", "source=kgw",
+    produced = cli("produce", kgw_topic, "-z", codec, "-k", ":", "-H", "source=kgw",
                    input="a:1\nb:2\nc:3\n")
     assert produced.exit_code == 0, produced.stderr
-    rows = read_all(kgw.bootstrap, topic_name)
+    rows = read_all(kgw_bootstrap, kgw_topic)
     assert [(r[1], r[2], r[3], r[4]) for r in rows] == [
         (i, k, v, [("source", b"kgw")]) for i, (k, v) in enumerate([(b"a", b"1"), (b"b", b"2"),
                                                                      (b"c", b"3")])]
-    (records,) = kp_read_all(kp.consumer(kgw.bootstrap), topic_name, [0], 3).values()
+    (records,) = kp_read_all(kp.consumer(kgw_bootstrap), kgw_topic, [0], 3).values()
     assert [(r.key, r.value, list(r.headers)) for r in records] == [
         (b"a", b"1", [("source", b"kgw")]), (b"b", b"2", [("source", b"kgw")]),
         (b"c", b"3", [("source", b"kgw")])]
 
 
-def test_keys_land_where_the_java_partitioner_puts_them(kgw, cli, topic_name):
+@pytest.mark.kgw_topic(partitions=5)
+def test_keys_land_where_the_java_partitioner_puts_them(kgw_bootstrap, cli, kgw_topic):
     """librdkafka's murmur2_random is the Java client's partitioner for keyed
     messages; `kgw produce` must agree with it."""
     require("confluent_kafka")
-    cli("topics", "create", topic_name, "-p", 5)
     keys = [f"user-{i}" for i in range(40)]
     reports = Deliveries()
-    with producer(kgw.bootstrap, partitioner="murmur2_random") as p:
+    with producer(kgw_bootstrap, partitioner="murmur2_random") as p:
         for key in keys:
-            p.produce(topic_name, key=key, value=b"librdkafka", on_delivery=reports)
+            p.produce(kgw_topic, key=key, value=b"librdkafka", on_delivery=reports)
     assert reports.errors == []
     librdkafka = {r[3].decode(): r[1] for r in reports.reports}
     assert librdkafka == {k: partition_for_key(k.encode(), 5) for k in keys}
-    cli("produce", topic_name, "-k", "=", input="".join(f"{k}=kgw\n" for k in keys))
+    cli("produce", kgw_topic, "-k", "=", input="".join(f"{k}=kgw\n" for k in keys))
     placed = {}
     for partition in range(5):
-        out = cli("consume", topic_name, "--from-beginning", "-p", partition, "--print-key").stdout
+        out = cli("consume", kgw_topic, "--from-beginning", "-p", partition, "--print-key").stdout
         for line in out.splitlines():
             key, value = line.split("\t")
             if value == "kgw":
@@ -135,22 +131,21 @@ def test_keys_land_where_the_java_partitioner_puts_them(kgw, cli, topic_name):
     assert placed == librdkafka
 
 
-def test_groups_of_a_real_consumer(kgw, cli, topic_name):
+def test_groups_of_a_real_consumer(kgw_bootstrap, cli, kgw_topic):
     require("confluent_kafka")
-    group = f"{topic_name}-group"
-    cli("topics", "create", topic_name)
-    cli("produce", topic_name, input="".join(f"m{i}\n" for i in range(10)))
+    group = f"{kgw_topic}-group"
+    cli("produce", kgw_topic, input="".join(f"m{i}\n" for i in range(10)))
     conf = dict(group_id=group, auto_offset_reset="earliest", enable_auto_commit=False,
                 session_timeout_ms=30000, client_id="compat-tools")
-    with consumer(kgw.bootstrap, **conf) as c:
-        c.subscribe([topic_name])
+    with consumer(kgw_bootstrap, **conf) as c:
+        c.subscribe([kgw_topic])
         got = _poll(c, 4)
         c.commit(message=got[-1], asynchronous=False)
         described = cli("groups", "describe", group)
         lines = described.stdout.splitlines()
         assert lines[0] == f"Group: {group}\tState: Stable\tProtocol: range\tMembers: 1"
         row = lines[3].split()
-        assert row[:5] == [topic_name, "0", "4", "10", "6"]
+        assert row[:5] == [kgw_topic, "0", "4", "10", "6"]
         assert row[-1] == "compat-tools"
         refused = cli("groups", "reset-offsets", group, "--all-topics", "--to-earliest")
         assert (refused.exit_code, refused.stderr) == (
@@ -158,8 +153,8 @@ def test_groups_of_a_real_consumer(kgw, cli, topic_name):
                "resetting its offsets\n")
     reset = cli("groups", "reset-offsets", group, "--all-topics", "--to-offset", 7)
     assert reset.exit_code == 0, reset.stderr
-    with consumer(kgw.bootstrap, **conf) as c:
-        c.subscribe([topic_name])
+    with consumer(kgw_bootstrap, **conf) as c:
+        c.subscribe([kgw_topic])
         (msg,) = _poll(c, 1)
         assert (msg.offset(), msg.value()) == (7, b"m7")
     assert cli("groups", "delete", group).stdout == f"Deleted group {group}.\n"
@@ -176,12 +171,12 @@ def _poll(c, count: int) -> list:
     return got
 
 
-def test_log_check_after_real_clients(kgw, cli, topic_name):
+@pytest.mark.kgw_topic(partitions=3)
+def test_log_check_after_real_clients(kgw_broker, cli, kgw_topic):
     require("confluent_kafka")
-    cli("topics", "create", topic_name, "-p", 3)
-    with producer(kgw.bootstrap, compression_type="lz4") as p:
+    with producer(kgw_broker.bootstrap, compression_type="lz4") as p:
         for i in range(300):
-            p.produce(topic_name, key=str(i), value=b"x" * 100)
-    result = cli("log", "check", kgw.data_dir)
+            p.produce(kgw_topic, key=str(i), value=b"x" * 100)
+    result = cli("log", "check", kgw_broker.data_dir)
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout.splitlines()[-1].endswith(": no problems")
