@@ -8,8 +8,9 @@ import trio
 from kgw.handlers import HANDLERS
 from protocol.error_codes import ErrorCode
 from protocol.messages import (
-    API_VERSIONS, CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS, DELETE_TOPICS,
-    DESCRIBE_CLUSTER, DESCRIBE_CONFIGS, FETCH, INIT_PRODUCER_ID, LIST_OFFSETS, METADATA, PRODUCE,
+    ALTER_CONFIGS, API_VERSIONS, CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS, DELETE_TOPICS,
+    DESCRIBE_CLUSTER, DESCRIBE_CONFIGS, FETCH, INCREMENTAL_ALTER_CONFIGS, INIT_PRODUCER_ID,
+    LIST_OFFSETS, METADATA, PRODUCE,
 )
 from protocol.records import Record, iter_batches, build_batch
 
@@ -312,6 +313,88 @@ async def test_describe_configs_topic_and_broker(tmp_path):
         assert configs["cleanup.policy"].value == "delete"
         assert broker.error_code == 0 and broker.configs
         assert missing.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+
+
+def alter(topic, configs, validate_only=False):
+    Resource = ALTER_CONFIGS.Request.AlterConfigsResource
+    return ALTER_CONFIGS.Request(validate_only=validate_only, resources=[Resource(
+        resource_type=2, resource_name=topic,
+        configs=[Resource.AlterableConfig(name=k, value=v) for k, v in configs.items()])])
+
+
+def incremental(resources, validate_only=False):
+    """IncrementalAlterConfigs of (resource type, name, [(config, operation, value)])."""
+    Resource = INCREMENTAL_ALTER_CONFIGS.Request.AlterConfigsResource
+    return INCREMENTAL_ALTER_CONFIGS.Request(validate_only=validate_only, resources=[Resource(
+        resource_type=kind, resource_name=name,
+        configs=[Resource.AlterableConfig(name=k, config_operation=op, value=v) for k, op, v in changes])
+        for kind, name, changes in resources])
+
+
+async def overrides(client, topic):
+    Resource = DESCRIBE_CONFIGS.Request.DescribeConfigsResource
+    body = await client.call(DESCRIBE_CONFIGS, 4, DESCRIBE_CONFIGS.Request(resources=[
+        Resource(resource_type=2, resource_name=topic, configuration_keys=None)]))
+    return {c.name: c.value for c in body.results[0].configs if c.config_source == 1}
+
+
+def outcome(body):
+    return [(r.resource_type, r.resource_name, r.error_code) for r in body.responses]
+
+
+@pytest.mark.parametrize("version", [0, 1, 2])
+async def test_alter_configs_replaces_the_overrides(tmp_path, version):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t", 1, {"retention.ms": "1234", "segment.ms": "5000"}))
+        body = await client.call(ALTER_CONFIGS, version, alter("t", {"max.message.bytes": "300"}))
+        assert outcome(body) == [(2, "t", 0)] and body.responses[0].error_message is None
+        assert await overrides(client, "t") == {"max.message.bytes": "300"}
+        refused = await client.call(PRODUCE, 9, produce("t", 0, records([b"x" * 400])))
+        assert refused.responses[0].partition_responses[0].error_code == ErrorCode.MESSAGE_TOO_LARGE
+
+        dry = await client.call(ALTER_CONFIGS, version, alter("t", {}, validate_only=True))
+        assert outcome(dry) == [(2, "t", 0)] and await overrides(client, "t") == {"max.message.bytes": "300"}
+        bad = await client.call(ALTER_CONFIGS, version, alter("t", {"max.message.bytes": "lots"}))
+        assert outcome(bad) == [(2, "t", ErrorCode.INVALID_CONFIG)]
+        assert bad.responses[0].error_message == \
+            "Invalid value lots for configuration max.message.bytes: not an integer"
+        missing = await client.call(ALTER_CONFIGS, version, alter("nope", {"retention.ms": "1"}))
+        assert outcome(missing) == [(2, "nope", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)]
+        assert await overrides(client, "t") == {"max.message.bytes": "300"}
+
+
+@pytest.mark.parametrize("version", [0, 1])
+async def test_incremental_alter_configs(tmp_path, version):
+    SET, DELETE, APPEND, SUBTRACT = range(4)
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t", 1, {"retention.ms": "1234"}))
+        await client.call(CREATE_TOPICS, 7, create("u"))
+        body = await client.call(INCREMENTAL_ALTER_CONFIGS, version, incremental([
+            (2, "t", [("retention.ms", DELETE, None), ("cleanup.policy", APPEND, "compact")]),
+            (2, "u", [("segment.ms", SET, "9000")]),
+            (2, "nope", [("segment.ms", SET, "9000")]),
+            (2, "u", [("segment.ms", SET, "1"), ("segment.ms", DELETE, None)]),
+            (2, "u", [("retention.ms", APPEND, "1")]),
+            (4, "0", [("log.retention.ms", SET, "1")]),
+            (4, "7", []),
+            (8, "kgw", [])]))
+        assert outcome(body) == [
+            (2, "t", 0), (2, "u", 0), (2, "nope", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+            (2, "u", ErrorCode.INVALID_REQUEST), (2, "u", ErrorCode.INVALID_CONFIG),
+            (4, "0", ErrorCode.INVALID_CONFIG), (4, "7", ErrorCode.INVALID_REQUEST),
+            (8, "kgw", ErrorCode.INVALID_REQUEST)]
+        assert await overrides(client, "t") == {"cleanup.policy": "delete,compact"}
+        assert await overrides(client, "u") == {"segment.ms": "9000"}
+
+        subtract = [(2, "t", [("cleanup.policy", SUBTRACT, "delete")])]
+        dry = await client.call(INCREMENTAL_ALTER_CONFIGS, version, incremental(subtract, validate_only=True))
+        assert outcome(dry) == [(2, "t", 0)]
+        assert await overrides(client, "t") == {"cleanup.policy": "delete,compact"}
+        done = await client.call(INCREMENTAL_ALTER_CONFIGS, version, incremental(subtract))
+        assert outcome(done) == [(2, "t", 0)]
+        assert await overrides(client, "t") == {"cleanup.policy": "compact"}
 
 
 async def test_delete_topics_and_create_partitions(tmp_path):

@@ -1,22 +1,15 @@
 """Topic administration: CreateTopics 2-7, DeleteTopics 1-6,
-CreatePartitions 0-3, DescribeConfigs 1-4 and DeleteRecords 0-2."""
+CreatePartitions 0-3 and DeleteRecords 0-2."""
 
 import logging
 
 from protocol.error_codes import ErrorCode
-from protocol.messages import (
-    CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS, DELETE_TOPICS, DESCRIBE_CONFIGS,
-)
+from protocol.messages import CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS, DELETE_TOPICS
 
 from ..log import LogError
 from . import handles
 
 log = logging.getLogger("kgw.admin")
-
-# Kafka's ConfigResource types.
-TOPIC_RESOURCE = 2
-BROKER_RESOURCE = 4
-
 
 def _replication_error(wanted) -> tuple[ErrorCode, str] | None:
     """kgw is one node: a replica must be node 0, and one replica is all.
@@ -147,46 +140,6 @@ async def create_partitions(broker, request):
         except LogError as exc:
             result.error_code, result.error_message = exc.code, exc.message
     return CREATE_PARTITIONS.Response(throttle_time_ms=0, results=results)
-
-
-@handles(DESCRIBE_CONFIGS)
-async def describe_configs(broker, request):
-    Response = DESCRIBE_CONFIGS.Response
-    Result = Response.DescribeConfigsResult
-    Entry = Result.DescribeConfigsResourceResult
-    results = []
-    for resource in request.body.resources:
-        result = Result(error_code=ErrorCode.NONE, error_message=None,
-                        resource_type=resource.resource_type, resource_name=resource.resource_name)
-        results.append(result)
-        if resource.resource_type == TOPIC_RESOURCE:
-            topic = broker.log.topic(resource.resource_name)
-            if topic is None:
-                result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                result.error_message = f"Topic {resource.resource_name} does not exist"
-                continue
-            entries = topic.describe_configs()
-        elif resource.resource_type == BROKER_RESOURCE:
-            if resource.resource_name not in ("", str(broker.node_id)):
-                result.error_code = ErrorCode.INVALID_REQUEST
-                result.error_message = f"Unexpected broker id {resource.resource_name}"
-                continue
-            entries = broker.log.defaults.describe_configs()
-        else:
-            result.error_code = ErrorCode.INVALID_REQUEST
-            result.error_message = f"Unsupported resource type {resource.resource_type}"
-            continue
-        keys = resource.configuration_keys
-        with_synonyms = request.body.include_synonyms
-        with_docs = request.body.include_documentation
-        result.configs = [
-            Entry(name=e.name, value=e.value, read_only=e.read_only, config_source=e.source,
-                  is_sensitive=e.sensitive, config_type=e.config_type,
-                  documentation=e.documentation if with_docs else None,
-                  synonyms=[Entry.DescribeConfigsSynonym(name=s.name, value=s.value, source=s.source)
-                            for s in e.synonyms] if with_synonyms else [])
-            for e in entries if keys is None or e.name in keys]
-    return Response(throttle_time_ms=0, results=results)
 
 
 @handles(DELETE_RECORDS)

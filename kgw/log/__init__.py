@@ -7,7 +7,9 @@ directory's layout, `partition` for appends and reads, `recovery` for
 start-up, `durability` for the fsync policy.
 """
 
-from .config import BrokerDefaults, ConfigEntry, ConfigSource, ConfigSynonym, ConfigType
+from .config import (
+    BrokerDefaults, ConfigEntry, ConfigOp, ConfigSource, ConfigSynonym, ConfigType, apply_changes,
+)
 from .durability import Flusher
 from .errors import LogError
 from .files import FileRange, FileRecords, OpenFile
@@ -18,7 +20,7 @@ from .scan import BatchHeader
 from .topic import Topic
 
 __all__ = [
-    "AppendResult", "BatchHeader", "BrokerDefaults", "ConfigEntry", "ConfigSource", "ConfigSynonym",
-    "ConfigType", "FileRange", "FileRecords", "Flusher", "LogError", "LogManager", "OpenFile",
-    "PartitionLog", "ReadResult", "Topic", "run_retention",
+    "AppendResult", "BatchHeader", "BrokerDefaults", "ConfigEntry", "ConfigOp", "ConfigSource",
+    "ConfigSynonym", "ConfigType", "FileRange", "FileRecords", "Flusher", "LogError", "LogManager",
+    "OpenFile", "PartitionLog", "ReadResult", "Topic", "apply_changes", "run_retention",
 ]

@@ -16,7 +16,7 @@ import enum
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from protocol.error_codes import ErrorCode
 
@@ -236,6 +236,48 @@ def validate(configs: Mapping[str, str | None]) -> dict[str, str]:
             raise LogError(ErrorCode.INVALID_CONFIG,
                            f"Invalid value {text} for configuration {name}: {why}")
     return dict(configs)
+
+
+class ConfigOp(enum.IntEnum):
+    """IncrementalAlterConfigs' config_operation."""
+
+    SET = 0
+    DELETE = 1
+    APPEND = 2
+    SUBTRACT = 3
+
+
+def apply_changes(overrides: Mapping[str, str],
+                  changes: Iterable[tuple[str, int, str | None]]) -> dict[str, str]:
+    """The overrides after IncrementalAlterConfigs' (name, operation, value)
+    changes; the result still needs `validate`.  APPEND and SUBTRACT work on
+    list configs, starting from Kafka's default when the topic has no
+    override, as Kafka does."""
+    result = dict(overrides)
+    for name, op, value in changes:
+        definition = BY_NAME.get(name)
+        if definition is None:
+            raise LogError(ErrorCode.INVALID_CONFIG, f"Unknown topic config name: {name}")
+        try:
+            op = ConfigOp(op)
+        except ValueError:
+            raise LogError(ErrorCode.INVALID_REQUEST, f"Unknown config operation {op} for {name}") from None
+        if op == ConfigOp.DELETE:
+            result.pop(name, None)
+            continue
+        if value is None:
+            raise LogError(ErrorCode.INVALID_CONFIG, f"Null value not supported for topic config {name}")
+        if op == ConfigOp.SET:
+            result[name] = value
+            continue
+        if definition.type != ConfigType.LIST:
+            raise LogError(ErrorCode.INVALID_CONFIG,
+                           f"Config value {op.name.lower()} is not allowed for config key: {name}")
+        current = parse_value(definition, result.get(name, definition.default or ""))
+        given = parse_value(definition, value)
+        items = current + given if op == ConfigOp.APPEND else [i for i in current if i not in given]
+        result[name] = ",".join(dict.fromkeys(items))
+    return result
 
 
 class LogConfig:

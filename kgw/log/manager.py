@@ -296,6 +296,27 @@ class LogManager:
         log.info("topic %s now has %d partitions", name, new_total)
         return topic
 
+    def alter_topic_configs(self, name: str, overrides: dict[str, str], *,
+                            validate_only: bool = False) -> Topic:
+        """Replace the topic's overrides (not named: back to the broker
+        default), as AlterConfigs does; the metadata file is rewritten first."""
+        topic = self._topics.get(name)
+        if topic is None:
+            raise LogError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic '{name}' does not exist.")
+        validate(overrides)
+        if validate_only:
+            return topic
+        previous = topic.overrides
+        topic.set_overrides(overrides)
+        try:
+            topic.save(self.data_dir, len(topic.partitions))
+        except OSError as exc:
+            topic.set_overrides(previous)
+            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
+                           f"cannot change the configs of {name}: {exc}") from exc
+        log.info("topic %s configs now %s", name, topic.overrides or "the defaults")
+        return topic
+
     def delete_topic(self, name: str) -> None:
         """Delete a topic and its files; fetches holding file ranges still complete."""
         topic = self._topics.get(name)

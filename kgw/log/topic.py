@@ -63,10 +63,15 @@ class Topic:
                  defaults: BrokerDefaults):
         self.name = name
         self.topic_id = topic_id
-        self.overrides = dict(overrides)
         self.partitions: list["PartitionLog"] = []
         self._defaults = defaults
-        self.configs = defaults.effective(self.overrides)
+        self.set_overrides(overrides)
+
+    def set_overrides(self, overrides: Mapping[str, str]) -> None:
+        """Take validated overrides; partitions read `log_config` at each
+        append, roll and retention pass, so a change applies from then on."""
+        self.overrides = dict(overrides)
+        self.configs = self._defaults.effective(self.overrides)
         self.log_config = LogConfig(self.configs)
 
     def __repr__(self) -> str:

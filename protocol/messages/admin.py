@@ -1,4 +1,5 @@
-"""Topic administration: create, delete, grow, describe configs, delete records.
+"""Topic administration: create, delete, grow, describe and alter configs,
+delete records.
 
 Facts (field names, types, versions) from Apache Kafka's message definitions;
 names are snake_case, defaults are Kafka's.
@@ -111,6 +112,36 @@ DESCRIBE_CONFIGS = Api(
                 Field("documentation", STRING, "3+", nullable="3+"))))),
     ],
 )
+
+def _alter_configs(key: int, name: str, versions: str, flexible: str, *operation: Field) -> Api:
+    """AlterConfigs and IncrementalAlterConfigs differ only in the latter's
+    per-config operation."""
+    return Api(
+        key, name, versions, flexible=flexible,
+        request=[
+            Field("resources", structs("AlterConfigsResource",
+                Field("resource_type", INT8),
+                Field("resource_name", STRING),
+                Field("configs", structs("AlterableConfig",
+                    Field("name", STRING),
+                    *operation,
+                    Field("value", STRING, nullable="0+"))))),
+            Field("validate_only", BOOL, default=False),
+        ],
+        response=[
+            Field("throttle_time_ms", INT32),
+            Field("responses", structs("AlterConfigsResourceResponse",
+                Field("error_code", INT16),
+                Field("error_message", STRING, nullable="0+"),
+                Field("resource_type", INT8),
+                Field("resource_name", STRING))),
+        ],
+    )
+
+
+ALTER_CONFIGS = _alter_configs(33, "AlterConfigs", "0-2", "2+")
+INCREMENTAL_ALTER_CONFIGS = _alter_configs(44, "IncrementalAlterConfigs", "0-1", "1+",
+                                           Field("config_operation", INT8))
 
 DELETE_RECORDS = Api(
     21, "DeleteRecords", "0-2", flexible="2+",

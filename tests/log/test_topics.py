@@ -6,7 +6,9 @@ import uuid
 
 import pytest
 
-from kgw.log import BrokerDefaults, ConfigSource, ConfigType, LogError, LogManager
+from kgw.log import (
+    BrokerDefaults, ConfigOp, ConfigSource, ConfigType, LogError, LogManager, apply_changes,
+)
 from protocol.error_codes import ErrorCode
 
 from .helpers import crash, make_batch, read_all
@@ -126,6 +128,90 @@ def test_metadata_survives_restart(managers):
     assert reloaded.overrides == {"retention.ms": "1234"} and len(reloaded.partitions) == 3
     assert again.partition("orders", 2).log_end_offset == 3
     assert again.partition("orders", 3) is None and again.partition("nope", 0) is None
+
+
+def test_altered_configs_apply_at_once_and_survive_restart(managers):
+    manager = managers(defaults=BrokerDefaults(topic_configs={"retention.ms": "3600000"}))
+    topic = manager.create_topic("t", 1, {"max.message.bytes": "100000", "segment.ms": "5000"})
+    partition = topic.partitions[0]
+    big = make_batch(value_size=500)
+    partition.append(big)
+
+    assert manager.alter_topic_configs("t", {"max.message.bytes": "200"}) is topic
+    with pytest.raises(LogError) as err:
+        partition.append(big)
+    assert err.value.code == ErrorCode.MESSAGE_TOO_LARGE
+    # What is not named goes back to the broker's value, or Kafka's default.
+    assert topic.overrides == {"max.message.bytes": "200"}
+    assert topic.configs["segment.ms"] == "604800000" and topic.configs["retention.ms"] == "3600000"
+    entries = {e.name: e for e in topic.describe_configs()}
+    assert (entries["max.message.bytes"].value, entries["max.message.bytes"].source) == \
+        ("200", ConfigSource.TOPIC_CONFIG)
+    assert entries["segment.ms"].is_default
+
+    manager.close()
+    reloaded = managers().topic("t")
+    assert reloaded.overrides == {"max.message.bytes": "200"}
+    assert reloaded.log_config.max_message_bytes == 200
+    assert [len(b.records()) for b in read_all(reloaded.partitions[0])] == [3]
+
+
+@pytest.mark.parametrize("name, overrides, code", [
+    ("t", {"retention.ms": "soon"}, ErrorCode.INVALID_CONFIG),
+    ("t", {"no.such.config": "1"}, ErrorCode.INVALID_CONFIG),
+    ("t", {"retention.bytes": None}, ErrorCode.INVALID_CONFIG),
+    ("missing", {}, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+])
+def test_refused_alterations_change_nothing(managers, name, overrides, code):
+    manager = managers()
+    topic = manager.create_topic("t", 1, {"retention.ms": "1234"})
+    meta = topic.meta_path(manager.data_dir).read_bytes()
+    with pytest.raises(LogError) as err:
+        manager.alter_topic_configs(name, overrides)
+    assert err.value.code == code
+    assert topic.overrides == {"retention.ms": "1234"} and topic.log_config.retention_ms == 1234
+    assert topic.meta_path(manager.data_dir).read_bytes() == meta
+
+
+def test_validate_only_alters_nothing(managers):
+    manager = managers()
+    topic = manager.create_topic("t", 1, {"retention.ms": "1234"})
+    manager.alter_topic_configs("t", {"retention.ms": "99"}, validate_only=True)
+    assert topic.overrides == {"retention.ms": "1234"} and topic.log_config.retention_ms == 1234
+
+
+@pytest.mark.parametrize("overrides, changes, expected", [
+    ({"retention.ms": "1"}, [("retention.ms", ConfigOp.SET, "2"), ("segment.ms", ConfigOp.SET, "9")],
+     {"retention.ms": "2", "segment.ms": "9"}),
+    ({"retention.ms": "1"}, [("retention.ms", ConfigOp.DELETE, None), ("segment.ms", ConfigOp.DELETE, None)],
+     {}),
+    # APPEND and SUBTRACT start from Kafka's default (delete) without an override.
+    ({}, [("cleanup.policy", ConfigOp.APPEND, "compact")], {"cleanup.policy": "delete,compact"}),
+    ({"cleanup.policy": "compact"}, [("cleanup.policy", ConfigOp.APPEND, "compact,delete")],
+     {"cleanup.policy": "compact,delete"}),
+    ({"cleanup.policy": "compact,delete"}, [("cleanup.policy", ConfigOp.SUBTRACT, "compact")],
+     {"cleanup.policy": "delete"}),
+    ({}, [("cleanup.policy", ConfigOp.SUBTRACT, "delete")], {"cleanup.policy": ""}),
+])
+def test_incremental_changes(overrides, changes, expected):
+    assert apply_changes(overrides, changes) == expected
+
+
+@pytest.mark.parametrize("change, code, message", [
+    (("retention.ms", ConfigOp.APPEND, "5"), ErrorCode.INVALID_CONFIG,
+     "Config value append is not allowed for config key: retention.ms"),
+    (("max.message.bytes", ConfigOp.SUBTRACT, "5"), ErrorCode.INVALID_CONFIG,
+     "Config value subtract is not allowed for config key: max.message.bytes"),
+    (("no.such.config", ConfigOp.DELETE, None), ErrorCode.INVALID_CONFIG,
+     "Unknown topic config name: no.such.config"),
+    (("retention.ms", 7, "5"), ErrorCode.INVALID_REQUEST, "Unknown config operation 7 for retention.ms"),
+    (("retention.ms", ConfigOp.SET, None), ErrorCode.INVALID_CONFIG,
+     "Null value not supported for topic config retention.ms"),
+])
+def test_incremental_changes_refused(change, code, message):
+    with pytest.raises(LogError) as err:
+        apply_changes({}, [change])
+    assert (err.value.code, err.value.message) == (code, message)
 
 
 def test_create_partitions(managers):

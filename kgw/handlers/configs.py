@@ -1,0 +1,105 @@
+"""Configs: DescribeConfigs 1-4, AlterConfigs 0-2, IncrementalAlterConfigs 0-1.
+
+Topic configs change at runtime, as in Kafka, and are kept in the topic's
+metadata file.  kgw's broker configs come from its command line: they are
+described, and a request to change them is refused with INVALID_CONFIG,
+Kafka's answer for a config that cannot be updated dynamically.
+"""
+
+from protocol.error_codes import ErrorCode
+from protocol.messages import ALTER_CONFIGS, DESCRIBE_CONFIGS, INCREMENTAL_ALTER_CONFIGS
+
+from ..log import LogError, apply_changes
+from . import handles
+
+# Kafka's ConfigResource types.
+TOPIC_RESOURCE = 2
+BROKER_RESOURCE = 4
+
+
+def _resource_error(broker, resource) -> tuple[ErrorCode, str] | None:
+    """Why a resource cannot be described or altered, if it cannot."""
+    if resource.resource_type == TOPIC_RESOURCE:
+        if broker.log.topic(resource.resource_name) is None:
+            return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {resource.resource_name} does not exist"
+        return None
+    if resource.resource_type == BROKER_RESOURCE:
+        if resource.resource_name not in ("", str(broker.node_id)):
+            return ErrorCode.INVALID_REQUEST, f"Unexpected broker id {resource.resource_name}"
+        return None
+    return ErrorCode.INVALID_REQUEST, f"Unsupported resource type {resource.resource_type}"
+
+
+@handles(DESCRIBE_CONFIGS)
+async def describe_configs(broker, request):
+    Response = DESCRIBE_CONFIGS.Response
+    Result = Response.DescribeConfigsResult
+    Entry = Result.DescribeConfigsResourceResult
+    results = []
+    for resource in request.body.resources:
+        result = Result(error_code=ErrorCode.NONE, error_message=None,
+                        resource_type=resource.resource_type, resource_name=resource.resource_name)
+        results.append(result)
+        error = _resource_error(broker, resource)
+        if error is not None:
+            result.error_code, result.error_message = error
+            continue
+        if resource.resource_type == TOPIC_RESOURCE:
+            entries = broker.log.topic(resource.resource_name).describe_configs()
+        else:
+            entries = broker.log.defaults.describe_configs()
+        keys = resource.configuration_keys
+        with_synonyms = request.body.include_synonyms
+        with_docs = request.body.include_documentation
+        result.configs = [
+            Entry(name=e.name, value=e.value, read_only=e.read_only, config_source=e.source,
+                  is_sensitive=e.sensitive, config_type=e.config_type,
+                  documentation=e.documentation if with_docs else None,
+                  synonyms=[Entry.DescribeConfigsSynonym(name=s.name, value=s.value, source=s.source)
+                            for s in e.synonyms] if with_synonyms else [])
+            for e in entries if keys is None or e.name in keys]
+    return Response(throttle_time_ms=0, results=results)
+
+
+def _alter(broker, request, Response, new_overrides):
+    """Each resource's changes, all or nothing per resource, as Kafka applies
+    them; `new_overrides(topic, configs)` is the topic's overrides after them."""
+    Result = Response.AlterConfigsResourceResponse
+    results = []
+    for resource in request.body.resources:
+        result = Result(error_code=ErrorCode.NONE, error_message=None,
+                        resource_type=resource.resource_type, resource_name=resource.resource_name)
+        results.append(result)
+        names = [c.name for c in resource.configs]
+        error = _resource_error(broker, resource)
+        if error is None and len(set(names)) < len(names):
+            error = ErrorCode.INVALID_REQUEST, "Error due to duplicate config keys"
+        if error is None and resource.resource_type == BROKER_RESOURCE and names:
+            error = (ErrorCode.INVALID_CONFIG, "Cannot update these configs dynamically: "
+                     f"{', '.join(names)} (kgw takes its broker configs from its command line)")
+        if error is not None:
+            result.error_code, result.error_message = error
+            continue
+        if resource.resource_type != TOPIC_RESOURCE:
+            continue
+        topic = broker.log.topic(resource.resource_name)
+        try:
+            broker.log.alter_topic_configs(topic.name, new_overrides(topic, resource.configs),
+                                           validate_only=request.body.validate_only)
+        except LogError as exc:
+            result.error_code, result.error_message = exc.code, exc.message
+    return Response(throttle_time_ms=0, responses=results)
+
+
+@handles(ALTER_CONFIGS)
+async def alter_configs(broker, request):
+    # The given configs become the topic's whole set of overrides.
+    return _alter(broker, request, ALTER_CONFIGS.Response,
+                  lambda topic, configs: {c.name: c.value for c in configs})
+
+
+@handles(INCREMENTAL_ALTER_CONFIGS)
+async def incremental_alter_configs(broker, request):
+    return _alter(broker, request, INCREMENTAL_ALTER_CONFIGS.Response,
+                  lambda topic, configs: apply_changes(
+                      topic.overrides, ((c.name, c.config_operation, c.value) for c in configs)))
