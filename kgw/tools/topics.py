@@ -1,11 +1,11 @@
-"""`kgw topics list|create|describe|delete`."""
+"""`kgw topics list|create|describe|alter|delete`."""
 
 import base64
 
 import click
 
 from protocol.error_codes import ErrorCode
-from protocol.messages import CREATE_TOPICS, DELETE_TOPICS, DESCRIBE_CONFIGS
+from protocol.messages import CREATE_TOPICS, DELETE_TOPICS, DESCRIBE_CONFIGS, INCREMENTAL_ALTER_CONFIGS
 from protocol.primitives import NULL_UUID
 
 from .client import Cluster, TopicInfo, check
@@ -16,12 +16,14 @@ TOPIC_RESOURCE = 2
 # DescribeConfigs' config_source of a topic's own override (Kafka's
 # DYNAMIC_TOPIC_CONFIG): what `kafka-topics --describe` lists too.
 TOPIC_OVERRIDE = 1
+# IncrementalAlterConfigs' operations.
+SET, DELETE = 0, 1
 REQUEST_TIMEOUT_MS = 30_000
 
 
 @click.group(cls=ToolGroup)
 def topics():
-    """List, create, describe and delete topics."""
+    """List, create, describe, alter and delete topics."""
 
 
 @topics.command("list")
@@ -116,6 +118,32 @@ def _overrides(cluster: Cluster, names: list[str]) -> dict[str, list[str]]:
         result[r.resource_name] = sorted(f"{c.name}={c.value}" for c in r.configs
                                          if c.config_source == TOPIC_OVERRIDE)
     return result
+
+
+@topics.command()
+@click.argument("name")
+@click.option("-c", "--config", "configs", multiple=True, callback=key_value, metavar="KEY=VALUE",
+              help="Set a topic config, e.g. retention.ms=60000; repeatable.")
+@click.option("-d", "--delete-config", "deleted", multiple=True, metavar="KEY",
+              help="Drop the topic's own value of a config: the broker default applies again; "
+                   "repeatable.")
+@bootstrap_option
+def alter(name, configs, deleted, bootstrap):
+    """Change the configs of topic NAME; the others stay as they are."""
+    if not configs and not deleted:
+        raise click.UsageError("nothing to change: give --config or --delete-config")
+    Resource = INCREMENTAL_ALTER_CONFIGS.Request.AlterConfigsResource
+    changes = [Resource.AlterableConfig(name=k, config_operation=SET, value=v) for k, v in configs]
+    changes += [Resource.AlterableConfig(name=k, config_operation=DELETE, value=None) for k in deleted]
+    with Cluster(bootstrap) as cluster:
+        body = cluster.any().call(INCREMENTAL_ALTER_CONFIGS, INCREMENTAL_ALTER_CONFIGS.Request(
+            validate_only=False,
+            resources=[Resource(resource_type=TOPIC_RESOURCE, resource_name=name, configs=changes)]))
+    (result,) = body.responses
+    if result.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+        raise ToolError(f"unknown topic {name!r}")
+    check(result.error_code, f"cannot alter the configs of topic {name!r}", result.error_message)
+    click.echo(f"Altered the configs of topic {name}.")
 
 
 @topics.command()

@@ -90,6 +90,30 @@ def test_describe_unknown_topic(kgw, topic):
     assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: unknown topic '{topic}'\n")
 
 
+def test_alter_sets_and_deletes_configs(kgw, topic):
+    kgw("topics", "create", topic, "-c", "retention.ms=60000", "-c", "segment.ms=100000")
+    altered = kgw("topics", "alter", topic, "-c", "max.message.bytes=5000", "--config", "retention.ms=1000",
+                  "--delete-config", "segment.ms")
+    assert (altered.exit_code, altered.stdout, altered.stderr) == (
+        0, f"Altered the configs of topic {topic}.\n", "")
+    head = kgw("topics", "describe", topic).stdout.splitlines()[0]
+    assert head.endswith("\tConfigs: max.message.bytes=5000,retention.ms=1000")
+
+
+def test_alter_failures_are_one_line(kgw, topic):
+    missing = kgw("topics", "alter", topic, "-c", "retention.ms=1")
+    assert (missing.exit_code, missing.stderr) == (1, f"Error: unknown topic '{topic}'\n")
+    kgw("topics", "create", topic)
+    bad = kgw("topics", "alter", topic, "-c", "retention.ms=soon")
+    assert (bad.exit_code, bad.stdout) == (1, "")
+    assert bad.stderr == (f"Error: cannot alter the configs of topic '{topic}': INVALID_CONFIG "
+                          "(Invalid value soon for configuration retention.ms: not an integer)\n")
+    nothing = kgw("topics", "alter", topic)
+    assert nothing.exit_code == 2
+    assert nothing.stderr.startswith("Error: nothing to change: give --config or --delete-config")
+    assert nothing.stderr.count("\n") == 1
+
+
 def test_kafka_uuid_is_unpadded_urlsafe_base64():
     import uuid
     assert kafka_uuid(uuid.UUID(int=0)) == "AAAAAAAAAAAAAAAAAAAAAA"
