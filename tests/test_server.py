@@ -359,6 +359,8 @@ async def test_alter_configs_replaces_the_overrides(tmp_path, version):
         assert outcome(bad) == [(2, "t", ErrorCode.INVALID_CONFIG)]
         assert bad.responses[0].error_message == \
             "Invalid value lots for configuration max.message.bytes: not an integer"
+        null = await client.call(ALTER_CONFIGS, version, alter("t", {"retention.ms": None}))
+        assert outcome(null) == [(2, "t", ErrorCode.INVALID_REQUEST)]
         missing = await client.call(ALTER_CONFIGS, version, alter("nope", {"retention.ms": "1"}))
         assert outcome(missing) == [(2, "nope", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)]
         assert await overrides(client, "t") == {"max.message.bytes": "300"}
@@ -375,18 +377,28 @@ async def test_incremental_alter_configs(tmp_path, version):
             (2, "t", [("retention.ms", DELETE, None), ("cleanup.policy", APPEND, "compact")]),
             (2, "u", [("segment.ms", SET, "9000")]),
             (2, "nope", [("segment.ms", SET, "9000")]),
-            (2, "u", [("segment.ms", SET, "1"), ("segment.ms", DELETE, None)]),
-            (2, "u", [("retention.ms", APPEND, "1")]),
+            (2, "x", [("segment.ms", SET, "1"), ("segment.ms", DELETE, None)]),
+            (2, "v", [("retention.ms", APPEND, "1")]),
+            (2, "v", [("retention.ms", SET, None)]),
+            (2, "w", [("retention.ms", SET, None)]),
             (4, "0", [("log.retention.ms", SET, "1")]),
             (4, "7", []),
             (8, "kgw", [])]))
         assert outcome(body) == [
             (2, "t", 0), (2, "u", 0), (2, "nope", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
-            (2, "u", ErrorCode.INVALID_REQUEST), (2, "u", ErrorCode.INVALID_CONFIG),
+            (2, "x", ErrorCode.INVALID_REQUEST), (2, "v", ErrorCode.INVALID_REQUEST),
+            (2, "v", ErrorCode.INVALID_REQUEST), (2, "w", ErrorCode.INVALID_REQUEST),
             (4, "0", ErrorCode.INVALID_CONFIG), (4, "7", ErrorCode.INVALID_REQUEST),
             (8, "kgw", ErrorCode.INVALID_REQUEST)]
+        messages = [r.error_message for r in body.responses]
+        assert messages[3:7] == ["Error due to duplicate config keys", "Each resource must appear at most once.",
+                                 "Each resource must appear at most once.",
+                                 "Null value not supported for : retention.ms"]
         assert await overrides(client, "t") == {"cleanup.policy": "delete,compact"}
         assert await overrides(client, "u") == {"segment.ms": "9000"}
+        appended = await client.call(INCREMENTAL_ALTER_CONFIGS, version, incremental([
+            (2, "u", [("retention.ms", APPEND, "1")])]))
+        assert outcome(appended) == [(2, "u", ErrorCode.INVALID_CONFIG)]
 
         subtract = [(2, "t", [("cleanup.policy", SUBTRACT, "delete")])]
         dry = await client.call(INCREMENTAL_ALTER_CONFIGS, version, incremental(subtract, validate_only=True))

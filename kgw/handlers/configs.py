@@ -6,10 +6,12 @@ described, and a request to change them is refused with INVALID_CONFIG,
 Kafka's answer for a config that cannot be updated dynamically.
 """
 
+from collections import Counter
+
 from protocol.error_codes import ErrorCode
 from protocol.messages import ALTER_CONFIGS, DESCRIBE_CONFIGS, INCREMENTAL_ALTER_CONFIGS
 
-from ..log import LogError, apply_changes
+from ..log import ConfigOp, LogError, apply_changes
 from . import handles
 
 # Kafka's ConfigResource types.
@@ -61,22 +63,36 @@ async def describe_configs(broker, request):
     return Response(throttle_time_ms=0, results=results)
 
 
+def _request_error(resource, repeated: bool) -> tuple[ErrorCode, str] | None:
+    """What Kafka refuses in the request itself, before looking at the resource."""
+    if repeated:
+        return ErrorCode.INVALID_REQUEST, "Each resource must appear at most once."
+    names = [c.name for c in resource.configs]
+    if len(set(names)) < len(names):
+        return ErrorCode.INVALID_REQUEST, "Error due to duplicate config keys"
+    for config in resource.configs:
+        # AlterConfigs has no operation: a null value is never allowed there.
+        if config.value is None and getattr(config, "config_operation", None) != ConfigOp.DELETE:
+            return ErrorCode.INVALID_REQUEST, f"Null value not supported for : {config.name}"
+    return None
+
+
 def _alter(broker, request, Response, new_overrides):
     """Each resource's changes, all or nothing per resource, as Kafka applies
     them; `new_overrides(topic, configs)` is the topic's overrides after them."""
     Result = Response.AlterConfigsResourceResponse
+    seen = Counter((r.resource_type, r.resource_name) for r in request.body.resources)
     results = []
     for resource in request.body.resources:
         result = Result(error_code=ErrorCode.NONE, error_message=None,
                         resource_type=resource.resource_type, resource_name=resource.resource_name)
         results.append(result)
-        names = [c.name for c in resource.configs]
-        error = _resource_error(broker, resource)
-        if error is None and len(set(names)) < len(names):
-            error = ErrorCode.INVALID_REQUEST, "Error due to duplicate config keys"
-        if error is None and resource.resource_type == BROKER_RESOURCE and names:
+        repeated = seen[resource.resource_type, resource.resource_name] > 1
+        error = _request_error(resource, repeated) or _resource_error(broker, resource)
+        if error is None and resource.resource_type == BROKER_RESOURCE and resource.configs:
             error = (ErrorCode.INVALID_CONFIG, "Cannot update these configs dynamically: "
-                     f"{', '.join(names)} (kgw takes its broker configs from its command line)")
+                     f"{', '.join(c.name for c in resource.configs)} "
+                     "(kgw takes its broker configs from its command line)")
         if error is not None:
             result.error_code, result.error_message = error
             continue

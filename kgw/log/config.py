@@ -250,7 +250,8 @@ class ConfigOp(enum.IntEnum):
 def apply_changes(overrides: Mapping[str, str],
                   changes: Iterable[tuple[str, int, str | None]]) -> dict[str, str]:
     """The overrides after IncrementalAlterConfigs' (name, operation, value)
-    changes; the result still needs `validate`.  APPEND and SUBTRACT work on
+    changes, whose values are null only for DELETE (the request is refused
+    otherwise); the result still needs `validate`.  APPEND and SUBTRACT work on
     list configs, starting from Kafka's default when the topic has no
     override, as Kafka does."""
     result = dict(overrides)
@@ -265,8 +266,6 @@ def apply_changes(overrides: Mapping[str, str],
         if op == ConfigOp.DELETE:
             result.pop(name, None)
             continue
-        if value is None:
-            raise LogError(ErrorCode.INVALID_CONFIG, f"Null value not supported for topic config {name}")
         if op == ConfigOp.SET:
             result[name] = value
             continue
