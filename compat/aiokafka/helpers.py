@@ -75,6 +75,17 @@ async def consume(cons: "AIOKafkaConsumer", count: int) -> list:
     return records
 
 
+async def consume_partition(bootstrap: str, tp: "TopicPartition", count: int) -> list:
+    """`count` records of one partition, from the beginning, with a consumer of its own."""
+    cons = consumer(bootstrap)
+    await cons.start()
+    try:
+        cons.assign([tp])
+        return await consume(cons, count)
+    finally:
+        await cons.stop()
+
+
 def summary(records) -> list[tuple]:
     """What a test compares: everything a record carries except the CRC."""
     return [(r.partition, r.offset, r.key, r.value, list(r.headers), r.timestamp, r.timestamp_type)

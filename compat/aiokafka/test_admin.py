@@ -1,11 +1,11 @@
 """AIOKafkaAdminClient against kgw: CreateTopics v3, Metadata v5 (list and
-describe topics, describe cluster), DescribeConfigs v2, CreatePartitions,
-DeleteRecords v2 and DeleteTopics v3."""
+describe topics, describe cluster), DescribeConfigs v2, AlterConfigs v1,
+CreatePartitions, DeleteRecords v2 and DeleteTopics v3."""
 
 import pytest
 
 from .helpers import (ConfigResource, ConfigResourceType, NewPartitions, NewTopic, RecordsToDelete,
-                      TopicPartition, admin, consume, consumer, errors, producer, run)
+                      TopicPartition, admin, consume, consume_partition, consumer, errors, producer, run)
 
 # Kafka error codes the admin responses carry.
 NONE = 0
@@ -15,6 +15,7 @@ TOPIC_ALREADY_EXISTS = 36
 INVALID_PARTITIONS = 37
 INVALID_REPLICATION_FACTOR = 38
 INVALID_CONFIG = 40
+INVALID_REQUEST = 42
 # DescribeConfigs config_source values.
 DYNAMIC_TOPIC_CONFIG = 1
 DEFAULT_CONFIG = 5
@@ -265,7 +266,6 @@ def test_create_topics_manual_assignments_follow_kafka_rules(kgw_bootstrap, topi
     """Kafka's ReplicationControlManager.createTopic: with a manual assignment,
     replication_factor must be -1 (else INVALID_REQUEST) and the partition
     indexes must be 0..n-1 (else INVALID_REPLICA_ASSIGNMENT)."""
-    INVALID_REQUEST = 42
     INVALID_REPLICA_ASSIGNMENT = 39
 
     async def body():
@@ -334,4 +334,93 @@ def test_describe_configs_include_synonyms_lists_the_topic_override(kgw_bootstra
         assert (error, entry[0], entry[1], entry[3]) == (NONE, "retention.ms", "1000000", DYNAMIC_TOPIC_CONFIG)
         synonyms = [tuple(s) for s in entry[5]]
         assert synonyms[:1] == [("retention.ms", "1000000", DYNAMIC_TOPIC_CONFIG)], synonyms
+    run(body())
+
+
+async def _alter(client, resources) -> list:
+    """alter_configs' outcome: (error, resource type, name) per resource, over
+    every response (aiokafka sends broker resources in a request of their own)."""
+    responses = await client.alter_configs(resources)
+    return [(error, rtype, rname) for response in responses for error, _message, rtype, rname in response.resources]
+
+
+async def _topic_configs(client, topic, *names) -> dict:
+    """The named configs as DescribeConfigs shows them: {name: (value, source)}."""
+    [response] = await client.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, topic, configs=dict.fromkeys(names))])
+    [(error, _message, _rtype, _rname, entries)] = response.resources
+    assert error == NONE
+    return {e[0]: (e[1], e[3]) for e in entries}
+
+
+@pytest.mark.kgw_topic(configs={"retention.ms": "3600000", "cleanup.policy": "delete"})
+def test_alter_configs_replaces_the_overrides_and_takes_effect(kgw_bootstrap, kgw_topic):
+    """aiokafka's alter_configs is AlterConfigs v1: the configs given become
+    the topic's whole set of overrides, and the next Produce obeys them."""
+    defaults = {
+        "max.message.bytes": ("1048588", DEFAULT_CONFIG),
+        "retention.ms": ("604800000", DEFAULT_CONFIG),
+        "cleanup.policy": ("delete", DEFAULT_CONFIG),
+    }
+    large = bytes(range(256)) * 20
+
+    async def body():
+        client = admin(kgw_bootstrap)
+        prod = producer(kgw_bootstrap, acks="all")
+        await client.start()
+        await prod.start()
+        try:
+            topic = ConfigResource(ConfigResourceType.TOPIC, kgw_topic, configs={"max.message.bytes": "2000"})
+            assert await _alter(client, [topic]) == [(NONE, ConfigResourceType.TOPIC, kgw_topic)]
+            assert await _topic_configs(client, kgw_topic, *defaults) == {
+                **defaults, "max.message.bytes": ("2000", DYNAMIC_TOPIC_CONFIG)}
+            with pytest.raises(errors.MessageSizeTooLargeError):
+                await prod.send_and_wait(kgw_topic, large, partition=0)
+            assert (await prod.send_and_wait(kgw_topic, b"small", partition=0)).offset == 0
+
+            # No configs at all: every override goes.
+            topic.configs = {}
+            assert await _alter(client, [topic]) == [(NONE, ConfigResourceType.TOPIC, kgw_topic)]
+            assert await _topic_configs(client, kgw_topic, *defaults) == defaults
+            assert (await prod.send_and_wait(kgw_topic, large, partition=0)).offset == 1
+        finally:
+            await prod.stop()
+            await client.close()
+
+        records = await consume_partition(kgw_bootstrap, TopicPartition(kgw_topic, 0), 2)
+        assert [(r.offset, r.value) for r in records] == [(0, b"small"), (1, large)]
+    run(body())
+
+
+@pytest.mark.kgw_topic(configs={"retention.ms": "3600000"})
+def test_alter_configs_errors_change_nothing(kgw_bootstrap, kgw_topic):
+    """A refused resource keeps its configs. kgw's broker configs are static:
+    altering broker 0 is INVALID_CONFIG."""
+    TOPIC, BROKER = ConfigResourceType.TOPIC, ConfigResourceType.BROKER
+
+    async def body():
+        client = admin(kgw_bootstrap)
+        await client.start()
+        try:
+            missing = f"{kgw_topic}-missing"
+            assert await _alter(client, [
+                ConfigResource(TOPIC, missing, configs={"retention.ms": "60000"}),
+                ConfigResource(TOPIC, kgw_topic, configs={"retention.ms": "60000", "retention.msec": "1"}),
+                ConfigResource(BROKER, "0", configs={"log.retention.ms": "60000"}),
+            ]) == [(UNKNOWN_TOPIC_OR_PARTITION, TOPIC, missing), (INVALID_CONFIG, TOPIC, kgw_topic),
+                   (INVALID_CONFIG, BROKER, "0")]
+            assert await _alter(client, [ConfigResource(TOPIC, kgw_topic, configs={"retention.ms": "soon"})]) == [
+                (INVALID_CONFIG, TOPIC, kgw_topic)]
+            assert await _alter(client, [ConfigResource(TOPIC, kgw_topic, configs={"retention.ms": None})]) == [
+                (INVALID_REQUEST, TOPIC, kgw_topic)]
+            # The same resource twice: Kafka refuses both and applies neither.
+            assert await _alter(client, [
+                ConfigResource(TOPIC, kgw_topic, configs={"retention.ms": "5000"}),
+                ConfigResource(TOPIC, kgw_topic, configs={"max.message.bytes": "3000"}),
+            ]) == [(INVALID_REQUEST, TOPIC, kgw_topic)] * 2
+            assert await _topic_configs(client, kgw_topic, "retention.ms") == {
+                "retention.ms": ("3600000", DYNAMIC_TOPIC_CONFIG)}
+            assert missing not in await client.list_topics()
+        finally:
+            await client.close()
     run(body())

@@ -92,6 +92,126 @@ def test_describe_configs_topic_and_broker(admin, kgw_topic):
     assert broker["log.retention.ms"]["value"] == "604800000"
 
 
+def _topic_configs(admin, topic, config_filter="modified"):
+    """The topic's configs as the same client describes them: {name: (value, source)}."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)],
+                                       config_filter=config_filter)["topic"][topic]
+    return {name: (c["value"], c["config_source"]) for name, c in described.items()}
+
+
+def _outcome(result):
+    """kafka-python's alter_configs result, 'OK' or '[Error <code>] <ErrorClass>' without the message."""
+    return result.split(":")[0]
+
+
+@pytest.mark.kgw_topic(configs={"retention.ms": "7200000"})
+def test_incremental_alter_configs_takes_effect_at_once(kgw_bootstrap, clients, admin, kgw_topic):
+    """alter_configs sends IncrementalAlterConfigs v1 (kgw offers it): SET,
+    DELETE, APPEND and SUBTRACT touch only the keys named, and the next
+    Produce is judged by the new max.message.bytes."""
+    import os
+
+    from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType
+    from kafka.errors import MessageSizeTooLargeError
+
+    from ._kp import read_all
+
+    def alter(configs):
+        return admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, kgw_topic, configs=configs)])
+
+    assert alter({"max.message.bytes": "2000",
+                  "cleanup.policy": (AlterConfigOp.APPEND, "compact")}) == {"topic": {kgw_topic: "OK"}}
+    # APPEND starts from the default list ("delete"), as Kafka's does.
+    assert _topic_configs(admin, kgw_topic) == {
+        "retention.ms": ("7200000", "DYNAMIC_TOPIC_CONFIG"),
+        "max.message.bytes": ("2000", "DYNAMIC_TOPIC_CONFIG"),
+        "cleanup.policy": ("delete,compact", "DYNAMIC_TOPIC_CONFIG")}
+
+    producer = clients.producer(kgw_bootstrap, acks=1, retries=0)
+    large = os.urandom(5000)
+    with pytest.raises(MessageSizeTooLargeError):
+        producer.send(kgw_topic, large, partition=0).get(timeout=10)
+    assert producer.send(kgw_topic, b"small", partition=0).get(timeout=10).offset == 0
+
+    assert alter({"max.message.bytes": (AlterConfigOp.DELETE, None),
+                  "cleanup.policy": (AlterConfigOp.SUBTRACT, "compact")}) == {"topic": {kgw_topic: "OK"}}
+    everything = _topic_configs(admin, kgw_topic, config_filter="all")
+    assert {k: everything[k] for k in ("retention.ms", "max.message.bytes", "cleanup.policy")} == {
+        "retention.ms": ("7200000", "DYNAMIC_TOPIC_CONFIG"),
+        "max.message.bytes": ("1048588", "DEFAULT_CONFIG"),
+        "cleanup.policy": ("delete", "DYNAMIC_TOPIC_CONFIG")}
+    # Back at the broker's limit, the same record is taken.
+    assert producer.send(kgw_topic, large, partition=0).get(timeout=10).offset == 1
+    [records] = read_all(clients.consumer(kgw_bootstrap), kgw_topic, [0], 2).values()
+    assert [(r.offset, r.value) for r in records] == [(0, b"small"), (1, large)]
+
+
+@pytest.mark.kgw_topic(configs={"retention.ms": "7200000", "max.message.bytes": "2000"})
+def test_alter_configs_replaces_the_overrides(admin, kgw_topic):
+    """incremental=False sends AlterConfigs v2, which replaces the topic's
+    overrides. kafka-python re-sends the other modified keys itself, so
+    reset_configs (the list without the key) is what drops one."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    def resource(configs):
+        return ConfigResource(ConfigResourceType.TOPIC, kgw_topic, configs=configs)
+
+    created = {"retention.ms": ("7200000", "DYNAMIC_TOPIC_CONFIG"),
+               "max.message.bytes": ("2000", "DYNAMIC_TOPIC_CONFIG")}
+    ok = {"topic": {kgw_topic: "OK"}}
+    assert admin.alter_configs([resource({"retention.ms": "60000"})], validate_only=True,
+                               incremental=False) == ok
+    assert _topic_configs(admin, kgw_topic) == created
+
+    assert admin.alter_configs([resource({"retention.ms": "60000"})], incremental=False) == ok
+    assert _topic_configs(admin, kgw_topic) == {**created, "retention.ms": ("60000", "DYNAMIC_TOPIC_CONFIG")}
+
+    assert admin.reset_configs([resource(["max.message.bytes"])], incremental=False) == ok
+    assert _topic_configs(admin, kgw_topic) == {"retention.ms": ("60000", "DYNAMIC_TOPIC_CONFIG")}
+    assert _topic_configs(admin, kgw_topic, config_filter="all")["max.message.bytes"] == (
+        "1048588", "DEFAULT_CONFIG")
+
+
+@pytest.mark.kgw_topic(configs={"retention.ms": "7200000"})
+def test_alter_configs_errors_change_nothing(admin, kgw_topic):
+    """Each refused resource keeps its configs, in both request types
+    (raise_on_unknown=False lets the broker, not the client, judge names)."""
+    from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType
+
+    unknown_topic, invalid_config = "[Error 3] UnknownTopicOrPartitionError", "[Error 40] InvalidConfigurationError"
+    invalid_request = "[Error 42] InvalidRequestError"
+    cases = [
+        [(kgw_topic + "-missing", {"retention.ms": "60000"}, unknown_topic)],
+        [(kgw_topic, {"max.message.bytes": "2000", "retention.msec": "60000"}, invalid_config)],
+        [(kgw_topic, {"max.message.bytes": "2000", "retention.ms": "soon"}, invalid_config)],
+        [(kgw_topic, {"max.message.bytes": "2000", "retention.ms": None}, invalid_request)],
+        # The same resource twice: Kafka refuses both and applies neither.
+        [(kgw_topic, {"retention.ms": "5000"}, invalid_request),
+         (kgw_topic, {"max.message.bytes": "3000"}, invalid_request)],
+    ]
+    for incremental in (True, False):
+        for case in cases:
+            result = admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, topic, configs=dict(configs)) for topic, configs, _ in case],
+                raise_on_unknown=False, incremental=incremental)
+            assert {t: _outcome(r) for t, r in result["topic"].items()} == {
+                topic: expected for topic, _, expected in case}, (incremental, case)
+    # APPEND only applies to list configs.
+    appended = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, kgw_topic,
+                                                   configs={"retention.ms": (AlterConfigOp.APPEND, "1")})])
+    assert _outcome(appended["topic"][kgw_topic]) == invalid_config
+    # kgw's broker configs are static.
+    broker = admin.alter_configs([ConfigResource(ConfigResourceType.BROKER, "0",
+                                                 configs={"log.retention.ms": "60000"})], raise_on_unknown=False)
+    assert {t: {n: _outcome(r) for n, r in results.items()} for t, results in broker.items()} == {
+        "broker": {"0": invalid_config}}
+
+    assert _topic_configs(admin, kgw_topic) == {"retention.ms": ("7200000", "DYNAMIC_TOPIC_CONFIG")}
+    assert kgw_topic + "-missing" not in admin.list_topics()
+
+
 def test_describe_cluster(kgw_broker, admin):
     cluster = admin.describe_cluster()
     assert isinstance(cluster["cluster_id"], str) and cluster["cluster_id"]
