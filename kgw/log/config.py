@@ -99,7 +99,7 @@ def _one_of(*choices):
 def _each_of(*choices):
     def check(values):
         bad = [v for v in values if v not in choices]
-        return f"values must be among {', '.join(choices)}" if bad or not values else None
+        return f"values must be among {', '.join(choices)}" if bad else None
     return check
 
 
@@ -114,8 +114,8 @@ def _only(value, why):
 _T = ConfigType
 DEFINITIONS: tuple[ConfigDef, ...] = (
     ConfigDef("cleanup.policy", _T.LIST, "delete", "log.cleanup.policy",
-              "delete: drop old segments by retention. compact is accepted, but kgw does not "
-              "compact.", _each_of("compact", "delete")),
+              "delete: drop old segments by retention; empty: keep everything. compact is "
+              "accepted, but kgw does not compact.", _each_of("compact", "delete")),
     ConfigDef("compression.type", _T.STRING, "producer", "compression.type",
               "Only producer: kgw stores batches as the producer compressed them.",
               _only("producer", "kgw stores batches as the producer compressed them; "
@@ -256,22 +256,22 @@ def apply_changes(overrides: Mapping[str, str],
     override, as Kafka does."""
     result = dict(overrides)
     for name, op, value in changes:
-        definition = BY_NAME.get(name)
-        if definition is None:
-            raise LogError(ErrorCode.INVALID_CONFIG, f"Unknown topic config name: {name}")
         try:
             op = ConfigOp(op)
         except ValueError:
             raise LogError(ErrorCode.INVALID_REQUEST, f"Unknown config operation {op} for {name}") from None
+        # Unknown names are judged by `validate`, on what is set: deleting
+        # one is a no-op, as in Kafka.
         if op == ConfigOp.DELETE:
             result.pop(name, None)
             continue
         if op == ConfigOp.SET:
             result[name] = value
             continue
-        if definition.type != ConfigType.LIST:
+        definition = BY_NAME.get(name)
+        if definition is None or definition.type != ConfigType.LIST:
             raise LogError(ErrorCode.INVALID_CONFIG,
-                           f"Config value {op.name.lower()} is not allowed for config key: {name}")
+                           f"Can't {op.name} to key {name} because its type is not LIST.")
         current = parse_value(definition, result.get(name, definition.default or ""))
         given = parse_value(definition, value)
         items = current + given if op == ConfigOp.APPEND else [i for i in current if i not in given]
