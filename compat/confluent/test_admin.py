@@ -2,7 +2,7 @@
 
 import pytest
 
-from .util import DEADLINE_S, admin, ck, consume_to_eof, consumer, create_topic, producer, read_all
+from .util import DEADLINE_S, Deliveries, admin, ck, consume_to_eof, consumer, create_topic, producer, read_all
 
 
 def _error_of(future):
@@ -128,3 +128,148 @@ def test_delete_topic(kgw_bootstrap, topic_name):
         assert sorted(adm.list_topics(topic_name, timeout=10).topics[topic_name].partitions) == [0, 1]
     with consumer(kgw_bootstrap) as c:
         assert c.get_watermark_offsets(ck().TopicPartition(topic_name, 0), timeout=10, cached=False) == (0, 0)
+
+
+# --- AlterConfigs and IncrementalAlterConfigs --------------------------------
+
+def _configs(adm, topic, names):
+    """name -> (value, source name) as DescribeConfigs now gives them for `topic`."""
+    ConfigResource, ConfigSource = ck().admin.ConfigResource, ck().admin.ConfigSource
+    resource = ConfigResource("topic", topic)
+    configs = adm.describe_configs([resource], request_timeout=10)[resource].result(timeout=DEADLINE_S)
+    return {name: (configs[name].value, ConfigSource(configs[name].source).name) for name in names}
+
+
+def _outcomes(futures) -> dict:
+    """resource name -> None where the change was made, else its error code.
+    (exception(), not result(): a raised error's traceback would keep the
+    caller's frame, and so the AdminClient, alive past the test.)"""
+    errors = {resource.name: future.exception(timeout=DEADLINE_S) for resource, future in futures.items()}
+    return {name: error if error is None else error.args[0].code() for name, error in errors.items()}
+
+
+def _incremental(adm, topic, *changes, validate_only=False):
+    """IncrementalAlterConfigs of (name, "SET"|"DELETE"|..., value) on one
+    topic: None if made, else the error code."""
+    admin_api = ck().admin
+    entries = [admin_api.ConfigEntry(name, value, incremental_operation=admin_api.AlterConfigOpType[op])
+               for name, op, value in changes]
+    resource = admin_api.ConfigResource("topic", topic, incremental_configs=entries)
+    return _outcomes(adm.incremental_alter_configs([resource], validate_only=validate_only,
+                                                   request_timeout=10))[topic]
+
+
+def _produce_sizes(bootstrap, topic, *sizes):
+    """One record of each size, each sent on its own: the delivery error
+    codes (None: stored)."""
+    deliveries = Deliveries()
+    with producer(bootstrap, acks="all") as p:
+        for size in sizes:
+            p.produce(topic, value=b"x" * size, partition=0, on_delivery=deliveries)
+            assert p.flush(10) == 0
+    return [err if err is None else err.code() for err, *_ in deliveries.reports]
+
+
+# DescribeConfigs' config_source for a topic override (1) and a default (5).
+TOPIC_CONFIG, DEFAULT_CONFIG = "DYNAMIC_TOPIC_CONFIG", "DEFAULT_CONFIG"
+
+
+@pytest.mark.kgw_topic(configs={"retention.ms": "3600000"})
+def test_incremental_alter_configs_set_and_delete_take_effect_at_once(kgw_bootstrap, kgw_topic):
+    KafkaError = ck().KafkaError
+    names = ("max.message.bytes", "retention.ms")
+    with admin(kgw_bootstrap) as adm:
+        assert _incremental(adm, kgw_topic, ("max.message.bytes", "SET", "2000")) is None
+        # The other override stays: only the named config changes.
+        assert _configs(adm, kgw_topic, names) == {
+            "max.message.bytes": ("2000", TOPIC_CONFIG), "retention.ms": ("3600000", TOPIC_CONFIG)}
+        # The next produce already sees the new limit.
+        assert _produce_sizes(kgw_bootstrap, kgw_topic, 100, 5000) == [None, KafkaError.MSG_SIZE_TOO_LARGE]
+
+        # validate_only: accepted, and nothing changes.
+        assert _incremental(adm, kgw_topic, ("max.message.bytes", "SET", "100000"), validate_only=True) is None
+        assert _configs(adm, kgw_topic, names)["max.message.bytes"] == ("2000", TOPIC_CONFIG)
+        assert _produce_sizes(kgw_bootstrap, kgw_topic, 5000) == [KafkaError.MSG_SIZE_TOO_LARGE]
+
+        # DELETE: back to the default, and the large record goes through.
+        assert _incremental(adm, kgw_topic, ("max.message.bytes", "DELETE", None)) is None
+        assert _configs(adm, kgw_topic, names) == {
+            "max.message.bytes": ("1048588", DEFAULT_CONFIG), "retention.ms": ("3600000", TOPIC_CONFIG)}
+        assert _produce_sizes(kgw_bootstrap, kgw_topic, 5000) == [None]
+    assert [(r[1], len(r[3])) for r in read_all(kgw_bootstrap, kgw_topic)] == [(0, 100), (1, 5000)]
+
+
+def test_incremental_alter_configs_list_operations_and_errors(kgw_bootstrap, kgw_topic):
+    KafkaError, admin_api = ck().KafkaError, ck().admin
+    names = ("cleanup.policy", "segment.ms", "max.message.bytes")
+    with admin(kgw_bootstrap) as adm:
+        # APPEND starts from the default (delete) and adds only what is missing.
+        assert _incremental(adm, kgw_topic, ("cleanup.policy", "APPEND", "compact")) is None
+        assert _configs(adm, kgw_topic, names)["cleanup.policy"] == ("delete,compact", TOPIC_CONFIG)
+        assert _incremental(adm, kgw_topic, ("cleanup.policy", "APPEND", "compact")) is None
+        assert _configs(adm, kgw_topic, names)["cleanup.policy"] == ("delete,compact", TOPIC_CONFIG)
+        # Kafka 4 accepts an empty cleanup.policy (keep everything).
+        assert _incremental(adm, kgw_topic, ("cleanup.policy", "SUBTRACT", "delete,compact")) is None
+        assert _configs(adm, kgw_topic, names)["cleanup.policy"] == ("", TOPIC_CONFIG)
+        assert _incremental(adm, kgw_topic, ("cleanup.policy", "APPEND", "compact")) is None
+        assert _configs(adm, kgw_topic, names)["cleanup.policy"] == ("compact", TOPIC_CONFIG)
+        # Deleting a name that is not set is a no-op, even an unknown one.
+        assert _incremental(adm, kgw_topic, ("no.such.config", "DELETE", None)) is None
+
+        for change in [("no.such.config", "SET", "1"),  # unknown name
+                       ("max.message.bytes", "SET", "abc"),  # not an integer
+                       ("segment.ms", "SET", "0"),  # below its minimum
+                       ("max.message.bytes", "APPEND", "1")]:  # not a list
+            assert _incremental(adm, kgw_topic, change) == KafkaError.INVALID_CONFIG, change
+        assert _incremental(adm, kgw_topic, ("segment.ms", "SET", "x"),
+                            validate_only=True) == KafkaError.INVALID_CONFIG
+        # A resource's changes are made all together or not at all.
+        assert _incremental(adm, kgw_topic, ("segment.ms", "SET", "100000"),
+                            ("max.message.bytes", "SET", "-1")) == KafkaError.INVALID_CONFIG
+
+        SET = admin_api.AlterConfigOpType.SET
+        futures = adm.incremental_alter_configs([
+            admin_api.ConfigResource("topic", kgw_topic + "-missing", incremental_configs=[
+                admin_api.ConfigEntry("segment.ms", "100000", incremental_operation=SET)]),
+            admin_api.ConfigResource("broker", "0", incremental_configs=[
+                admin_api.ConfigEntry("log.retention.ms", "1000", incremental_operation=SET)]),
+        ], request_timeout=10)
+        assert _outcomes(futures) == {kgw_topic + "-missing": KafkaError.UNKNOWN_TOPIC_OR_PART,
+                                      "0": KafkaError.INVALID_CONFIG}
+
+        assert _configs(adm, kgw_topic, names) == {
+            "cleanup.policy": ("compact", TOPIC_CONFIG), "segment.ms": ("604800000", DEFAULT_CONFIG),
+            "max.message.bytes": ("1048588", DEFAULT_CONFIG)}
+
+
+@pytest.mark.filterwarnings("ignore:alter_configs has been deprecated:DeprecationWarning")
+@pytest.mark.kgw_topic(configs={"retention.ms": "3600000", "cleanup.policy": "compact"})
+def test_alter_configs_replaces_every_override(kgw_bootstrap, kgw_topic):
+    ConfigResource, KafkaError = ck().admin.ConfigResource, ck().KafkaError
+    names = ("max.message.bytes", "retention.ms", "cleanup.policy")
+
+    def alter(configs, **options):
+        resource = ConfigResource("topic", kgw_topic, set_config=configs)
+        return _outcomes(adm.alter_configs([resource], request_timeout=10, **options))[kgw_topic]
+
+    with admin(kgw_bootstrap) as adm:
+        # Configs not named go back to their defaults.
+        assert alter({"max.message.bytes": "2000"}) is None
+        only_max_message_bytes = {
+            "max.message.bytes": ("2000", TOPIC_CONFIG), "retention.ms": ("604800000", DEFAULT_CONFIG),
+            "cleanup.policy": ("delete", DEFAULT_CONFIG)}
+        assert _configs(adm, kgw_topic, names) == only_max_message_bytes
+        assert _produce_sizes(kgw_bootstrap, kgw_topic, 5000) == [KafkaError.MSG_SIZE_TOO_LARGE]
+
+        # Neither a dry run nor a refused change alters anything.
+        assert alter({"retention.ms": "1000"}, validate_only=True) is None
+        assert alter({"max.message.bytes": "3000", "no.such.config": "1"}) == KafkaError.INVALID_CONFIG
+        assert alter({"max.message.bytes": "3000", "retention.ms": "-2"}) == KafkaError.INVALID_CONFIG
+        assert _configs(adm, kgw_topic, names) == only_max_message_bytes
+
+        # No configs at all: every override goes.
+        assert alter({}) is None
+        assert _configs(adm, kgw_topic, names) == {
+            "max.message.bytes": ("1048588", DEFAULT_CONFIG), "retention.ms": ("604800000", DEFAULT_CONFIG),
+            "cleanup.policy": ("delete", DEFAULT_CONFIG)}
+        assert _produce_sizes(kgw_bootstrap, kgw_topic, 5000) == [None]

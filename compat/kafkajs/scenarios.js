@@ -259,19 +259,43 @@ const scenarios = {
     return { results }
   },
 
-  // One record above max.message.bytes (1048588 by default).
-  async produce_too_large() {
+  // One record of `size` bytes to partition 0: accepted, or why not (e.g. above
+  // max.message.bytes, 1048588 by default).
+  async produce_record() {
     const producer = client().producer({ allowAutoTopicCreation: false })
     await producer.connect()
     try {
-      await producer.send({ topic, acks: -1, messages: [{ partition: 0, value: 'x'.repeat(opts.size) }] })
-      return { error: null }
+      const [r] = await producer.send({ topic, acks: -1, messages: [{ partition: 0, value: 'x'.repeat(opts.size) }] })
+      return { accepted: { partition: r.partition, baseOffset: r.baseOffset } }
     } catch (e) {
       const cause = e.cause || e
       return { rejected: { name: cause.name, type: cause.type, retriable: cause.retriable } }
     } finally {
       await producer.disconnect()
     }
+  },
+
+  // AlterConfigs: each of `opts.calls` ({resources, validateOnly}) in turn,
+  // then DescribeConfigs of the topic's `opts.describe` names.  A call that
+  // fails gives the error kafkajs threw: that of the first failed resource.
+  async alter_configs() {
+    return withAdmin(async admin => {
+      const outcomes = []
+      for (const call of opts.calls || []) {
+        try {
+          outcomes.push(await admin.alterConfigs(call))
+        } catch (e) {
+          outcomes.push({ rejected: { name: e.name, type: e.type } })
+        }
+      }
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2 /* TOPIC */, name: topic, configNames: opts.describe }],
+      })
+      const configs = Object.fromEntries(described.resources[0].configEntries.map(e => [
+        e.configName, [e.configValue, e.configSource]]))
+      return { outcomes, configs }
+    })
   },
 
   async consume() {

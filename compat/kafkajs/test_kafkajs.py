@@ -1,4 +1,4 @@
-"""kafkajs 2.2.4 (node) against a live kgw: admin, produce with every acks
+"""kafkajs 2.2.4 (node) against a live kgw: admin and AlterConfigs, produce with every acks
 setting and codec, group consumption, seeks, watermarks, restarts, an
 idempotent producer behind a cutting proxy, and consumer groups (issue 5)."""
 
@@ -93,6 +93,85 @@ def test_watermarks_offsets_by_timestamp_and_delete_records(kgw_bootstrap, kgw_t
     assert [(m["partition"], m["offset"]) for m in c["messages"]] == [(1, 0), (1, 1), (1, 2)]
 
 
+# --- AlterConfigs (kafkajs has no IncrementalAlterConfigs) ------------------
+
+CONFIG_NAMES = ["max.message.bytes", "retention.ms", "cleanup.policy"]
+# DescribeConfigs' config_source: a topic override, a default.
+TOPIC_CONFIG, DEFAULT_CONFIG = 1, 5
+DEFAULT_CONFIGS = {"max.message.bytes": ["1048588", DEFAULT_CONFIG], "retention.ms": ["604800000", DEFAULT_CONFIG],
+                   "cleanup.policy": ["delete", DEFAULT_CONFIG]}
+TOO_LARGE = {"rejected": {"name": "KafkaJSProtocolError", "type": "MESSAGE_TOO_LARGE", "retriable": False}}
+
+
+def alter_configs(bootstrap, topic, *calls) -> dict:
+    """Each call's outcome, then the topic's CONFIG_NAMES as name -> [value, source]."""
+    return run("alter_configs", bootstrap, topic, calls=list(calls), describe=CONFIG_NAMES)
+
+
+def change(*resources, validate_only=False) -> dict:
+    return {"resources": list(resources), "validateOnly": validate_only}
+
+
+def resource(name, *entries, resource_type=2) -> dict:
+    """A TOPIC (2) or BROKER (4) resource with (config name, value) entries."""
+    return {"type": resource_type, "name": name, "configEntries": [{"name": k, "value": v} for k, v in entries]}
+
+
+def done(topic) -> dict:
+    return {"resources": [{"errorCode": 0, "errorMessage": None, "resourceType": 2, "resourceName": topic}]}
+
+
+def refused(error) -> dict:
+    return {"rejected": {"name": "KafkaJSProtocolError", "type": error}}
+
+
+@pytest.mark.kgw_topic(configs={"retention.ms": "3600000", "cleanup.policy": "compact"})
+def test_alter_configs_replaces_the_overrides_and_takes_effect_at_once(kgw_bootstrap, kgw_topic):
+    r = alter_configs(kgw_bootstrap, kgw_topic,
+                      change(resource(kgw_topic, ("max.message.bytes", "2000"))),
+                      change(resource(kgw_topic, ("max.message.bytes", "100")), validate_only=True))
+    assert r["outcomes"] == [done(kgw_topic), done(kgw_topic)]
+    # The configs not named are back to their defaults; the dry run changed nothing.
+    assert r["configs"] == {**DEFAULT_CONFIGS, "max.message.bytes": ["2000", TOPIC_CONFIG]}
+    assert run("produce_record", kgw_bootstrap, kgw_topic, size=5000) == TOO_LARGE
+    assert run("produce_record", kgw_bootstrap, kgw_topic, size=1000) == {
+        "accepted": {"partition": 0, "baseOffset": "0"}}
+    # No entries at all: every override goes, and the large record is taken.
+    assert alter_configs(kgw_bootstrap, kgw_topic, change(resource(kgw_topic))) == {
+        "outcomes": [done(kgw_topic)], "configs": DEFAULT_CONFIGS}
+    assert run("produce_record", kgw_bootstrap, kgw_topic, size=5000) == {
+        "accepted": {"partition": 0, "baseOffset": "1"}}
+
+
+def test_alter_configs_errors_and_restart(own_kgw, topic_name):
+    create(own_kgw.bootstrap, topic_name)
+    missing = f"{topic_name}-missing"
+    r = alter_configs(
+        own_kgw.bootstrap, topic_name,
+        change(resource(missing, ("retention.ms", "1000"))),
+        change(resource(topic_name, ("no.such.config", "1"))),
+        change(resource(topic_name, ("max.message.bytes", "abc"))),
+        change(resource(topic_name, ("retention.ms", "1000"), ("retention.ms", "2000"))),
+        change(resource("0", ("log.retention.ms", "1000"), resource_type=4)),  # broker configs are static
+        change(resource(topic_name, ("max.message.bytes", "-5")), validate_only=True),
+        # Resources are altered one by one: kafkajs throws the missing
+        # topic's error, and the other resource's change is made all the same.
+        change(resource(topic_name, ("max.message.bytes", "2000"), ("retention.ms", "3600000")),
+               resource(missing, ("retention.ms", "1000"))),
+    )
+    assert r["outcomes"] == [
+        refused("UNKNOWN_TOPIC_OR_PARTITION"), refused("INVALID_CONFIG"), refused("INVALID_CONFIG"),
+        refused("INVALID_REQUEST"), refused("INVALID_CONFIG"), refused("INVALID_CONFIG"),
+        refused("UNKNOWN_TOPIC_OR_PARTITION")]
+    altered = {**DEFAULT_CONFIGS, "max.message.bytes": ["2000", TOPIC_CONFIG],
+               "retention.ms": ["3600000", TOPIC_CONFIG]}
+    assert r["configs"] == altered
+    # The overrides are in the topic's metadata file: they survive kill -9.
+    own_kgw.restart(crash=True)
+    assert alter_configs(own_kgw.bootstrap, topic_name) == {"outcomes": [], "configs": altered}
+    assert run("produce_record", own_kgw.bootstrap, topic_name, size=5000) == TOO_LARGE
+
+
 # --- produce and consume ---------------------------------------------------
 
 def test_default_producer_auto_creates_topic(kgw_bootstrap, topic_name):
@@ -127,8 +206,7 @@ def test_produce_acks_and_consume_from_beginning(kgw_bootstrap, kgw_topic, acks)
 
 
 def test_record_above_max_message_bytes_is_refused(kgw_bootstrap, kgw_topic):
-    r = run("produce_too_large", kgw_bootstrap, kgw_topic, size=1_100_000)
-    assert r == {"rejected": {"name": "KafkaJSProtocolError", "type": "MESSAGE_TOO_LARGE", "retriable": False}}
+    assert run("produce_record", kgw_bootstrap, kgw_topic, size=1_100_000) == TOO_LARGE
     run("produce", kgw_bootstrap, kgw_topic, count=2)
     assert offsets_of(run("offsets", kgw_bootstrap, kgw_topic)) == {0: (0, 2)}
 
