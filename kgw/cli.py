@@ -19,6 +19,18 @@ def _flush_mode(ctx, param, value: str) -> str:
     raise click.BadParameter("use acks, always, never or interval:<ms>")
 
 
+def _sasl_users(ctx, param, values) -> dict[str, str]:
+    users = {}
+    for item in values:
+        name, sep, password = item.partition(":")
+        if not sep or not name or not password:
+            # Never the item itself: it may hold a password.
+            raise click.BadParameter(f"{name!r}: use NAME:PASSWORD" if name else
+                                     "an empty name: use NAME:PASSWORD")
+        users[name] = password
+    return users
+
+
 @click.group()
 @click.option("--log-level", default="info", show_default=True, envvar="KGW_LOG_LEVEL",
               show_envvar=True, type=click.Choice(["debug", "info", "warning", "error"]))
@@ -71,9 +83,14 @@ def main(log_level, log_format):
               help="Serve Prometheus metrics at http://HOST:PORT/metrics; 0 picks a free port. "
                    "[default: no metrics]",
               envvar="KGW_METRICS_PORT", show_envvar=True)
+@click.option("--sasl-user", "sasl_users", multiple=True, callback=_sasl_users, metavar="NAME:PASSWORD",
+              help="Require SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and accept this user; "
+                   "repeatable. KGW_SASL_USERS holds several, separated by spaces. "
+                   "[default: no authentication]",
+              envvar="KGW_SASL_USERS", show_envvar=True)
 def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions,
           auto_create_topics, max_request_size, flush, retention_check_interval_ms,
-          group_initial_rebalance_delay_ms, offsets_retention_minutes, metrics_port):
+          group_initial_rebalance_delay_ms, offsets_retention_minutes, metrics_port, sasl_users):
     """Run the broker until SIGINT or SIGTERM."""
     from .server import serve_until_signalled
 
@@ -85,7 +102,8 @@ def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions
         auto_create_topics=auto_create_topics, max_request_size=max_request_size, flush=flush,
         retention_check_interval_ms=retention_check_interval_ms,
         group_initial_rebalance_delay_ms=group_initial_rebalance_delay_ms,
-        offsets_retention_minutes=offsets_retention_minutes, metrics_port=metrics_port)
+        offsets_retention_minutes=offsets_retention_minutes, metrics_port=metrics_port,
+        sasl_users=sasl_users)
     try:
         trio.run(serve_until_signalled, config)
     except (OSError, LogError, ExceptionGroup) as exc:

@@ -1,6 +1,6 @@
 """The broker's settings, as `kgw serve` and the embedding API pass them."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from protocol.connection import DEFAULT_MAX_FRAME_SIZE
@@ -35,6 +35,10 @@ class BrokerConfig:
     group_max_size: int | None = None
     # Port of the Prometheus endpoint (on `host`); None: no metrics kept.
     metrics_port: int | None = None
+    # SASL users by name, with their passwords; empty: no authentication
+    # (Kafka's PLAINTEXT listener), else every client must authenticate
+    # (SASL_PLAINTEXT) with PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    sasl_users: dict[str, str] = field(default_factory=dict)
 
     def log_defaults(self) -> BrokerDefaults:
         return BrokerDefaults(num_partitions=self.num_partitions,

@@ -19,12 +19,14 @@ import trio
 
 from protocol.connection import CLOSED, NEED_DATA, ServerConnection, encode_response
 from protocol.errors import ProtocolError, UnsupportedRequest
+from protocol.messages import API_VERSIONS
 
 from .broker import Broker
 from .config import BrokerConfig
 from .handlers import load_all
 from .log import run_retention
 from .observability.response_errors import error_codes, error_name
+from .sasl import Authenticator, Users
 
 log = logging.getLogger("kgw.server")
 
@@ -34,15 +36,17 @@ SENDFILE_MIN = 16 * 1024
 
 
 class _Connection:
-    __slots__ = ("scope", "busy", "peer", "client_host", "client_id")
+    __slots__ = ("scope", "busy", "peer", "client_host", "client_id", "sasl")
 
-    def __init__(self, peer: str, client_host: str):
+    def __init__(self, peer: str, client_host: str, sasl: Authenticator | None):
         self.scope = trio.CancelScope()
         self.busy = False
         self.peer = peer
         self.client_host = client_host
         # As the last request named it, for log lines about the connection.
         self.client_id: str | None = None
+        # Until the client has authenticated; None once it has, or without SASL.
+        self.sasl = sasl
 
     def describe(self) -> str:
         return self.peer if self.client_id is None else f"{self.peer} (client {self.client_id!r})"
@@ -57,6 +61,7 @@ class Server:
         self.config = config
         self.handlers = load_all()
         self.broker = Broker(config)
+        self.sasl_users = Users(config.sasl_users) if config.sasl_users else None
         self.address: tuple[str, int] | None = None
         # Where Prometheus scrapes, once serving with `metrics_port` set.
         self.metrics_address: tuple[str, int] | None = None
@@ -89,11 +94,13 @@ class Server:
                 nursery.start_soon(self._accept, listeners, nursery)
                 metrics = ("" if self.metrics_address is None
                            else ", metrics on http://%s:%d/metrics" % self.metrics_address)
+                sasl = ("" if self.sasl_users is None
+                        else ", SASL required (%d user(s))" % len(self.config.sasl_users))
                 log.info("kgw ready on %s:%d (advertised as %s:%d): %d topic(s), "
-                         "%d consumer group(s), flush %s%s", host, port,
+                         "%d consumer group(s), flush %s%s%s", host, port,
                          self.broker.advertised_host, self.broker.advertised_port,
                          len(self.broker.log.topics()), len(self.broker.groups.groups),
-                         self.config.flush, metrics)
+                         self.config.flush, sasl, metrics)
                 task_status.started((host, port))
                 await self._stopped.wait()
                 await self._drain()
@@ -154,7 +161,8 @@ class Server:
             host, port = stream.socket.getpeername()[:2]
         except OSError:
             host, port = "?", 0
-        conn = _Connection(f"{host}:{port}", f"/{host}")
+        conn = _Connection(f"{host}:{port}", f"/{host}",
+                           Authenticator(self.sasl_users) if self.sasl_users else None)
         self._connections.add(conn)
         self._accepted += 1
         self.broker.metrics.connection_opened()
@@ -196,8 +204,12 @@ class Server:
             conn.client_id = request.client_id
             conn.busy = True
             started = time.perf_counter()
+            close = False
             try:
-                body = await self._dispatch(request, conn)
+                if conn.sasl is not None and request.api_key != API_VERSIONS.key:
+                    body, close = conn.sasl.answer(request)
+                else:
+                    body = await self._dispatch(request, conn)
                 if body is not None and request.expects_response:
                     await _send(stream, encode_response(request, body))
             finally:
@@ -206,6 +218,15 @@ class Server:
             self.broker.metrics.request(request.api_key, body, time.perf_counter() - started)
             if body is not None and log.isEnabledFor(logging.DEBUG):
                 self._log_errors(request, body, conn)
+            if close:
+                reason = getattr(body, "error_message", None) or error_name(body.error_code)
+                log.warning("closing connection from %s: SASL: %s", conn.describe(), reason,
+                            extra=conn.context())
+                return
+            if conn.sasl is not None and conn.sasl.done:
+                log.debug("%s authenticated as %r with %s", conn.describe(), conn.sasl.user,
+                          conn.sasl.mechanism, extra=conn.context())
+                conn.sasl = None
 
     async def _dispatch(self, request, conn: _Connection):
         handler = self.handlers.get(request.api_key)

@@ -19,12 +19,16 @@ def _serve(env):
                             stderr=subprocess.PIPE, text=True)
 
 
-def _ready_address(proc):
+def _ready_line(proc) -> str:
     for line in proc.stderr:
-        match = READY.search(line)
-        if match:
-            return match.group(1), int(match.group(2))
+        if READY.search(line):
+            return line
     raise AssertionError("kgw never said it was ready")
+
+
+def _ready_address(proc):
+    match = READY.search(_ready_line(proc))
+    return match.group(1), int(match.group(2))
 
 
 def _api_versions(address):
@@ -70,3 +74,23 @@ def test_a_port_in_use_is_one_line_not_a_traceback(tmp_path):
         result = CliRunner().invoke(main, ["serve", "--port", str(port), "--data-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "cannot serve:" in result.output and "Traceback" not in result.output
+
+
+def test_sasl_users_come_from_options_or_kgw_sasl_users(tmp_path):
+    proc = _serve({"KGW_PORT": "0", "KGW_DATA_DIR": str(tmp_path / "d"),
+                   "KGW_SASL_USERS": "alice:s3cret bob:p:w"})
+    try:
+        assert "SASL required (2 user(s))" in _ready_line(proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+
+
+@pytest.mark.parametrize("value", ["alice", "alice:", ":pw"])
+def test_a_sasl_user_without_a_password_is_refused(value):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["serve", "--sasl-user", value])
+    assert result.exit_code == 2 and "use NAME:PASSWORD" in result.output
+    assert "pw" not in result.output.split("Error")[-1]

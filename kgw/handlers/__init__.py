@@ -41,6 +41,6 @@ def handles(api: Api, min_version: int | None = None, max_version: int | None = 
 def load_all() -> dict[int, Handler]:
     """Import every handler module (registration happens at import)."""
     from . import (  # noqa: F401
-        admin, api_versions, configs, fetch, groups, list_offsets, metadata, offsets, produce,
+        admin, api_versions, configs, fetch, groups, list_offsets, metadata, offsets, produce, sasl,
     )
     return HANDLERS
