@@ -1,5 +1,5 @@
-"""SASL: the mechanisms against RFC 7677's example and a client written
-here, the handshake's rules, and a live server that requires it."""
+"""SASL: the mechanisms against RFC 7677's example, the tools' client and
+crafted messages, the handshake's rules, and a live server that requires it."""
 
 import base64
 import hashlib
@@ -7,6 +7,7 @@ import hmac
 import pytest
 
 from kgw.sasl import Authenticator, Users, scram_credential
+from kgw.tools.sasl import Credentials, conversation
 from protocol.connection import CLOSED, Request
 from protocol.error_codes import ErrorCode
 from protocol.errors import UnsupportedRequest
@@ -70,19 +71,21 @@ def users():
 
 @pytest.mark.parametrize("mechanism", list(HASHES))
 @pytest.mark.parametrize("name, escaped, password", [("alice", "alice", "s3cret"), ("b,o=b", "b=2Co=3Db", "pw")])
-def test_scram_authenticates(users, mechanism, name, escaped, password):
+def test_scram_authenticates_the_tools_client(users, mechanism, name, escaped, password):
     auth = Authenticator(users)
     body, close = handshake(auth, mechanism)
     assert (body.error_code, body.mechanisms, close) == (0, ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"], False)
-    first_bare = f"n={escaped},r=fyko+d2lbbFgONRv9qkxdawL"
-    server_first, close = authenticate(auth, f"n,,{first_bare}".encode())
+    steps = conversation(Credentials(mechanism, name, password), nonce="fyko+d2lbbFgONRv9qkxdawL")
+    client_first = next(steps)
+    assert client_first == f"n,,n={escaped},r=fyko+d2lbbFgONRv9qkxdawL".encode()
+    server_first, close = authenticate(auth, client_first)
     assert (server_first.error_code, close, auth.done) == (0, False, False)
-    server_first = server_first.auth_bytes.decode()
-    assert server_first.startswith("r=fyko+d2lbbFgONRv9qkxdawL") and ",i=4096" in server_first
-    final, expected_signature = client_final(HASHES[mechanism], password, first_bare, server_first)
-    body, close = authenticate(auth, final.encode())
+    assert server_first.auth_bytes.startswith(b"r=fyko+d2lbbFgONRv9qkxdawL")
+    assert server_first.auth_bytes.endswith(b",i=4096")
+    body, close = authenticate(auth, steps.send(bytes(server_first.auth_bytes)))
     assert (body.error_code, body.error_message, close) == (0, None, False)
-    assert body.auth_bytes == f"v={expected_signature}".encode()
+    with pytest.raises(StopIteration):  # the server's signature convinced the client
+        steps.send(bytes(body.auth_bytes))
     assert (auth.done, auth.user, auth.mechanism) == (True, name, mechanism)
 
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from protocol.connection import CLOSED, NEED_DATA, ClientConnection
 from protocol.error_codes import ErrorCode
 from protocol.errors import ProtocolError
-from protocol.messages import API_VERSIONS, FIND_COORDINATOR, METADATA
+from protocol.messages import API_VERSIONS, FIND_COORDINATOR, METADATA, SASL_AUTHENTICATE, SASL_HANDSHAKE
 from protocol.schema import Api
 
-from .command import ToolError
+from .command import Bootstrap, ToolError
+from .sasl import Credentials, ServerNotTrusted, conversation
 
 CLIENT_ID = "kgw-cli"
 SOFTWARE_NAME = "kgw-cli"
@@ -55,7 +56,8 @@ def check(code: int, what: str, message: str | None = None) -> None:
 class Connection:
     """One blocking connection to one broker."""
 
-    def __init__(self, host: str, port: int, timeout: float = DEFAULT_TIMEOUT_S):
+    def __init__(self, host: str, port: int, timeout: float = DEFAULT_TIMEOUT_S,
+                 sasl: Credentials | None = None):
         self.address = f"{host}:{port}"
         try:
             self._sock = socket.create_connection((host, port), timeout=timeout)
@@ -65,6 +67,8 @@ class Connection:
         self._protocol = ClientConnection(CLIENT_ID)
         try:
             self.versions = self._negotiate()
+            if sasl is not None:
+                self._authenticate(sasl)
         except BaseException:
             self._sock.close()
             raise
@@ -83,6 +87,24 @@ class Connection:
             body = self._call(API_VERSIONS, version, request)
         check(body.error_code, f"ApiVersions to {self.address}")
         return {k.api_key: (k.min_version, k.max_version) for k in body.api_keys}
+
+    def _authenticate(self, credentials: Credentials) -> None:
+        handshake = self._call(SASL_HANDSHAKE, 1, SASL_HANDSHAKE.Request(mechanism=credentials.mechanism))
+        offered = ", ".join(handshake.mechanisms) or "none"
+        check(handshake.error_code, f"SASL {credentials.mechanism} with {self.address} "
+                                    f"(it offers {offered})")
+        version = self.version(SASL_AUTHENTICATE)
+        steps = conversation(credentials)
+        token = next(steps)
+        while True:
+            body = self._call(SASL_AUTHENTICATE, version, SASL_AUTHENTICATE.Request(auth_bytes=token))
+            check(body.error_code, f"SASL authentication with {self.address}", body.error_message)
+            try:
+                token = steps.send(bytes(body.auth_bytes))
+            except StopIteration:
+                return
+            except ServerNotTrusted as exc:
+                raise ToolError(f"SASL authentication with {self.address}: {exc}") from None
 
     def version(self, api: Api, minimum: int = 0) -> int:
         """The highest version of `api` that both kgw's codec and the broker
@@ -184,7 +206,7 @@ class Metadata:
 class Cluster:
     """Connections to the brokers of one cluster, opened as they are needed."""
 
-    def __init__(self, bootstrap: tuple[str, int], timeout: float = DEFAULT_TIMEOUT_S):
+    def __init__(self, bootstrap: Bootstrap, timeout: float = DEFAULT_TIMEOUT_S):
         self.bootstrap = bootstrap
         self.timeout = timeout
         self._any: Connection | None = None
@@ -208,7 +230,8 @@ class Cluster:
     def any(self) -> Connection:
         """The bootstrap broker: for requests any broker answers (metadata, admin)."""
         if self._any is None:
-            self._any = Connection(*self.bootstrap, timeout=self.timeout)
+            self._any = Connection(self.bootstrap.host, self.bootstrap.port, timeout=self.timeout,
+                                   sasl=self.bootstrap.sasl)
         return self._any
 
     def node(self, node_id: int) -> Connection:
@@ -217,7 +240,8 @@ class Cluster:
                 self.metadata([])
             if node_id not in self._brokers:
                 raise ToolError(f"broker {node_id} is not in the cluster's metadata")
-            self._nodes[node_id] = Connection(*self._brokers[node_id], timeout=self.timeout)
+            self._nodes[node_id] = Connection(*self._brokers[node_id], timeout=self.timeout,
+                                              sasl=self.bootstrap.sasl)
         return self._nodes[node_id]
 
     def metadata(self, topics: list[str] | None, *, wait_for_leaders: bool = True) -> Metadata:

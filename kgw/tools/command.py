@@ -12,11 +12,15 @@ import functools
 import os
 import re
 import sys
+from dataclasses import dataclass
 
 import click
 from click.exceptions import NoArgsIsHelpError
 
 from protocol.errors import ProtocolError
+
+from ..sasl import MECHANISMS
+from .sasl import Credentials
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 _ADDRESS = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\s]+)):(?P<port>\d{1,5})")
@@ -91,12 +95,40 @@ class AddressType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+@dataclass(frozen=True)
+class Bootstrap:
+    """Where a tool starts, and how it authenticates to every broker."""
+
+    host: str
+    port: int
+    sasl: Credentials | None = None
+
+
 def bootstrap_option(command):
-    """`-b/--bootstrap-server`, as kcat and Kafka's own tools spell it."""
-    return click.option(
-        "-b", "--bootstrap-server", "bootstrap", type=AddressType(), default=DEFAULT_BOOTSTRAP,
-        show_default=True, envvar="KGW_BOOTSTRAP", show_envvar=True,
-        help="A broker to start from; the others are found through it.")(command)
+    """`-b/--bootstrap-server`, as kcat and Kafka's own tools spell it, and
+    the SASL settings, which the command receives together as `bootstrap`."""
+    @functools.wraps(command)
+    def with_bootstrap(*args, bootstrap, sasl_mechanism, sasl_username, sasl_password, **kwargs):
+        sasl = None
+        if sasl_mechanism is not None:
+            if sasl_username is None or sasl_password is None:
+                raise click.UsageError("--sasl-mechanism needs --sasl-username and --sasl-password")
+            sasl = Credentials(sasl_mechanism, sasl_username, sasl_password)
+        return command(*args, bootstrap=Bootstrap(*bootstrap, sasl), **kwargs)
+
+    options = [
+        click.option("-b", "--bootstrap-server", "bootstrap", type=AddressType(), default=DEFAULT_BOOTSTRAP,
+                     show_default=True, envvar="KGW_BOOTSTRAP", show_envvar=True,
+                     help="A broker to start from; the others are found through it."),
+        click.option("--sasl-mechanism", type=click.Choice(MECHANISMS), envvar="KGW_SASL_MECHANISM",
+                     show_envvar=True, help="Authenticate with SASL (security.protocol SASL_PLAINTEXT)."),
+        click.option("--sasl-username", envvar="KGW_SASL_USERNAME", show_envvar=True),
+        click.option("--sasl-password", envvar="KGW_SASL_PASSWORD", show_envvar=True,
+                     help="Better given through the environment than on the command line."),
+    ]
+    for option in reversed(options):
+        with_bootstrap = option(with_bootstrap)
+    return with_bootstrap
 
 
 def key_value(ctx, param, values) -> list[tuple[str, str]]:

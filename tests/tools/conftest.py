@@ -55,16 +55,22 @@ def broker(tmp_path_factory):
         yield running
 
 
-@pytest.fixture
-def kgw(broker):
-    """Run `kgw ARGS...` in-process against the session's broker (through
-    KGW_BOOTSTRAP, as a user's shell would); returns click's Result."""
-    runner = CliRunner(env={"KGW_BOOTSTRAP": broker.bootstrap})
+def tool_runner(bootstrap: str, **env):
+    """`kgw ARGS...` run in-process against `bootstrap` (through
+    KGW_BOOTSTRAP and any other KGW_* variables, as a user's shell would
+    give them); returns click's Result."""
+    runner = CliRunner(env={"KGW_BOOTSTRAP": bootstrap, **env})
 
     def run(*args, input=None):
         return runner.invoke(main, [str(a) for a in args], input=input, prog_name="kgw")
 
     return run
+
+
+@pytest.fixture
+def kgw(broker):
+    """Run `kgw ARGS...` against the session's broker."""
+    return tool_runner(broker.bootstrap)
 
 
 @pytest.fixture
