@@ -32,6 +32,10 @@ SCRAM_ITERATIONS = 4096
 # which kgw does not read: it is answered UNSUPPORTED_VERSION. It is still
 # advertised, as librdkafka < 2.11.1 uses SASL only if v0 lies in the range.
 AUTHENTICATE_HANDSHAKE = 1
+# Kafka's connection.failed.authentication.delay.ms (KIP-306): a failed
+# attempt is answered, and the connection closed, only after it, which
+# slows down guessing.
+FAILED_AUTHENTICATION_DELAY_S = 0.1
 
 
 class AuthenticationFailed(Exception):
@@ -193,11 +197,12 @@ class Authenticator:
 
 
 # RFC 5802 messages, as far as Kafka takes them: no channel binding
-# ("n"), an optional authzid, and extensions (KIP-84's tokenauth) after
-# the nonce.
+# ("n"), an optional authzid, an ASCII user name with "," and "=" escaped,
+# and extensions (KIP-84's tokenauth) after the nonce.
 _CLIENT_FIRST = re.compile(
     r"(?P<gs2>n,(?:a=(?P<authzid>[^,]*))?,)"
-    r"(?P<bare>n=(?P<name>[^,]+),r=(?P<nonce>[\x21-\x2b\x2d-\x7e]+)(?:,(?P<extensions>.*))?)")
+    r"(?P<bare>n=(?P<name>(?:[\x01-\x2b\x2d-\x3c\x3e-\x7f]|=2C|=3D)+),"
+    r"r=(?P<nonce>[\x21-\x2b\x2d-\x7e]+)(?:,(?P<extensions>.*))?)")
 _CLIENT_FINAL = re.compile(
     r"(?P<without_proof>c=(?P<binding>[A-Za-z0-9+/=]*),r=(?P<nonce>[^,]+)(?:,[^,]*)*?)"
     r",p=(?P<proof>[A-Za-z0-9+/=]+)")

@@ -18,6 +18,7 @@ import time
 import trio
 
 from protocol.connection import CLOSED, NEED_DATA, ServerConnection, encode_response
+from protocol.error_codes import ErrorCode
 from protocol.errors import ProtocolError, UnsupportedRequest
 from protocol.messages import API_VERSIONS
 
@@ -26,7 +27,7 @@ from .config import BrokerConfig
 from .handlers import load_all
 from .log import run_retention
 from .observability.response_errors import error_codes, error_name
-from .sasl import Authenticator, Users
+from .sasl import FAILED_AUTHENTICATION_DELAY_S, Authenticator, Users
 
 log = logging.getLogger("kgw.server")
 
@@ -208,6 +209,8 @@ class Server:
             try:
                 if conn.sasl is not None and request.api_key != API_VERSIONS.key:
                     body, close = conn.sasl.answer(request)
+                    if body.error_code == ErrorCode.SASL_AUTHENTICATION_FAILED:
+                        await trio.sleep(FAILED_AUTHENTICATION_DELAY_S)
                 else:
                     body = await self._dispatch(request, conn)
                 if body is not None and request.expects_response:

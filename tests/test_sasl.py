@@ -5,8 +5,9 @@ import base64
 import hashlib
 import hmac
 import pytest
+import trio
 
-from kgw.sasl import Authenticator, Users, scram_credential
+from kgw.sasl import FAILED_AUTHENTICATION_DELAY_S, Authenticator, Users, scram_credential
 from kgw.tools.sasl import Credentials, conversation
 from protocol.connection import CLOSED, Request
 from protocol.error_codes import ErrorCode
@@ -128,7 +129,8 @@ def test_scram_accepts_its_nonce_repeated_in_front_as_librdkafka_2_0_sends_it(us
 
 
 @pytest.mark.parametrize("token", [b"n,,r=nameless", b"p=tls-unique,,n=alice,r=x", b"garbage",
-                                   b"n,,n=alice,r=x,tokenauth=true", b"n,a=bob,n=alice,r=x"])
+                                   b"n,,n=alice,r=x,tokenauth=true", b"n,a=bob,n=alice,r=x",
+                                   b"n,,n=b,o=b,r=x", "n,,n=b\u00f6b,r=x".encode()])
 def test_scram_malformed_or_refused_first_messages(users, token):
     auth = Authenticator(users)
     handshake(auth, "SCRAM-SHA-256")
@@ -199,8 +201,11 @@ async def test_a_server_that_requires_sasl(tmp_path):
         # A failed authentication is answered, then the connection closed.
         wrong = await Client.connect(server)
         await wrong.call(SASL_HANDSHAKE, 1, SASL_HANDSHAKE.Request(mechanism="PLAIN"))
+        asked = trio.current_time()
         body = await wrong.call(SASL_AUTHENTICATE, 1, SASL_AUTHENTICATE.Request(auth_bytes=b"\0alice\0nope"))
         assert body.error_code == ErrorCode.SASL_AUTHENTICATION_FAILED
+        # Not a time limit: a lower bound that sleeping guarantees (KIP-306).
+        assert trio.current_time() - asked >= FAILED_AUTHENTICATION_DELAY_S
         assert await wrong.receive() is CLOSED
 
 
