@@ -37,6 +37,7 @@ function client(clientId = 'kgw-compat-kafkajs') {
   return new Kafka({
     clientId,
     brokers: [bootstrap],
+    sasl: opts.sasl,
     logLevel: process.env.KAFKAJS_DEBUG ? logLevel.DEBUG : logLevel.WARN,
     logCreator: stderrLogger,
     connectionTimeout: 3000,
