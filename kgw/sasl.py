@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from protocol.error_codes import ErrorCode
-from protocol.errors import UnsupportedRequest
-from protocol.messages import SASL_AUTHENTICATE, SASL_HANDSHAKE
+from protocol.errors import ProtocolError
+from protocol.messages import APIS, SASL_AUTHENTICATE, SASL_HANDSHAKE
 
 PLAIN = "PLAIN"
 SCRAM_HASHES = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}
@@ -103,10 +103,11 @@ class Authenticator:
             if request.api_version != AUTHENTICATE_HANDSHAKE:
                 return _handshake_response(ErrorCode.UNSUPPORTED_VERSION), True
             return self._handshake(request.body.mechanism)
-        if request.api_key == SASL_AUTHENTICATE.key and request.version_supported:
+        if request.api_key == SASL_AUTHENTICATE.key:
             return self._authenticate(request.body.auth_bytes)
         # Kafka: "Unexpected Kafka request of type ... during SASL handshake."
-        raise UnsupportedRequest(request.api_key, request.api_version, request.correlation_id)
+        raise ProtocolError(f"{APIS[request.api_key].name} v{request.api_version} before SASL "
+                            "authentication")
 
     def _handshake(self, mechanism: str):
         if self._mechanism is not None:

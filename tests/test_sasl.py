@@ -11,7 +11,7 @@ from kgw.sasl import FAILED_AUTHENTICATION_DELAY_S, Authenticator, Users, scram_
 from kgw.tools.sasl import Credentials, conversation
 from protocol.connection import CLOSED, Request
 from protocol.error_codes import ErrorCode
-from protocol.errors import UnsupportedRequest
+from protocol.errors import ProtocolError
 from protocol.messages import API_VERSIONS, METADATA, SASL_AUTHENTICATE, SASL_HANDSHAKE
 
 from .server_harness import Client, running_server
@@ -166,7 +166,7 @@ def test_handshake_rules(users):
     assert handshake(twice, "PLAIN")[0].error_code == ErrorCode.ILLEGAL_SASL_STATE
     body, close = authenticate(Authenticator(users), b"\0alice\0s3cret")
     assert (body.error_code, close) == (ErrorCode.ILLEGAL_SASL_STATE, True)
-    with pytest.raises(UnsupportedRequest):
+    with pytest.raises(ProtocolError, match="^Metadata v12 before SASL authentication$"):
         Authenticator(users).answer(request(METADATA, 12, topics=None))
 
 
