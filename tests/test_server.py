@@ -363,6 +363,9 @@ async def test_alter_configs_replaces_the_overrides(tmp_path, version):
         assert outcome(null) == [(2, "t", ErrorCode.INVALID_REQUEST)]
         missing = await client.call(ALTER_CONFIGS, version, alter("nope", {"retention.ms": "1"}))
         assert outcome(missing) == [(2, "nope", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)]
+        # Kafka's controller judges the configs before the topic's existence.
+        missing = await client.call(ALTER_CONFIGS, version, alter("nope", {"retention.ms": "x"}))
+        assert outcome(missing) == [(2, "nope", ErrorCode.INVALID_CONFIG)]
         assert await overrides(client, "t") == {"max.message.bytes": "300"}
 
 

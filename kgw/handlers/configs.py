@@ -79,7 +79,7 @@ def _request_error(resource, repeated: bool) -> tuple[ErrorCode, str] | None:
 
 def _alter(broker, request, Response, new_overrides):
     """Each resource's changes, all or nothing per resource, as Kafka applies
-    them; `new_overrides(topic, configs)` is the topic's overrides after them."""
+    them; `new_overrides(current, configs)` is a topic's overrides after them."""
     Result = Response.AlterConfigsResourceResponse
     seen = Counter((r.resource_type, r.resource_name) for r in request.body.resources)
     results = []
@@ -88,7 +88,10 @@ def _alter(broker, request, Response, new_overrides):
                         resource_type=resource.resource_type, resource_name=resource.resource_name)
         results.append(result)
         repeated = seen[resource.resource_type, resource.resource_name] > 1
-        error = _request_error(resource, repeated) or _resource_error(broker, resource)
+        error = _request_error(resource, repeated)
+        if error is None and resource.resource_type != TOPIC_RESOURCE:
+            # A topic's existence is checked after its configs, below.
+            error = _resource_error(broker, resource)
         if error is None and resource.resource_type == BROKER_RESOURCE and resource.configs:
             error = (ErrorCode.INVALID_CONFIG, "Cannot update these configs dynamically: "
                      f"{', '.join(c.name for c in resource.configs)} "
@@ -100,7 +103,8 @@ def _alter(broker, request, Response, new_overrides):
             continue
         topic = broker.log.topic(resource.resource_name)
         try:
-            broker.log.alter_topic_configs(topic.name, new_overrides(topic, resource.configs),
+            overrides = new_overrides(topic.overrides if topic else {}, resource.configs)
+            broker.log.alter_topic_configs(resource.resource_name, overrides,
                                            validate_only=request.body.validate_only)
         except LogError as exc:
             result.error_code, result.error_message = exc.code, exc.message
@@ -111,11 +115,11 @@ def _alter(broker, request, Response, new_overrides):
 async def alter_configs(broker, request):
     # The given configs become the topic's whole set of overrides.
     return _alter(broker, request, ALTER_CONFIGS.Response,
-                  lambda topic, configs: {c.name: c.value for c in configs})
+                  lambda current, configs: {c.name: c.value for c in configs})
 
 
 @handles(INCREMENTAL_ALTER_CONFIGS)
 async def incremental_alter_configs(broker, request):
     return _alter(broker, request, INCREMENTAL_ALTER_CONFIGS.Response,
-                  lambda topic, configs: apply_changes(
-                      topic.overrides, ((c.name, c.config_operation, c.value) for c in configs)))
+                  lambda current, configs: apply_changes(
+                      current, ((c.name, c.config_operation, c.value) for c in configs)))

@@ -299,11 +299,12 @@ class LogManager:
     def alter_topic_configs(self, name: str, overrides: dict[str, str], *,
                             validate_only: bool = False) -> Topic:
         """Replace the topic's overrides (not named: back to the broker
-        default), as AlterConfigs does; the metadata file is rewritten first."""
+        default), as AlterConfigs does; the metadata file is rewritten first.
+        The configs are judged before the topic's existence, in Kafka's order."""
+        validate(overrides)
         topic = self._topics.get(name)
         if topic is None:
             raise LogError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic '{name}' does not exist.")
-        validate(overrides)
         if validate_only:
             return topic
         previous = topic.overrides

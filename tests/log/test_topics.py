@@ -167,6 +167,7 @@ def test_altered_configs_apply_at_once_and_survive_restart(managers):
     ("t", {"no.such.config": "1"}, ErrorCode.INVALID_CONFIG),
     ("t", {"retention.bytes": None}, ErrorCode.INVALID_CONFIG),
     ("missing", {}, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+    ("missing", {"retention.ms": "soon"}, ErrorCode.INVALID_CONFIG),
 ])
 def test_refused_alterations_change_nothing(managers, name, overrides, code):
     manager = managers()
