@@ -42,8 +42,22 @@ def kgw_bootstrap(kgw_broker) -> str:
     return kgw_broker.bootstrap
 
 
+@pytest.fixture(scope="session")
+def kgw_sasl(kgw_broker):
+    """How `kgw_topic` authenticates (`kgw.tools.sasl.Credentials`), or None:
+    PLAIN as the first of the session broker's `sasl_users`, if it has any.
+    Override it for another broker that requires SASL."""
+    from kgw.tools.sasl import Credentials
+
+    users = getattr(getattr(kgw_broker, "config", None), "sasl_users", None)
+    if not users:
+        return None
+    name, password = next(iter(users.items()))
+    return Credentials("PLAIN", name, password)
+
+
 @pytest.fixture
-def kgw_topic(request, kgw_bootstrap) -> str:
+def kgw_topic(request, kgw_bootstrap, kgw_sasl) -> str:
     """The name of a topic created for this test alone and deleted after it:
     one partition unless `@pytest.mark.kgw_topic(partitions=N)` says more."""
     from kgw.topic_admin import TopicAdminError, create_topic, delete_topic
@@ -51,12 +65,12 @@ def kgw_topic(request, kgw_bootstrap) -> str:
 
     partitions, configs = _topic_spec(request.node.get_closest_marker(MARKER))
     name = _topic_name(request.node.name)
-    create_topic(kgw_bootstrap, name, partitions, configs)
+    create_topic(kgw_bootstrap, name, partitions, configs, sasl=kgw_sasl)
     yield name
     # Deleted rather than left to the end of the session: each partition
     # holds open segment files, and a long suite would run out of them.
     try:
-        delete_topic(kgw_bootstrap, name)
+        delete_topic(kgw_bootstrap, name, sasl=kgw_sasl)
     except TopicAdminError as exc:
         if exc.code != ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
             raise

@@ -11,6 +11,7 @@ from protocol.error_codes import ErrorCode
 from protocol.messages import CREATE_TOPICS, DELETE_TOPICS
 
 from .tools.client import Connection
+from .tools.sasl import Credentials
 
 # The oldest versions that take -1 for "the broker's default" partitions and
 # replication factor (KIP-464, Kafka 2.4); above them the broker's and kgw's
@@ -28,21 +29,22 @@ class TopicAdminError(Exception):
 
 
 def create_topic(bootstrap: str, name: str, partitions: int = 1, configs: dict[str, str] | None = None,
-                 *, timeout: float = 10.0) -> None:
+                 *, timeout: float = 10.0, sasl: Credentials | None = None) -> None:
     Topic = CREATE_TOPICS.Request.CreatableTopic
     Config = Topic.CreatableTopicConfig
     request = CREATE_TOPICS.Request(
         topics=[Topic(name=name, num_partitions=partitions, replication_factor=-1, assignments=[],
                       configs=[Config(name=k, value=v) for k, v in (configs or {}).items()])],
         timeout_ms=int(timeout * 1000), validate_only=False)
-    with _connect(bootstrap, timeout) as connection:
+    with _connect(bootstrap, timeout, sasl) as connection:
         version = connection.version(CREATE_TOPICS, minimum=CREATE_TOPICS_MIN_VERSION)
         (result,) = connection.call(CREATE_TOPICS, request, version).topics
     _check(result.error_code, f"creating topic {name}", result.error_message)
 
 
-def delete_topic(bootstrap: str, name: str, *, timeout: float = 10.0) -> None:
-    with _connect(bootstrap, timeout) as connection:
+def delete_topic(bootstrap: str, name: str, *, timeout: float = 10.0,
+                 sasl: Credentials | None = None) -> None:
+    with _connect(bootstrap, timeout, sasl) as connection:
         version = connection.version(DELETE_TOPICS)
         request = DELETE_TOPICS.Request(timeout_ms=int(timeout * 1000))
         if version >= DELETE_TOPICS_BY_ID_VERSION:
@@ -59,7 +61,7 @@ def _check(code: int, doing: str, message: str | None) -> None:
         raise TopicAdminError(code, f"{doing}: {code.name}" + (f" ({message})" if message else ""))
 
 
-def _connect(bootstrap: str, timeout: float) -> "closing[Connection]":
+def _connect(bootstrap: str, timeout: float, sasl: Credentials | None) -> "closing[Connection]":
     """The tools' version-negotiating connection, closed when the block ends."""
     host, _, port = bootstrap.rpartition(":")
-    return closing(Connection(host, int(port), timeout))
+    return closing(Connection(host, int(port), timeout, sasl))

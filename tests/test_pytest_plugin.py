@@ -77,3 +77,38 @@ def test_topic_names_are_legal_and_unique(test_name, base):
     assert first != second
     assert first.rsplit("-", 1)[0] == base
     assert len(first) <= 249
+
+
+SASL_CONFTEST = """
+import pytest
+
+from kgw.embedded import EmbeddedBroker
+
+
+@pytest.fixture(scope="session")
+def kgw_broker():
+    with EmbeddedBroker(sasl_users={"alice": "s3cret", "bob": "pw"}) as broker:
+        yield broker
+"""
+
+SASL_TESTS = """
+from kafka import KafkaConsumer
+
+from kgw.tools.sasl import Credentials
+
+
+def test_topics_on_a_broker_that_requires_sasl(kgw_bootstrap, kgw_topic, kgw_sasl):
+    assert kgw_sasl == Credentials("PLAIN", "alice", "s3cret")
+    client = KafkaConsumer(bootstrap_servers=kgw_bootstrap, security_protocol="SASL_PLAINTEXT",
+                           sasl_mechanism="SCRAM-SHA-256", sasl_plain_username="bob",
+                           sasl_plain_password="pw", request_timeout_ms=5000)
+    assert client.partitions_for_topic(kgw_topic) == {0}
+    client.close()
+"""
+
+
+def test_kgw_topic_authenticates_to_a_broker_that_requires_sasl(pytester):
+    pytester.makeconftest(SASL_CONFTEST)
+    pytester.makepyfile(SASL_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
