@@ -13,8 +13,8 @@ from protocol.schema import Array, Struct, Versions
 
 from .message_strategies import message
 
-# The census's "advertise (recommended)" ranges, plus SASL, CreatePartitions
-# and the two AlterConfigs (every version Kafka 4 has).
+# The census's "advertise (recommended)" ranges, plus SASL, CreatePartitions,
+# the two AlterConfigs and OffsetDelete (every version Kafka 4 has).
 EXPECTED_RANGES = {
     "ApiVersions": (0, 4), "Metadata": (0, 12), "Produce": (0, 10), "Fetch": (4, 16),
     "ListOffsets": (1, 9), "FindCoordinator": (0, 6), "JoinGroup": (0, 7), "SyncGroup": (0, 5),
@@ -24,7 +24,7 @@ EXPECTED_RANGES = {
     "DescribeConfigs": (1, 4), "ListGroups": (0, 5), "DescribeGroups": (0, 5),
     "DeleteRecords": (0, 2), "DeleteGroups": (0, 2), "DescribeCluster": (0, 1),
     "SaslHandshake": (0, 1), "SaslAuthenticate": (0, 2), "CreatePartitions": (0, 3),
-    "AlterConfigs": (0, 2), "IncrementalAlterConfigs": (0, 1),
+    "AlterConfigs": (0, 2), "IncrementalAlterConfigs": (0, 1), "OffsetDelete": (0, 0),
 }
 
 ALL_VERSIONS = [(key, v) for key, api in sorted(APIS.items())

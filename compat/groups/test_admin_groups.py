@@ -1,8 +1,8 @@
 """Group administration with each client's admin API: list, describe and
-delete groups, list a group's committed offsets, and reset a group while it
-is empty (to the earliest offsets, to a timestamp, or by a consumer that
-assign()s and commit()s without joining), after which a member of the group
-resumes exactly there.
+delete groups, list (and with kafka-python delete) a group's committed
+offsets, and reset a group while it is empty (to the earliest offsets, to a
+timestamp, or by a consumer that assign()s and commit()s without joining),
+after which a member of the group resumes exactly there.
 
 The topic holds two "eras" per partition: 2 messages stamped T0, then 2
 stamped T1 = T0 + 60 s, so the end offsets are 4 and the reset to T1 lands
@@ -61,6 +61,7 @@ def test_kafka_python_admin(kgw_bootstrap, kgw_topic, group_name, members):
     require_client("kafka-python")
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
     from kafka.admin import OffsetSpec, OffsetTimestamp
+    from kafka.errors import GroupIdNotFoundError
     from kafka.structs import OffsetAndMetadata
 
     t0, t1 = eras()
@@ -96,6 +97,9 @@ def test_kafka_python_admin(kgw_bootstrap, kgw_topic, group_name, members):
         # Offsets of a group with members cannot be set from outside it.
         altered = admin.alter_group_offsets(group_name, {tps[0]: OffsetAndMetadata(0, "", -1)})
         assert {tp: e.__name__ for tp, e in altered.items()} == {tps[0]: "UnknownMemberIdError"}
+        # Nor deleted (OffsetDelete) while its members subscribe to the topic.
+        deleted = admin.delete_group_offsets(group_name, [tps[0]])
+        assert {tp: e.__name__ for tp, e in deleted.items()} == {tps[0]: "GroupSubscribedToTopicError"}
         assert admin.list_group_offsets(group_name) == {group_name: expected}
 
         for w in live:
@@ -141,6 +145,14 @@ def test_kafka_python_admin(kgw_bootstrap, kgw_topic, group_name, members):
         assert both == {group_name: {**{tp: OffsetAndMetadata(2 * PER_ERA, "", -1) for tp in tps},
                                      tps[0]: OffsetAndMetadata(1, "note", -1)},
                         other: {tp: OffsetAndMetadata(2 * PER_ERA, "", -1) for tp in tps}}
+
+        # The group is empty: OffsetDelete forgets the partitions named.
+        deleted = admin.delete_group_offsets(other, [tps[1], tps[2]])
+        assert {tp: e.__name__ for tp, e in deleted.items()} == {tps[1]: "NoError", tps[2]: "NoError"}
+        assert admin.list_group_offsets(other) == {other: {
+            tp: OffsetAndMetadata(2 * PER_ERA, "", -1) for tp in tps if tp not in (tps[1], tps[2])}}
+        with pytest.raises(GroupIdNotFoundError):
+            admin.delete_group_offsets(f"{group_name}-never", [tps[0]])
 
         assert admin.delete_groups([group_name]) == {group_name: "OK"}
         assert admin.delete_groups([group_name]) == {group_name: "GroupIdNotFoundError"}

@@ -22,6 +22,7 @@ from .api import (
 from .group import DEAD, EMPTY, STABLE, CommittedOffset, Group
 from .membership import Membership, MembershipSettings
 from .offsets import OffsetStore
+from .subscription import CONSUMER_PROTOCOL_TYPE, subscribed_topics
 from .timers import TimerQueue
 
 log = logging.getLogger("kgw.groups")
@@ -129,6 +130,30 @@ class GroupCoordinator:
             return [(topic, partition, offsets[topic, partition])
                     for topic, partition in sorted(offsets)]
         return [(topic, partition, offsets.get((topic, partition))) for topic, partition in partitions]
+
+    async def delete_offsets(self, group_id: str, partitions: list[tuple[str, int]]
+                             ) -> tuple[ErrorCode, dict[tuple[str, int], ErrorCode]]:
+        """OffsetDelete: the group's error, else an error per partition. A
+        consumer group with members keeps the offsets of topics it subscribes
+        to; an empty group loses any, as in Kafka."""
+        if not group_id:
+            return ErrorCode.INVALID_GROUP_ID, {}
+        group = self.groups.get(group_id)
+        if group is None or group.state == DEAD:
+            return ErrorCode.GROUP_ID_NOT_FOUND, {}
+        if group.state != EMPTY and group.protocol_type != CONSUMER_PROTOCOL_TYPE:
+            return ErrorCode.NON_EMPTY_GROUP, {}
+        subscribed = subscribed_topics(group) or set()
+        errors = {key: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC if key[0] in subscribed else ErrorCode.NONE
+                  for key in partitions}
+        doomed = [key for key, error in errors.items() if error == ErrorCode.NONE and key in group.offsets]
+        if doomed:
+            try:
+                await self._store.delete_offsets(group, doomed)
+            except OSError as exc:
+                log.error("group %s: deleting offsets failed: %s", group_id, exc)
+                return ErrorCode.NOT_COORDINATOR, {}
+        return ErrorCode.NONE, errors
 
     def forget_topic(self, topic: str) -> None:
         self._store.forget_topic(topic)

@@ -5,7 +5,8 @@ The journal (kgw.groups.journal) holds these records:
     {"t": "commit", "g": group, "o": [[topic, partition, offset, leader_epoch,
                                        metadata, commit_ms, expire_ms or null], ...]}
     {"t": "delete", "gs": [group, ...]}                  DeleteGroups
-    {"t": "expire", "g": group, "p": [[topic, partition], ...]}
+    {"t": "expire", "g": group, "p": [[topic, partition], ...]}   expiry, a deleted
+                                                              topic, OffsetDelete
     {"t": "group", "g": group, "pt": protocol type or null,
      "empty_since": ms, or null when the group stopped being empty}
 
@@ -27,8 +28,9 @@ from typing import Callable
 
 import trio
 
-from .group import EMPTY, CommittedOffset, Group
+from .group import EMPTY, STABLE, CommittedOffset, Group
 from .journal import Journal, JournalError, encode_frame
+from .subscription import subscribed_topics
 
 log = logging.getLogger("kgw.groups")
 
@@ -69,6 +71,17 @@ class OffsetStore:
         before acknowledging it. Raises OSError if it cannot be written."""
         return self._journal.append({"t": "delete", "gs": [g.group_id for g in groups]})
 
+    async def delete_offsets(self, group: Group, keys: list[tuple[str, int]]) -> None:
+        """Durably forget these committed offsets (OffsetDelete); raises
+        OSError when the journal cannot be written."""
+        position = self._journal.append({"t": "expire", "g": group.group_id, "p": [list(k) for k in keys]})
+
+        def apply():
+            for key in keys:
+                group.offsets.pop(key, None)
+
+        await self.until_durable(position, apply)
+
     async def until_durable(self, position: int, apply: Callable[[], None] | None = None) -> None:
         self._undurable.append((position, apply))
         try:
@@ -99,9 +112,10 @@ class OffsetStore:
         `offsets.retention.minutes` after it became empty; those of a group
         used only for storing offsets, that long after their own commit."""
         for group in self.groups.values():
+            subscribed = subscribed_topics(group) if group.state == STABLE else None
             expired = [key for key, committed in group.offsets.items()
                        if key not in group.uncommitted
-                       and _expired(group, committed, now_ms, retention_ms)]
+                       and _expired(group, key[0], subscribed, committed, now_ms, retention_ms)]
             if expired and self._append_quietly(
                     {"t": "expire", "g": group.group_id, "p": [list(key) for key in expired]}):
                 log.info("group %s: %d committed offset(s) expired", group.group_id, len(expired))
@@ -134,14 +148,17 @@ class OffsetStore:
             self._journal.rewrite(snapshot)
 
 
-def _expired(group: Group, committed: CommittedOffset, now_ms: int, retention_ms: int) -> bool:
+def _expired(group: Group, topic: str, subscribed: set[str] | None, committed: CommittedOffset,
+             now_ms: int, retention_ms: int) -> bool:
     if group.protocol_type is None:
         since = committed.commit_timestamp_ms
     elif group.state == EMPTY:
         since = group.state_since_ms
+    elif subscribed is not None and topic not in subscribed:
+        # A stable consumer group's offsets of a topic it no longer reads
+        # (KIP-496); `subscribed` is known only for such a group.
+        since = committed.commit_timestamp_ms
     else:
-        # Kafka also expires a stable consumer group's offsets of topics it
-        # no longer subscribes to; kgw does not read subscriptions.
         return False
     if committed.expire_timestamp_ms is not None:
         return now_ms >= committed.expire_timestamp_ms

@@ -1,4 +1,4 @@
-"""Committed offsets: OffsetCommit 2-9 and OffsetFetch 1-9.
+"""Committed offsets: OffsetCommit 2-9, OffsetFetch 1-9 and OffsetDelete 0.
 
 OffsetCommit v2-4 carry a retention time, v6+ the leader epoch, v7+ the
 group instance id. OffsetFetch v2+ reads every committed partition of the
@@ -8,7 +8,7 @@ kgw's coordinator has none, so every answer is already stable.
 """
 
 from protocol.error_codes import ErrorCode
-from protocol.messages import OFFSET_COMMIT, OFFSET_FETCH
+from protocol.messages import OFFSET_COMMIT, OFFSET_DELETE, OFFSET_FETCH
 
 from ..groups import OffsetCommit
 from . import handles
@@ -37,6 +37,26 @@ async def offset_commit(broker, request):
                       error_code=next(errors) if found else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
             for p, found in zip(topic.partitions, known)])
         for topic, known in zip(body.topics, exists)])
+
+
+@handles(OFFSET_DELETE)
+async def offset_delete(broker, request):
+    body = request.body
+    Response = OFFSET_DELETE.Response
+    # As for OffsetCommit, partitions that do not exist are answered first.
+    known = [(topic.name, p.partition_index) for topic in body.topics for p in topic.partitions
+             if broker.log.partition(topic.name, p.partition_index) is not None]
+    error, errors = await broker.groups.delete_offsets(body.group_id, known)
+    if error != ErrorCode.NONE:
+        return Response(error_code=error, throttle_time_ms=0, topics=[])
+    Topic = Response.OffsetDeleteResponseTopic
+    return Response(error_code=ErrorCode.NONE, throttle_time_ms=0, topics=[
+        Topic(name=topic.name, partitions=[
+            Topic.OffsetDeleteResponsePartition(
+                partition_index=p.partition_index,
+                error_code=errors.get((topic.name, p.partition_index), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION))
+            for p in topic.partitions])
+        for topic in body.topics])
 
 
 @handles(OFFSET_FETCH)

@@ -1,4 +1,4 @@
-"""Committed offsets: OffsetCommit and OffsetFetch.
+"""Committed offsets: OffsetCommit, OffsetFetch and OffsetDelete.
 
 Facts (field names, types, versions) from Apache Kafka's message definitions;
 names are snake_case, defaults are Kafka's.
@@ -70,5 +70,25 @@ OFFSET_FETCH = Api(
                     Field("metadata", STRING, nullable="8+"),
                     Field("error_code", INT16))))),
             Field("error_code", INT16, default=0)), "8+"),
+    ],
+)
+
+OFFSET_DELETE = Api(
+    47, "OffsetDelete", "0", flexible=None,
+    request=[
+        Field("group_id", STRING),
+        Field("topics", structs("OffsetDeleteRequestTopic",
+            Field("name", STRING),
+            Field("partitions", structs("OffsetDeleteRequestPartition",
+                Field("partition_index", INT32))))),
+    ],
+    response=[
+        Field("error_code", INT16),
+        Field("throttle_time_ms", INT32),
+        Field("topics", structs("OffsetDeleteResponseTopic",
+            Field("name", STRING),
+            Field("partitions", structs("OffsetDeleteResponsePartition",
+                Field("partition_index", INT32),
+                Field("error_code", INT16))))),
     ],
 )

@@ -123,7 +123,7 @@ class Member:
     def __init__(self, broker, group_id: str = "g", client_id: str = "consumer", *,
                  version: int = 7, instance_id: str | None = None, session_timeout_ms: int = 10_000,
                  rebalance_timeout_ms: int = 30_000, names=("range", "roundrobin"),
-                 protocol_type: str = "consumer"):
+                 protocol_type: str = "consumer", metadata: bytes = b"sub"):
         self.broker = broker
         self.group_id = group_id
         self.client_id = client_id
@@ -133,6 +133,7 @@ class Member:
         self.rebalance_timeout_ms = rebalance_timeout_ms
         self.names = names
         self.protocol_type = protocol_type
+        self.metadata = metadata
         self.member_id = ""
         self.generation = -1
         self.leader = ""
@@ -146,7 +147,7 @@ class Member:
             group_id=self.group_id, session_timeout_ms=self.session_timeout_ms,
             rebalance_timeout_ms=self.rebalance_timeout_ms, member_id=self.member_id,
             group_instance_id=self.instance_id, protocol_type=self.protocol_type,
-            protocols=protocols(*self.names))
+            protocols=protocols(*self.names, metadata=self.metadata))
 
     async def join_once(self):
         response = await call(self.broker, JOIN_GROUP, min(self.version, 7), self._join_body(),

@@ -1,10 +1,12 @@
-"""ListGroups, DescribeGroups and DeleteGroups."""
+"""ListGroups, DescribeGroups, DeleteGroups and OffsetDelete."""
+
+import struct
 
 import trio
 
 from kgw.authorized_operations import GROUP, NOT_REQUESTED
 from protocol.error_codes import ErrorCode
-from protocol.messages import DELETE_GROUPS, DESCRIBE_GROUPS, LIST_GROUPS
+from protocol.messages import DELETE_GROUPS, DESCRIBE_GROUPS, LIST_GROUPS, OFFSET_DELETE
 
 from .harness import Member, call, commit, fetch, running, trio_test, until
 
@@ -112,3 +114,63 @@ async def test_a_deleted_group_can_be_used_again(tmp_path):
         await member.join_and_sync()
         assert member.generation == 1
         assert await fetch(broker, "g", [("t", 0)]) == {("t", 0): (-1, "")}
+
+
+def subscription(*topics: str) -> bytes:
+    """Kafka's ConsumerProtocolSubscription v0, written out by hand."""
+    encoded = b"".join(struct.pack(">h", len(t)) + t.encode() for t in topics)
+    return struct.pack(">hi", 0, len(topics)) + encoded + struct.pack(">i", -1)
+
+
+async def delete_offsets(broker, group_id, partitions):
+    Topic = OFFSET_DELETE.Request.OffsetDeleteRequestTopic
+    by_topic = {}
+    for topic, partition in partitions:
+        by_topic.setdefault(topic, []).append(Topic.OffsetDeleteRequestPartition(partition_index=partition))
+    response = await call(broker, OFFSET_DELETE, 0, OFFSET_DELETE.Request(
+        group_id=group_id, topics=[Topic(name=t, partitions=ps) for t, ps in by_topic.items()]))
+    return response.error_code, {(t.name, p.partition_index): p.error_code
+                                 for t in response.topics for p in t.partitions}
+
+
+@trio_test
+async def test_offset_delete_keeps_what_a_live_consumer_group_subscribes_to(tmp_path):
+    async with running(tmp_path, topics={"t": 2, "u": 1}) as broker:
+        member = Member(broker, "g", metadata=subscription("t"))
+        await member.join_and_sync()
+        await member.commit({("t", 0): 5, ("u", 0): 7})
+        assert await delete_offsets(broker, "g", [("t", 0), ("u", 0), ("t", 9)]) == (ErrorCode.NONE, {
+            ("t", 0): ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC, ("u", 0): ErrorCode.NONE,
+            ("t", 9): ErrorCode.UNKNOWN_TOPIC_OR_PARTITION})
+        assert await fetch(broker, "g", [("t", 0), ("u", 0)]) == {("t", 0): (5, "m"), ("u", 0): (-1, "")}
+
+        # Once the group is empty, nothing is protected.
+        assert await member.leave() == ErrorCode.NONE
+        assert await delete_offsets(broker, "g", [("t", 0)]) == (ErrorCode.NONE, {("t", 0): ErrorCode.NONE})
+        assert await fetch(broker, "g", [("t", 0)]) == {("t", 0): (-1, "")}
+
+
+@trio_test
+async def test_offset_delete_is_durable(tmp_path):
+    async with running(tmp_path) as broker:
+        await commit(broker, "offsets-only", {("t", 0): 1, ("t", 1): 2})
+        assert (await delete_offsets(broker, "offsets-only", [("t", 0)]))[0] == ErrorCode.NONE
+    async with running(tmp_path) as broker:
+        assert await fetch(broker, "offsets-only", [("t", 0), ("t", 1)]) == {
+            ("t", 0): (-1, ""), ("t", 1): (2, "m")}
+
+
+@trio_test
+async def test_offset_delete_group_errors(tmp_path):
+    async with running(tmp_path) as broker:
+        assert await delete_offsets(broker, "unknown", [("t", 0)]) == (ErrorCode.GROUP_ID_NOT_FOUND, {})
+        assert await delete_offsets(broker, "", [("t", 0)]) == (ErrorCode.INVALID_GROUP_ID, {})
+        connect = Member(broker, "workers", protocol_type="connect")
+        await connect.join_and_sync()
+        await connect.commit({("t", 0): 3})
+        assert await delete_offsets(broker, "workers", [("t", 0)]) == (ErrorCode.NON_EMPTY_GROUP, {})
+        # A consumer group whose subscription cannot be read protects nothing, as in Kafka.
+        garbled = Member(broker, "garbled", metadata=b"\x00")
+        await garbled.join_and_sync()
+        await garbled.commit({("t", 0): 3})
+        assert await delete_offsets(broker, "garbled", [("t", 0)]) == (ErrorCode.NONE, {("t", 0): ErrorCode.NONE})

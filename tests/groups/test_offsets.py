@@ -1,6 +1,7 @@
 """OffsetCommit and OffsetFetch: validation, durability, retention."""
 
 import os
+import struct
 
 import trio
 
@@ -226,6 +227,22 @@ async def test_offsets_of_an_empty_group_expire_after_the_retention(tmp_path):
         await trio.sleep(DAY_S + 600)
         assert await fetch(broker, "g", [("t", 0)]) == {("t", 0): (-1, "")}
         assert "g" not in broker.groups.groups
+
+
+@trio_test
+async def test_a_stable_group_loses_offsets_of_topics_it_no_longer_reads(tmp_path):
+    """KIP-496: retention counts from the commit for a topic no member
+    subscribes to, while the group stays stable."""
+    subscription = struct.pack(">hih", 0, 1, 1) + b"t" + struct.pack(">i", -1)
+    async with running(tmp_path, topics={"t": 1, "u": 1}, offsets_retention_minutes=60) as broker:
+        member = Member(broker, session_timeout_ms=30_000, metadata=subscription)
+        await member.join_and_sync()
+        await member.commit({("t", 0): 5, ("u", 0): 7})
+        for _ in range(int(3600 * 1.25 / 10)):
+            await trio.sleep(10)
+            assert await member.heartbeat() == NONE
+        assert broker.groups.groups["g"].state == "Stable"
+        assert await fetch(broker, "g", [("t", 0), ("u", 0)]) == {("t", 0): (5, "m"), ("u", 0): (-1, "")}
 
 
 @trio_test
