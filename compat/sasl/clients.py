@@ -148,8 +148,10 @@ class KafkaPython(Client):
 
         with logged_errors("kafka") as logged:
             try:
-                # Quick retries: several attempts within the timeout.
-                KafkaProducer(bootstrap_servers=bootstrap, bootstrap_timeout_ms=1000, reconnect_backoff_ms=10,
+                # Quick retries, about 20 attempts within the timeout: each
+                # loses the race described in FINDINGS.md half the time, and
+                # a refusal takes kgw 100 ms, as it takes Kafka.
+                KafkaProducer(bootstrap_servers=bootstrap, bootstrap_timeout_ms=3000, reconnect_backoff_ms=10,
                               reconnect_backoff_max_ms=50, **python_options(sasl)).close()
             except Exception as exc:
                 return _first_error(exc, logged)
