@@ -5,8 +5,8 @@ The journal (kgw.groups.journal) holds these records:
     {"t": "commit", "g": group, "o": [[topic, partition, offset, leader_epoch,
                                        metadata, commit_ms, expire_ms or null], ...]}
     {"t": "delete", "gs": [group, ...]}                  DeleteGroups
-    {"t": "expire", "g": group, "p": [[topic, partition], ...]}   expiry, a deleted
-                                                              topic, OffsetDelete
+    {"t": "expire", "g": group, "p": [[topic, partition], ...]}
+                                 expiry, a deleted topic, OffsetDelete
     {"t": "group", "g": group, "pt": protocol type or null,
      "empty_since": ms, or null when the group stopped being empty}
 
@@ -74,7 +74,7 @@ class OffsetStore:
     async def delete_offsets(self, group: Group, keys: list[tuple[str, int]]) -> None:
         """Durably forget these committed offsets (OffsetDelete); raises
         OSError when the journal cannot be written."""
-        position = self._journal.append({"t": "expire", "g": group.group_id, "p": [list(k) for k in keys]})
+        position = self._journal.append(_expire_record(group, keys))
 
         def apply():
             for key in keys:
@@ -116,8 +116,7 @@ class OffsetStore:
             expired = [key for key, committed in group.offsets.items()
                        if key not in group.uncommitted
                        and _expired(group, key[0], subscribed, committed, now_ms, retention_ms)]
-            if expired and self._append_quietly(
-                    {"t": "expire", "g": group.group_id, "p": [list(key) for key in expired]}):
+            if expired and self._append_quietly(_expire_record(group, expired)):
                 log.info("group %s: %d committed offset(s) expired", group.group_id, len(expired))
                 for key in expired:
                     del group.offsets[key]
@@ -126,8 +125,7 @@ class OffsetStore:
         """A deleted topic takes its committed offsets with it, as in Kafka."""
         for group in self.groups.values():
             gone = [key for key in group.offsets if key[0] == topic]
-            if gone and self._append_quietly(
-                    {"t": "expire", "g": group.group_id, "p": [list(key) for key in gone]}):
+            if gone and self._append_quietly(_expire_record(group, gone)):
                 for key in gone:
                     del group.offsets[key]
 
@@ -209,6 +207,10 @@ def _snapshot(groups: dict[str, Group]) -> list[dict]:
         records.append(_commit_record(group.group_id, [
             (topic, partition, committed) for (topic, partition), committed in group.offsets.items()]))
     return records
+
+
+def _expire_record(group: Group, keys: list[tuple[str, int]]) -> dict:
+    return {"t": "expire", "g": group.group_id, "p": [list(key) for key in keys]}
 
 
 def _commit_record(group_id: str, offsets: list[tuple[str, int, CommittedOffset]]) -> dict:
