@@ -1,6 +1,6 @@
 """Committed offsets: their durable journal, their replay, their expiry.
 
-The journal (kgw.groups.journal) holds these records:
+The journal (kgw.journal) holds these records:
 
     {"t": "commit", "g": group, "o": [[topic, partition, offset, leader_epoch,
                                        metadata, commit_ms, expire_ms or null], ...]}
@@ -29,12 +29,13 @@ from typing import Callable
 import trio
 
 from .group import EMPTY, STABLE, CommittedOffset, Group
-from .journal import Journal, JournalError, encode_frame
+from ..journal import Journal, JournalError, encode_frame
 from .subscription import subscribed_topics
 
 log = logging.getLogger("kgw.groups")
 
 JOURNAL_FILE = "commits.log"
+JOURNAL_MAGIC = b"KGWO"
 # Start-up rewrites the journal once it is this big and mostly dead records.
 COMPACT_MIN_BYTES = 1 << 20
 
@@ -42,7 +43,7 @@ COMPACT_MIN_BYTES = 1 << 20
 class OffsetStore:
     def __init__(self, directory: Path, now_ms: int):
         directory.mkdir(parents=True, exist_ok=True)
-        self._journal, records = Journal.open(directory / JOURNAL_FILE)
+        self._journal, records = Journal.open(directory / JOURNAL_FILE, JOURNAL_MAGIC)
         # The group registry the whole coordinator shares; after a restart it
         # holds the groups that have committed offsets.
         self.groups: dict[str, Group] = _replay(records, now_ms)

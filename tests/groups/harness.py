@@ -15,7 +15,7 @@ import trio
 from trio.testing import MockClock
 
 from kgw.groups import GroupCoordinator
-from kgw.groups.journal import Journal
+from kgw.journal import Journal
 from kgw.handlers import HANDLERS, groups as _groups, offsets as _offsets  # noqa: F401 (registers)
 from protocol.connection import Request
 from protocol.error_codes import ErrorCode

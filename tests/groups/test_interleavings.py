@@ -16,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 from trio.testing import MockClock, wait_all_tasks_blocked
 
 from kgw.groups.group import COMPLETING_REBALANCE, EMPTY, PREPARING_REBALANCE, STABLE
-from kgw.groups.journal import Journal
+from kgw.journal import Journal
 from protocol.error_codes import ErrorCode
 
 from .harness import FakeBroker, Member, inline_fsync, coordinator

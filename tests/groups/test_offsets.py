@@ -6,7 +6,7 @@ import struct
 import trio
 
 from kgw.groups.coordinator import OFFSETS_DIR
-from kgw.groups.journal import Journal
+from kgw.journal import Journal
 from kgw.groups.offsets import JOURNAL_FILE
 from protocol.error_codes import ErrorCode
 from protocol.messages import OFFSET_FETCH

@@ -1,9 +1,10 @@
-"""The committed-offsets journal: an append-only file of checksummed records.
+"""A journal: an append-only file of checksummed records.
 
-Layout: an 8-byte header, `KGWO` and a big-endian uint32 format version,
+The committed offsets (kgw.groups.offsets) and the transaction coordinator's
+state (kgw.transactions) each keep one. Layout: an 8-byte header, a 4-byte
+magic naming what the journal holds and a big-endian uint32 format version,
 then frames of `uint32 length, uint32 CRC-32C of the payload, payload`, the
-payload being one record as compact JSON (see kgw.groups.offsets for the
-record types). A crash can leave a torn last frame; opening the journal keeps
+payload being one record as compact JSON. A crash can leave a torn last frame; opening the journal keeps
 every frame before the first one that is short or fails its CRC and cuts the
 rest off, as Kafka's log recovery truncates at the first invalid batch.
 
@@ -21,11 +22,10 @@ from pathlib import Path
 import crc32c
 import trio
 
-from ..log.files import atomic_write
+from .log.files import atomic_write
 
 log = logging.getLogger("kgw.groups")
 
-MAGIC = b"KGWO"
 FORMAT_VERSION = 1
 _HEADER = struct.Struct(">4sI")
 _FRAME = struct.Struct(">II")
@@ -41,15 +41,15 @@ def encode_frame(record: dict) -> bytes:
     return _FRAME.pack(len(payload), crc32c.crc32c(payload)) + payload
 
 
-def _header() -> bytes:
-    return _HEADER.pack(MAGIC, FORMAT_VERSION)
+def _header(magic: bytes) -> bytes:
+    return _HEADER.pack(magic, FORMAT_VERSION)
 
 
-def _read_records(path: Path, data: bytes) -> tuple[list[dict], int]:
+def _read_records(path: Path, data: bytes, expected_magic: bytes) -> tuple[list[dict], int]:
     """The records of a journal's bytes, and where its valid part ends."""
     magic, version = _HEADER.unpack_from(data)
-    if magic != MAGIC:
-        raise JournalError(f"{path} is not a kgw offsets journal")
+    if magic != expected_magic:
+        raise JournalError(f"{path} is not a kgw journal of kind {expected_magic.decode()}")
     if version != FORMAT_VERSION:
         raise JournalError(f"{path} has format version {version}; this kgw reads {FORMAT_VERSION}")
     records = []
@@ -69,8 +69,9 @@ def _read_records(path: Path, data: bytes) -> tuple[list[dict], int]:
 
 
 class Journal:
-    def __init__(self, path: Path, fd: int, end: int):
+    def __init__(self, path: Path, magic: bytes, fd: int, end: int):
         self.path = path
+        self._magic = magic
         self._fd = fd
         self._end = end
         self._synced = end
@@ -78,15 +79,16 @@ class Journal:
         self._failed: OSError | None = None
 
     @classmethod
-    def open(cls, path: Path) -> tuple["Journal", list[dict]]:
-        """Open (or create) the journal at `path`; returns it and its records."""
+    def open(cls, path: Path, magic: bytes) -> tuple["Journal", list[dict]]:
+        """Open (or create) the journal at `path`, holding records of the kind
+        `magic` names; returns it and its records."""
         data = path.read_bytes() if path.exists() else b""
         if len(data) < _HEADER.size:
             # New, or a crash while it was being created: nothing was in it.
-            atomic_write(path, _header())
+            atomic_write(path, _header(magic))
             records, end = [], _HEADER.size
         else:
-            records, end = _read_records(path, data)
+            records, end = _read_records(path, data, magic)
             if end < len(data):
                 log.warning("%s: dropping %d bytes after the last whole record (a torn write)",
                             path, len(data) - end)
@@ -94,7 +96,7 @@ class Journal:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         if end < len(data):
             os.fsync(fd)
-        return cls(path, fd, end), records
+        return cls(path, magic, fd, end), records
 
     @property
     def size(self) -> int:
@@ -151,7 +153,7 @@ class Journal:
 
     def rewrite(self, records: list[dict]) -> None:
         """Replace the whole journal with `records`, atomically."""
-        atomic_write(self.path, _header() + b"".join(encode_frame(r) for r in records))
+        atomic_write(self.path, _header(self._magic) + b"".join(encode_frame(r) for r in records))
         os.close(self._fd)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         self._end = self._synced = os.fstat(self._fd).st_size
