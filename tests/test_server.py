@@ -54,9 +54,10 @@ def metadata(topics, allow_create=True):
                             allow_auto_topic_creation=allow_create)
 
 
-def list_offsets(topic, partition, timestamp):
+def list_offsets(topic, partition, timestamp, isolation=0):
     Topic = LIST_OFFSETS.Request.ListOffsetsTopic
-    return LIST_OFFSETS.Request(replica_id=-1, topics=[Topic(name=topic, partitions=[
+    return LIST_OFFSETS.Request(replica_id=-1, isolation_level=isolation, topics=[Topic(
+        name=topic, partitions=[
         Topic.ListOffsetsPartition(partition_index=partition, timestamp=timestamp)])])
 
 
@@ -144,6 +145,74 @@ async def test_read_committed_gets_lso_and_empty_aborted_list(tmp_path):
         await client.call(PRODUCE, 9, produce("t", 0, records([b"a"])))
         part, values = fetched(await client.call(FETCH, 11, fetch("t", 0, 0, isolation=1)))
         assert part.last_stable_offset == 1 and part.aborted_transactions == [] and values == [b"a"]
+
+
+def txn_records(values, producer_id, base_timestamp=1_000):
+    return records(values, base_timestamp, producer_id=producer_id, producer_epoch=0,
+                   base_sequence=0, is_transactional=True)
+
+
+def aborted_of(part):
+    return [(a.producer_id, a.first_offset) for a in part.aborted_transactions]
+
+
+# Transactional batches go into the partition log directly: producing them
+# takes the transaction coordinator's whole flow, which is not under test here.
+
+async def test_read_committed_fetch_stops_at_the_lso_and_lists_aborted(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        created = (await client.call(CREATE_TOPICS, 7, create("t"))).topics[0]
+        partition_log = server.broker.log.partition("t", 0)
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"a"])))     # 0
+        partition_log.append(txn_records([b"t1", b"t2"], 7))                # 1-2
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"b"])))     # 3
+        part, values = fetched(await client.call(FETCH, 11, fetch("t", 0, 0, isolation=1)))
+        assert (part.high_watermark, part.last_stable_offset, values) == (4, 1, [b"a"])
+        assert part.aborted_transactions == []
+        part, values = fetched(await client.call(FETCH, 11, fetch("t", 0, 0)))
+        assert part.last_stable_offset == 1 and part.aborted_transactions is None
+        assert values == [b"a", b"t1", b"t2", b"b"]
+        part, values = fetched(await client.call(FETCH, 11, fetch("t", 0, 1, isolation=1)))
+        assert (part.error_code, values, part.aborted_transactions) == (0, [], [])
+
+        partition_log.append_marker(7, 0, commit=False)                      # 4
+        for version in (4, 11, 16):
+            part, values = fetched(await client.call(FETCH, version, fetch(
+                "t", 0, 0, isolation=1, topic_id=created.topic_id)))
+            assert part.last_stable_offset == part.high_watermark == 5
+            assert values[:4] == [b"a", b"t1", b"t2", b"b"] and aborted_of(part) == [(7, 1)]
+        part, _ = fetched(await client.call(FETCH, 11, fetch("t", 0, 3, isolation=1)))
+        assert aborted_of(part) == [(7, 1)]
+        part, values = fetched(await client.call(FETCH, 11, fetch("t", 0, 5, isolation=1)))
+        assert values == [] and part.aborted_transactions == []
+
+
+async def test_read_committed_long_poll_returns_when_the_marker_lands(tmp_path):
+    async with running_server(tmp_path) as server:
+        producer, consumer = await Client.connect(server), await Client.connect(server)
+        await producer.call(CREATE_TOPICS, 7, create("t"))
+        partition_log = server.broker.log.partition("t", 0)
+        partition_log.append(txn_records([b"t1"], 7))
+        got = []
+
+        async def consume():
+            got.append(fetched(await consumer.call(FETCH, 12, fetch(
+                "t", 0, 0, max_wait_ms=30_000, isolation=1))))
+
+        with trio.fail_after(5):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(consume)
+                await trio.sleep(0.2)
+                # Records after the open transaction wake the fetch, which finds
+                # nothing below the LSO and waits on.
+                await producer.call(PRODUCE, 9, produce("t", 0, records([b"x"])))
+                await trio.sleep(0.2)
+                assert not got
+                partition_log.append_marker(7, 0, commit=True)
+                server.broker.notifier.appended("t", 0)
+        part, values = got[0]
+        assert part.last_stable_offset == 3 and values[:2] == [b"t1", b"x"]
 
 
 async def test_metadata_null_empty_and_auto_create(tmp_path):
@@ -280,6 +349,30 @@ async def test_list_offsets_earliest_latest_timestamp_max(tmp_path):
         assert await lookup(-3) == (2, 5000)
         for version in (1, 2, 3, 9):
             assert (await lookup(-1, version))[0] == 3
+
+
+async def test_list_offsets_read_committed_stops_at_the_lso(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        partition_log = server.broker.log.partition("t", 0)
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"a", b"b"], base_timestamp=1000)))
+        partition_log.append(txn_records([b"t"], 7, base_timestamp=5000))
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"c"], base_timestamp=6000)))
+
+        async def lookup(ts, isolation, version=7):
+            body = await client.call(LIST_OFFSETS, version, list_offsets("t", 0, ts, isolation))
+            part = body.topics[0].partitions[0]
+            return part.offset, part.timestamp
+
+        assert [await lookup(ts, 0) for ts in (-1, -2, 5000, 6000, -3)] == [
+            (4, -1), (0, -1), (2, 5000), (3, 6000), (3, 6000)]
+        assert [await lookup(ts, 1) for ts in (-1, -2, 1001, 5000, 6000, -3)] == [
+            (2, -1), (0, -1), (1, 1001), (-1, -1), (-1, -1), (-1, -1)]
+        # ListOffsets v1 has no isolation level: read_uncommitted.
+        assert await lookup(-1, 0, version=1) == (4, -1)
+        partition_log.append_marker(7, 0, commit=True)
+        assert [await lookup(ts, 1) for ts in (-1, 5000)] == [(5, -1), (2, 5000)]
 
 
 async def test_delete_records_moves_the_log_start(tmp_path):

@@ -8,8 +8,14 @@ exceed the size limits by one batch (KIP-74), so a consumer always makes
 progress.
 
 Fetch sessions (KIP-227) are answered sessionless (session id 0), which
-every client accepts and falls back to full fetches. Without transactions,
-the last stable offset is the high watermark and no transaction is aborted.
+every client accepts and falls back to full fetches.
+
+Every partition reports its last stable offset (LSO). A read_committed
+fetch (isolation level 1) reads only batches below it, and is told of the
+aborted transactions overlapping what it got, so the consumer can drop
+their records (Kafka's collectAbortedTransactions, bounded by the offset
+after the last batch returned). A fetch waiting below the LSO is woken by
+the marker's append like by any other, and finds the records then.
 """
 
 import trio
@@ -23,6 +29,7 @@ from . import handles
 Response = FETCH.Response
 TopicResult = Response.FetchableTopicResponse
 PartitionResult = TopicResult.PartitionData
+AbortedTransaction = PartitionResult.AbortedTransaction
 
 READ_COMMITTED = 1
 # Kafka's FetchRequest.INVALID_SESSION_ID and the epochs a session-less
@@ -60,7 +67,7 @@ def _top_level_error(code: ErrorCode):
 def _read(broker, request):
     body = request.body
     by_id = request.api_version >= 13
-    aborted = [] if body.isolation_level == READ_COMMITTED else None
+    committed = body.isolation_level == READ_COMMITTED
     remaining = body.max_bytes
     size = 0
     errors = False
@@ -75,8 +82,8 @@ def _read(broker, request):
         for p in wanted.partitions:
             result = PartitionResult(partition_index=p.partition, error_code=ErrorCode.NONE,
                                      high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,
-                                     aborted_transactions=aborted, preferred_read_replica=-1,
-                                     records=b"")
+                                     aborted_transactions=[] if committed else None,
+                                     preferred_read_replica=-1, records=b"")
             results.append(result)
             partition_log = topic.partitions[p.partition] if (
                 topic is not None and 0 <= p.partition < len(topic.partitions)) else None
@@ -87,26 +94,32 @@ def _read(broker, request):
                 continue
             keys.append((topic.name, p.partition))
             limit = min(p.partition_max_bytes, remaining)
+            result.last_stable_offset = stable = partition_log.last_stable_offset
             if limit <= 0 and size:
-                offsets = (partition_log.high_watermark, partition_log.log_start_offset)
-                result.high_watermark, result.log_start_offset = offsets
-                result.last_stable_offset = offsets[0]
+                result.high_watermark = partition_log.high_watermark
+                result.log_start_offset = partition_log.log_start_offset
                 continue
             try:
-                read = partition_log.read(p.fetch_offset, max(limit, 1))
+                read = partition_log.read(p.fetch_offset, max(limit, 1),
+                                          max_offset=stable if committed else None)
             except LogError as exc:
                 result.error_code = exc.code
-                result.high_watermark = result.last_stable_offset = partition_log.high_watermark
+                result.high_watermark = partition_log.high_watermark
                 result.log_start_offset = partition_log.log_start_offset
                 errors = True
                 continue
-            result.high_watermark = result.last_stable_offset = read.high_watermark
+            result.high_watermark = read.high_watermark
             result.log_start_offset = read.log_start_offset
             records = read.records
             if records and len(records) > limit and size:
                 # Only the first partition with data may go over the limits.
                 records = None
             if records:
+                if committed:
+                    result.aborted_transactions = [
+                        AbortedTransaction(producer_id=producer_id, first_offset=first_offset)
+                        for producer_id, first_offset in partition_log.aborted_transactions(
+                            p.fetch_offset, read.next_offset)]
                 result.records = records
                 size += len(records)
                 remaining = max(remaining - len(records), 0)

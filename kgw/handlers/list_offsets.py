@@ -1,4 +1,11 @@
-"""ListOffsets 1-9: earliest, latest, max-timestamp and by-timestamp lookups."""
+"""ListOffsets 1-9: earliest, latest, max-timestamp and by-timestamp lookups.
+
+With isolation level 1 (read_committed, v2+) the last offset a consumer may
+read is the last stable offset rather than the high watermark: "latest" is
+the LSO, and a lookup that lands at or past it finds nothing, as Kafka's
+Partition.fetchOffsetForTimestamp answers.  (On a single node the high
+watermark is the log end, so read_uncommitted lookups are never cut.)
+"""
 
 from protocol.error_codes import ErrorCode
 from protocol.messages import LIST_OFFSETS
@@ -16,10 +23,12 @@ MAX_TIMESTAMP = -3
 EARLIEST_LOCAL = -4
 LATEST_TIERED = -5
 LEADER_EPOCH = 0
+READ_COMMITTED = 1
 
 
 @handles(LIST_OFFSETS)
 async def list_offsets(broker, request):
+    committed = request.body.isolation_level == READ_COMMITTED
     topics = []
     for wanted in request.body.topics:
         results = []
@@ -31,19 +40,18 @@ async def list_offsets(broker, request):
                                                error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                                                timestamp=-1, offset=-1, leader_epoch=-1))
                 continue
-            offset, timestamp = _lookup(partition_log, p.timestamp)
+            offset, timestamp = _lookup(partition_log, p.timestamp, committed)
             results.append(PartitionResult(
                 partition_index=p.partition_index, error_code=ErrorCode.NONE, timestamp=timestamp,
                 offset=offset, leader_epoch=LEADER_EPOCH if offset >= 0 else -1))
     return Response(throttle_time_ms=0, topics=topics)
 
 
-def _lookup(partition_log, timestamp: int) -> tuple[int, int]:
+def _lookup(partition_log, timestamp: int, committed: bool) -> tuple[int, int]:
     """(offset, timestamp); (-1, -1) when nothing matches, as Kafka answers."""
+    fetchable = partition_log.last_stable_offset if committed else partition_log.high_watermark
     if timestamp == LATEST:
-        # Without transactions the last stable offset is the high watermark,
-        # so read_committed and read_uncommitted get the same answer.
-        return partition_log.high_watermark, -1
+        return fetchable, -1
     if timestamp in (EARLIEST, EARLIEST_LOCAL):
         return partition_log.log_start_offset, -1
     if timestamp == MAX_TIMESTAMP:
@@ -53,4 +61,4 @@ def _lookup(partition_log, timestamp: int) -> tuple[int, int]:
         found = None
     else:
         found = partition_log.offset_for_timestamp(timestamp)
-    return found if found is not None else (-1, -1)
+    return found if found is not None and found[0] < fetchable else (-1, -1)

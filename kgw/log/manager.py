@@ -36,6 +36,7 @@ from .segment import parse_stem
 from .topic import (
     META_DIR, Topic, check_partition_count, check_topic_name, collision_key, read_meta,
 )
+from .transactions import FIRST_TRANSACTIONAL_FILE
 
 log = logging.getLogger("kgw.log")
 
@@ -359,7 +360,7 @@ class LogManager:
 def _holds_only_log_files(directory: Path) -> bool:
     for entry in os.scandir(directory):
         name = entry.name
-        if not (name == LOG_START_OFFSET_FILE or name.endswith(".tmp")
+        if not (name in (LOG_START_OFFSET_FILE, FIRST_TRANSACTIONAL_FILE) or name.endswith(".tmp")
                 or parse_stem(name) is not None):
             return False
     return True

@@ -9,6 +9,12 @@ descriptors it holds) and `end_flush` (back on this thread).
 Offsets are dense: each batch's base offset is the previous batch's last
 offset plus one, across segments too, and recovery cuts a log back to the
 last point where that holds.
+
+Transactions (see `transactions`): the partition tracks its open and
+aborted transactions, rebuilt lazily from the batch headers after a start,
+and serves the last stable offset and the aborted list that
+read_committed Fetch needs; `append_marker` writes the end-transaction
+markers.
 """
 
 import bisect
@@ -23,17 +29,22 @@ from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 from protocol.error_codes import ErrorCode
 from protocol.records import (
-    BASE_OFFSET_OFFSET, BATCH_HEADER_SIZE, PARTITION_LEADER_EPOCH_OFFSET, set_log_append_time,
+    BASE_OFFSET_OFFSET, BATCH_HEADER_SIZE, PARTITION_LEADER_EPOCH_OFFSET, ControlType,
+    build_control_batch, set_log_append_time,
 )
 
 from .config import INT32_MAX
 from .errors import LogError
-from .files import FileRange, FileRecords, OpenFile, atomic_write, fsync_dir
+from .files import FileRange, FileRecords, OpenFile, atomic_write, fsync_dir, pread_exact
 from .index import OFFSET_ENTRY_SIZE
 from .recovery import LOG_START_OFFSET_FILE, LOG_START_OFFSET_FORMAT, load_directory
 from .scan import BatchHeader
 from .segment import Segment
 from .timestamps import first_at_or_after, first_with_max_timestamp
+from .transactions import (
+    TransactionState, is_transactional, marker_type, read_first_transactional_offset,
+    store_first_transactional_offset,
+)
 from .validation import validate_records
 
 if TYPE_CHECKING:
@@ -63,6 +74,8 @@ class ReadResult(NamedTuple):
     # a segment are contiguous and every batch's record count is its offset
     # span (validation checks it).
     record_count: int = 0
+    # The offset after the last batch in `records`; None without records.
+    next_offset: int | None = None
 
 
 class FlushJob:
@@ -102,6 +115,10 @@ class PartitionLog:
         self.offline: str | None = None
         self._deleted = False
         self._closed = False
+        # Built on first use (see `transactions`), then kept up to date.
+        self._transactions: TransactionState | None = None
+        # Where the first transactional batch went (its file), None if none ever did.
+        self._first_transactional: int | None = None
 
     def __repr__(self) -> str:
         return f"PartitionLog({self.topic.name}-{self.index}, {self.log_start_offset}..{self.log_end_offset})"
@@ -133,6 +150,7 @@ class PartitionLog:
         try:
             loaded = load_directory(directory, topic.log_config.index_interval_bytes, clock_ms(),
                                     clean=clean, recovery_point=recovery_point)
+            first_transactional = read_first_transactional_offset(directory)
         except OSError as exc:
             partition.offline = f"cannot load {directory}: {exc}"
             log.error("partition %s-%d is offline: %s", topic.name, index, partition.offline)
@@ -142,6 +160,7 @@ class PartitionLog:
         partition._dir_dirty = loaded.directory_changed
         partition.log_start_offset = loaded.log_start_offset
         partition.recovery_point = loaded.recovery_point
+        partition._first_transactional = first_transactional
         return partition
 
     # --- state --------------------------------------------------------------
@@ -211,7 +230,11 @@ class PartitionLog:
 
         base = next_offset = self.log_end_offset
         buffers = []
+        # (offset, header) of the batches that touch transaction state.
+        transactional = []
         for header in headers:
+            if is_transactional(header):
+                transactional.append((next_offset, header))
             if append_time:
                 # The CRC covers maxTimestamp, so this batch is copied whole.
                 batch = bytearray(view[header.position:header.end])
@@ -226,6 +249,8 @@ class PartitionLog:
             _BASE_OFFSET.pack_into(batch, BASE_OFFSET_OFFSET, next_offset)
             _LEADER_EPOCH.pack_into(batch, PARTITION_LEADER_EPOCH_OFFSET, LEADER_EPOCH)
             next_offset += header.record_count
+        if transactional:
+            self._note_first_transactional(transactional[0][0])
 
         start = segment.size
         try:
@@ -239,8 +264,42 @@ class PartitionLog:
             segment.note_batch(start + header.position, header.size, offset - 1,
                                now if append_time else header.max_timestamp, interval)
         self._mark_dirty(segment)
+        if self._transactions is not None:
+            for offset, header in transactional:
+                marker = marker_type(view, header.position) if header.is_control else None
+                self._transactions.note(header, offset, marker)
         return AppendResult(base, next_offset - 1, now if append_time else -1,
                             self.log_start_offset)
+
+    def append_marker(self, producer_id: int, producer_epoch: int, commit: bool, *,
+                      now_ms: int | None = None) -> AppendResult:
+        """Write an end-transaction marker (COMMIT or ABORT), as the coordinator's WriteTxnMarkers.
+
+        It closes the producer's open transaction here; an ABORT enters it
+        in the aborted index.  A marker for a producer with nothing open is
+        written all the same, as Kafka writes it.
+        """
+        now = self._clock_ms() if now_ms is None else now_ms
+        batch = build_control_batch(ControlType.COMMIT if commit else ControlType.ABORT,
+                                    producer_id=producer_id, producer_epoch=producer_epoch,
+                                    timestamp=now)
+        return self.append(batch, now_ms=now, client=False)
+
+    def _note_first_transactional(self, offset: int) -> None:
+        """Record, before the batch at `offset` is written, that transactions start there.
+
+        Rewritten only when `offset` is lower than the recorded one, which
+        happens after recovery cut the log back below it.
+        """
+        if self._first_transactional is not None and self._first_transactional <= offset:
+            return
+        try:
+            store_first_transactional_offset(self.directory, offset)
+        except OSError as exc:
+            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
+                           f"cannot record the first transactional offset in {self.directory}: "
+                           f"{exc}") from exc
+        self._first_transactional = offset
 
     def _storage_error_during_write(self, segment: Segment, start: int, exc: OSError):
         size = _file_size(segment.file)
@@ -299,13 +358,17 @@ class PartitionLog:
 
     # --- read ---------------------------------------------------------------
 
-    def read(self, offset: int, max_bytes: int, *, min_one: bool = True) -> ReadResult:
+    def read(self, offset: int, max_bytes: int, *, min_one: bool = True,
+             max_offset: int | None = None) -> ReadResult:
         """Whole batches from the one holding `offset`, within `max_bytes`.
 
         With `min_one` (KIP-74; Kafka's minOneMessage, true for the first
         partition of a Fetch) the first batch is returned even when larger
         than `max_bytes`.  A read stays within one segment, as Kafka's does:
-        the next fetch continues in the next segment.
+        the next fetch continues in the next segment.  With `max_offset`
+        (the LSO, for read_committed) only batches wholly below it are
+        returned: Kafka bounds the read at the position of the batch that
+        holds that offset, and reading there or past it finds nothing.
         """
         self.ensure_available()
         end = self.log_end_offset
@@ -314,16 +377,21 @@ class PartitionLog:
             raise LogError(ErrorCode.OFFSET_OUT_OF_RANGE,
                            f"offset {offset} is outside [{start}, {end}] of "
                            f"{self.topic.name}-{self.index}")
-        if offset < end:
+        limit = end if max_offset is None else min(max_offset, end)
+        if offset < limit:
             for segment in self._segments[self._segment_at(offset):]:
                 first = segment.find_batch(offset)
                 if first is None:
                     continue
-                if not min_one and first.size > max_bytes:
+                if first.last_offset >= limit or (not min_one and first.size > max_bytes):
                     break
-                length, next_offset = segment.read_extent(first, max_bytes)
+                budget = max_bytes
+                if limit < segment.next_offset:
+                    # `first` ends below the limit, so this never cuts into it.
+                    budget = min(budget, segment.find_batch(limit).position - first.position)
+                length, next_offset = segment.read_extent(first, budget)
                 return ReadResult(FileRecords([FileRange(segment.file, first.position, length)]),
-                                  end, start, next_offset - first.base_offset)
+                                  end, start, next_offset - first.base_offset, next_offset)
         return ReadResult(None, end, start)
 
     def _segment_at(self, offset: int) -> int:
@@ -337,10 +405,14 @@ class PartitionLog:
         `position` is within its own segment.
         """
         self.ensure_available()
+        for _, header in self._stored_batches(offset):
+            yield header
+
+    def _stored_batches(self, offset: int) -> Iterator[tuple[Segment, BatchHeader]]:
         for segment in self._segments[self._segment_at(offset):]:
             for header in segment.batches(segment.offset_index.lookup(offset), segment.size):
                 if header.last_offset >= offset:
-                    yield header
+                    yield segment, header
 
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record at or after `timestamp` (ListOffsets by time)."""
@@ -353,6 +425,65 @@ class PartitionLog:
         if self.log_start_offset >= self.log_end_offset:
             return None
         return first_with_max_timestamp(self._segments)
+
+    # --- transactions -------------------------------------------------------
+
+    @property
+    def last_stable_offset(self) -> int:
+        """The first offset of the earliest open transaction, or the high watermark.
+
+        Never below the log start offset, as in Kafka, though a transaction
+        may stay open after retention passed its first offset.  A partition
+        that does not serve (and so cannot rebuild) answers its high
+        watermark, like the other offsets it still reports in errors.
+        """
+        state = self._transaction_state() if self._serving else self._transactions
+        first = state.first_unstable_offset if state is not None else None
+        if first is None:
+            return self.high_watermark
+        return max(first, self.log_start_offset)
+
+    def ongoing_transaction(self, producer_id: int) -> int | None:
+        """The first offset of `producer_id`'s open transaction here, or None."""
+        self.ensure_available()
+        return self._transaction_state().ongoing(producer_id)
+
+    def aborted_transactions(self, start_offset: int, end_offset: int) -> list[tuple[int, int]]:
+        """(producer id, first offset), by first offset, of every aborted transaction
+        overlapping [start_offset, end_offset): what a read_committed Fetch answers."""
+        self.ensure_available()
+        return self._transaction_state().aborted_between(start_offset, end_offset)
+
+    def _transaction_state(self) -> TransactionState:
+        if self._transactions is None:
+            state = TransactionState()
+            if self._first_transactional is not None:
+                self._replay(state, self._first_transactional)
+                state.trim(self.log_start_offset)
+            self._transactions = state
+        return self._transactions
+
+    def _replay(self, state: TransactionState, offset: int) -> None:
+        """Rebuild `state` from the stored batches from `offset` (or the oldest kept) on.
+
+        Headers only, but for the few bytes of each control batch.  The
+        state is built before retention deletes segments, but a restart
+        forgets a transaction whose batches were all in deleted segments
+        and whose marker has not come yet: nothing of it can be read any
+        more, but the LSO no longer waits for it (Kafka's producer-state
+        snapshots keep it).
+        """
+        for segment, header in self._stored_batches(offset):
+            if is_transactional(header):
+                marker = None
+                if header.is_control:
+                    data = pread_exact(segment.file.fd, header.size, header.position)
+                    marker = marker_type(data, 0)
+                state.note(header, header.base_offset, marker)
+
+    def _trim_transactions(self) -> None:
+        if self._transactions is not None:
+            self._transactions.trim(self.log_start_offset)
 
     # --- deleting -----------------------------------------------------------
 
@@ -373,6 +504,7 @@ class PartitionLog:
         if offset > self.log_start_offset:
             self._store_log_start_offset(offset)
             self.log_start_offset = offset
+            self._trim_transactions()
             self._delete_oldest(self._below_start, self._clock_ms(), "below the log start offset")
         return self.log_start_offset
 
@@ -426,6 +558,8 @@ class PartitionLog:
             victims.append(segment)
         if not victims:
             return 0
+        # Transactions open in the victims must be known before they go.
+        self._transaction_state()
         if len(victims) == len(self._segments):
             self._roll(now_ms, "every segment is due for deletion")
         del self._segments[:len(victims)]
@@ -435,6 +569,7 @@ class PartitionLog:
                 self._dirty.remove(segment)
         self._dir_dirty = True
         self.log_start_offset = max(self.log_start_offset, self._segments[0].base_offset)
+        self._trim_transactions()
         log.info("%s-%d: deleted %d segment(s) (%s), log start offset now %d", self.topic.name,
                  self.index, len(victims), why, self.log_start_offset)
         return len(victims)
