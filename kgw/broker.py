@@ -17,6 +17,7 @@ from .log import LogError, LogManager
 from .log.durability import Flusher
 from .observability.metrics import NO_METRICS, Metrics
 from .producers import ProducerRegistry
+from .transactions import MarkerWriter, TransactionCoordinator
 
 log = logging.getLogger("kgw.broker")
 
@@ -63,6 +64,7 @@ class Broker:
         self.flusher = Flusher(config.flush, self.log)
         self.producers = ProducerRegistry(data_dir)
         self.groups: GroupCoordinator | None = None  # made by open()
+        self.transactions: TransactionCoordinator | None = None  # made by open()
         self.notifier = AppendNotifier()
         self.metrics = Metrics() if config.metrics_port is not None else NO_METRICS
         # Set by the server once it has bound its socket.
@@ -80,11 +82,19 @@ class Broker:
                 initial_rebalance_delay_ms=self.config.group_initial_rebalance_delay_ms,
                 offsets_retention_minutes=self.config.offsets_retention_minutes,
                 group_max_size=self.config.group_max_size)
+            self.transactions = TransactionCoordinator(
+                self.log.data_dir, new_producer_id=self.producers.new_producer_id,
+                write_markers=MarkerWriter(self.log, self.flusher, self.notifier),
+                end_group_transaction=self.groups.end_transaction,
+                max_timeout_ms=self.config.transaction_max_timeout_ms,
+                abort_check_interval_ms=self.config.transaction_abort_check_interval_ms)
         except BaseException:
-            self.log.close()
+            self.close()
             raise
 
     def close(self) -> None:
+        if self.transactions is not None:
+            self.transactions.close()
         if self.groups is not None:
             self.groups.close()
         self.log.close()

@@ -79,6 +79,13 @@ def main(log_level, log_format):
 @click.option("--offsets-retention-minutes", default=10_080, show_default=True,
               type=click.IntRange(1), help="How long an empty group's committed offsets are kept.",
               envvar="KGW_OFFSETS_RETENTION_MINUTES", show_envvar=True)
+@click.option("--transaction-max-timeout-ms", default=900_000, show_default=True,
+              type=click.IntRange(1), help="Longest transaction timeout a producer may ask for.",
+              envvar="KGW_TRANSACTION_MAX_TIMEOUT_MS", show_envvar=True)
+@click.option("--transaction-abort-check-interval-ms", default=10_000, show_default=True,
+              type=click.IntRange(1),
+              help="How often transactions open longer than their timeout are aborted.",
+              envvar="KGW_TRANSACTION_ABORT_CHECK_INTERVAL_MS", show_envvar=True)
 @click.option("--metrics-port", default=None, type=click.IntRange(0, 65535),
               help="Serve Prometheus metrics at http://HOST:PORT/metrics; 0 picks a free port. "
                    "[default: no metrics]",
@@ -90,7 +97,8 @@ def main(log_level, log_format):
               envvar="KGW_SASL_USERS", show_envvar=True)
 def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions,
           auto_create_topics, max_request_size, flush, retention_check_interval_ms,
-          group_initial_rebalance_delay_ms, offsets_retention_minutes, metrics_port, sasl_users):
+          group_initial_rebalance_delay_ms, offsets_retention_minutes, transaction_max_timeout_ms,
+          transaction_abort_check_interval_ms, metrics_port, sasl_users):
     """Run the broker until SIGINT or SIGTERM."""
     from .server import serve_until_signalled
 
@@ -102,8 +110,10 @@ def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions
         auto_create_topics=auto_create_topics, max_request_size=max_request_size, flush=flush,
         retention_check_interval_ms=retention_check_interval_ms,
         group_initial_rebalance_delay_ms=group_initial_rebalance_delay_ms,
-        offsets_retention_minutes=offsets_retention_minutes, metrics_port=metrics_port,
-        sasl_users=sasl_users)
+        offsets_retention_minutes=offsets_retention_minutes,
+        transaction_max_timeout_ms=transaction_max_timeout_ms,
+        transaction_abort_check_interval_ms=transaction_abort_check_interval_ms,
+        metrics_port=metrics_port, sasl_users=sasl_users)
     try:
         trio.run(serve_until_signalled, config)
     except (OSError, LogError, ExceptionGroup) as exc:

@@ -33,6 +33,11 @@ class BrokerConfig:
     group_initial_rebalance_delay_ms: int = 0
     offsets_retention_minutes: int = 10_080
     group_max_size: int | None = None
+    # Kafka's transaction.max.timeout.ms, and how often transactions open
+    # longer than their timeout are aborted (its
+    # transaction.abort.timed.out.transaction.cleanup.interval.ms).
+    transaction_max_timeout_ms: int = 900_000
+    transaction_abort_check_interval_ms: int = 10_000
     # Port of the Prometheus endpoint (on `host`); None: no metrics kept.
     metrics_port: int | None = None
     # SASL users by name, with their passwords; empty: no authentication

@@ -87,6 +87,7 @@ class Server:
                                    self.config.retention_check_interval_ms / 1000)
                 await nursery.start(self.broker.flusher.run)
                 await nursery.start(self.broker.groups.run)
+                await nursery.start(self.broker.transactions.run)
                 if self.config.metrics_port is not None:
                     # prometheus_client is imported only when metrics are asked for.
                     from .observability.endpoint import serve_metrics

@@ -119,6 +119,49 @@ class GroupCoordinator:
                 return [ErrorCode.NOT_COORDINATOR if e == ErrorCode.NONE else e for e in errors]
         return errors
 
+    async def commit_transactional_offsets(
+            self, group_id: str, producer_id: int, generation_id: int, member_id: str,
+            group_instance_id: str | None, offsets: list[OffsetCommit]) -> list[ErrorCode]:
+        """TxnOffsetCommit: offsets held for the producer's transaction, one
+        error per entry. A producer that sends no member (v0-2) is not
+        checked against the group's generation, as in Kafka."""
+        group = self.groups.get(group_id)
+        if group is None:
+            group = self.groups[group_id] = Group(group_id, self.now_ms())
+        if generation_id >= 0 or member_id or group_instance_id is not None:
+            error = self._membership.validate_commit(group, generation_id, member_id,
+                                                     group_instance_id)
+            if error is not None:
+                return [error] * len(offsets)
+        now = self.now_ms()
+        errors, accepted = [], []
+        for entry in offsets:
+            if len(entry.metadata) > MAX_METADATA_SIZE:
+                errors.append(ErrorCode.OFFSET_METADATA_TOO_LARGE)
+                continue
+            errors.append(ErrorCode.NONE)
+            accepted.append((entry.topic, entry.partition, CommittedOffset(
+                entry.offset, entry.leader_epoch, entry.metadata, now)))
+        if accepted:
+            try:
+                await self._store.commit_transactional(group, producer_id, accepted)
+            except OSError as exc:
+                log.error("group %s: transactional commit failed: %s", group_id, exc)
+                return [ErrorCode.NOT_COORDINATOR if e == ErrorCode.NONE else e for e in errors]
+        return errors
+
+    async def end_transaction(self, group_id: str, producer_id: int, commit: bool) -> None:
+        """Commit or drop what TxnOffsetCommit held for the transaction.
+        Raises OSError when the journal cannot be written."""
+        group = self.groups.get(group_id)
+        if group is not None and producer_id in group.pending_txn:
+            await self._store.end_transaction(group, producer_id, commit)
+
+    def is_unstable(self, group_id: str, topic: str, partition: int) -> bool:
+        """Whether OffsetFetch with require_stable must answer UNSTABLE_OFFSET_COMMIT."""
+        group = self.groups.get(group_id)
+        return group is not None and group.is_unstable((topic, partition))
+
     def fetch_offsets(self, group_id: str, partitions: list[tuple[str, int]] | None
                       ) -> list[tuple[str, int, CommittedOffset | None]]:
         """The committed offset of each partition (None if never committed),
@@ -162,10 +205,10 @@ class GroupCoordinator:
         self._store.expire_offsets(self.now_ms(), self._retention_ms)
         for group_id, group in list(self.groups.items()):
             # Kafka drops an empty group once it has no offsets left; one
-            # with a commit on its way to disk or a member id just handed
-            # out is kept until the next check.
+            # with a commit on its way to disk or in an open transaction, or
+            # a member id just handed out, is kept until the next check.
             if (group.state == EMPTY and not group.offsets and not group.uncommitted
-                    and not group.pending_members):
+                    and not group.pending_txn and not group.pending_members):
                 del self.groups[group_id]
         self._timers.call_later(self._retention_check_interval_ms, self._expire_offsets)
 

@@ -89,6 +89,13 @@ class Group:
         self.offsets: dict[tuple[str, int], CommittedOffset] = {}
         # Partitions with a commit written to the journal but not yet durable.
         self.uncommitted: Counter = Counter()
+        # TxnOffsetCommit's offsets, per producer id, until its transaction ends.
+        self.pending_txn: dict[int, dict[tuple[str, int], CommittedOffset]] = {}
+
+    def is_unstable(self, key: tuple[str, int]) -> bool:
+        """Kafka's hasPendingOffsetCommitsForTopicPartition: a commit of the
+        partition not yet durable, or waiting for its transaction to end."""
+        return key in self.uncommitted or any(key in p for p in self.pending_txn.values())
 
     def __repr__(self):
         return (f"Group({self.group_id!r}, {self.state}, generation={self.generation_id}, "

@@ -9,6 +9,9 @@ The journal (kgw.journal) holds these records:
                                  expiry, a deleted topic, OffsetDelete
     {"t": "group", "g": group, "pt": protocol type or null,
      "empty_since": ms, or null when the group stopped being empty}
+    {"t": "txn_commit", "g": group, "pid": producer id, "o": [as in commit]}
+                                 TxnOffsetCommit, pending until its transaction ends
+    {"t": "txn_end", "g": group, "pid": producer id, "c": true to commit, false to abort}
 
 A commit is applied to the in-memory offsets only once fsync has made it
 durable, and commits are applied in journal order, so what OffsetFetch
@@ -66,6 +69,26 @@ class OffsetStore:
                 group.offsets[topic, partition] = committed
 
         await self.until_durable(position, apply)
+
+    async def commit_transactional(self, group: Group, producer_id: int,
+                                   offsets: list[tuple[str, int, CommittedOffset]]) -> None:
+        """Durably hold offsets for the transaction of `producer_id`; they
+        count only once `end_transaction` commits it."""
+        position = self._journal.append(_txn_commit_record(group.group_id, producer_id, offsets))
+
+        def apply():
+            pending = group.pending_txn.setdefault(producer_id, {})
+            for topic, partition, committed in offsets:
+                pending[topic, partition] = committed
+
+        await self.until_durable(position, apply)
+
+    async def end_transaction(self, group: Group, producer_id: int, commit: bool) -> None:
+        """The offsets pending for `producer_id`'s transaction become the
+        committed ones, or are dropped."""
+        position = self._journal.append(
+            {"t": "txn_end", "g": group.group_id, "pid": producer_id, "c": commit})
+        await self.until_durable(position, lambda: _end_transaction(group, producer_id, commit))
 
     def delete(self, groups: list[Group]) -> int:
         """Journal the deletion; `until_durable` the returned position
@@ -187,6 +210,13 @@ def _replay(records: list[dict], now_ms: int) -> dict[str, Group]:
             offsets = groups[record["g"]].offsets if record["g"] in groups else {}
             for topic, partition in record["p"]:
                 offsets.pop((topic, partition), None)
+        elif kind == "txn_commit":
+            pending = group(record["g"]).pending_txn.setdefault(record["pid"], {})
+            for topic, partition, *committed in record["o"]:
+                pending[topic, partition] = CommittedOffset(*committed)
+        elif kind == "txn_end":
+            if record["g"] in groups:
+                _end_transaction(groups[record["g"]], record["pid"], record["c"])
         elif kind == "group":
             found = group(record["g"])
             found.protocol_type = record["pt"]
@@ -196,7 +226,13 @@ def _replay(records: list[dict], now_ms: int) -> dict[str, Group]:
         else:
             raise JournalError(f"unknown journal record type {kind!r}")
     # An empty group without offsets is forgotten, as Kafka's cleanup does.
-    return {group_id: g for group_id, g in groups.items() if g.offsets}
+    return {group_id: g for group_id, g in groups.items() if g.offsets or g.pending_txn}
+
+
+def _end_transaction(group: Group, producer_id: int, commit: bool) -> None:
+    pending = group.pending_txn.pop(producer_id, {})
+    if commit:
+        group.offsets.update(pending)
 
 
 def _snapshot(groups: dict[str, Group]) -> list[dict]:
@@ -207,6 +243,9 @@ def _snapshot(groups: dict[str, Group]) -> list[dict]:
                             "empty_since": group.state_since_ms})
         records.append(_commit_record(group.group_id, [
             (topic, partition, committed) for (topic, partition), committed in group.offsets.items()]))
+        records.extend(_txn_commit_record(group.group_id, producer_id, [
+            (topic, partition, committed) for (topic, partition), committed in pending.items()])
+            for producer_id, pending in group.pending_txn.items())
     return records
 
 
@@ -215,7 +254,15 @@ def _expire_record(group: Group, keys: list[tuple[str, int]]) -> dict:
 
 
 def _commit_record(group_id: str, offsets: list[tuple[str, int, CommittedOffset]]) -> dict:
-    return {"t": "commit", "g": group_id, "o": [
-        [topic, partition, c.offset, c.leader_epoch, c.metadata, c.commit_timestamp_ms,
-         c.expire_timestamp_ms]
-        for topic, partition, c in offsets]}
+    return {"t": "commit", "g": group_id, "o": _offset_rows(offsets)}
+
+
+def _txn_commit_record(group_id: str, producer_id: int,
+                       offsets: list[tuple[str, int, CommittedOffset]]) -> dict:
+    return {"t": "txn_commit", "g": group_id, "pid": producer_id, "o": _offset_rows(offsets)}
+
+
+def _offset_rows(offsets: list[tuple[str, int, CommittedOffset]]) -> list[list]:
+    return [[topic, partition, c.offset, c.leader_epoch, c.metadata, c.commit_timestamp_ms,
+             c.expire_timestamp_ms]
+            for topic, partition, c in offsets]

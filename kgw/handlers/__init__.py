@@ -42,5 +42,6 @@ def load_all() -> dict[int, Handler]:
     """Import every handler module (registration happens at import)."""
     from . import (  # noqa: F401
         admin, api_versions, configs, fetch, groups, list_offsets, metadata, offsets, produce, sasl,
+        transactions,
     )
     return HANDLERS

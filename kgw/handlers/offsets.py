@@ -3,8 +3,9 @@
 OffsetCommit v2-4 carry a retention time, v6+ the leader epoch, v7+ the
 group instance id. OffsetFetch v2+ reads every committed partition of the
 group when the topic list is null, and v8+ reads several groups at once.
-OffsetFetch's require_stable (v7+) waits for pending transactional commits;
-kgw's coordinator has none, so every answer is already stable.
+OffsetFetch's require_stable (v7+) answers UNSTABLE_OFFSET_COMMIT for a
+partition with a commit not yet durable or held by an open transaction
+(TxnOffsetCommit, served with the transactional APIs), and the client retries.
 """
 
 from protocol.error_codes import ErrorCode
@@ -68,23 +69,28 @@ async def offset_fetch(broker, request):
         Topic = Group.OffsetFetchResponseTopics
         return Response(throttle_time_ms=0, groups=[
             Group(group_id=group.group_id, error_code=ErrorCode.NONE,
-                  topics=_fetched(broker, group.group_id, group.topics, Topic,
-                                  Topic.OffsetFetchResponsePartitions))
+                  topics=_fetched(broker, group.group_id, group.topics, body.require_stable,
+                                  Topic, Topic.OffsetFetchResponsePartitions))
             for group in body.groups])
     Topic = Response.OffsetFetchResponseTopic
     return Response(throttle_time_ms=0, error_code=ErrorCode.NONE, topics=_fetched(
-        broker, body.group_id, body.topics, Topic, Topic.OffsetFetchResponsePartition))
+        broker, body.group_id, body.topics, body.require_stable, Topic,
+        Topic.OffsetFetchResponsePartition))
 
 
-def _fetched(broker, group_id: str, topics, Topic, Partition) -> list:
+def _fetched(broker, group_id: str, topics, require_stable: bool, Topic, Partition) -> list:
     """The response topics for `topics` (None: all the group committed).
     A partition never committed reads -1 with empty metadata, as in Kafka."""
     wanted = None if topics is None else [
         (topic.name, partition) for topic in topics for partition in topic.partition_indexes]
     by_topic: dict[str, list] = {}
     for topic, partition, committed in broker.groups.fetch_offsets(group_id, wanted):
+        if require_stable and broker.groups.is_unstable(group_id, topic, partition):
+            error, committed = ErrorCode.UNSTABLE_OFFSET_COMMIT, None
+        else:
+            error = ErrorCode.NONE
         by_topic.setdefault(topic, []).append(Partition(
-            partition_index=partition, error_code=ErrorCode.NONE,
+            partition_index=partition, error_code=error,
             committed_offset=committed.offset if committed else -1,
             committed_leader_epoch=committed.leader_epoch if committed else -1,
             metadata=committed.metadata if committed else ""))

@@ -13,7 +13,9 @@ from protocol.records import iter_batches
 
 from ..log import LogError
 from ..producers import ProducerError
+from ..transactions import TransactionError
 from . import handles
+from .transactions import coordinate
 
 Response = PRODUCE.Response
 TopicResult = Response.TopicProduceResponse
@@ -38,8 +40,6 @@ async def produce(broker, request):
         refusal = (ErrorCode.UNSUPPORTED_VERSION, "Produce v0-2 (message format v0/v1) is not supported")
     elif body.acks not in VALID_ACKS:
         refusal = (ErrorCode.INVALID_REQUIRED_ACKS, f"acks must be -1, 0 or 1, not {body.acks}")
-    elif body.transactional_id is not None:
-        refusal = (ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "transactions are not supported yet")
 
     durable_waits = []
     responses = []
@@ -50,7 +50,7 @@ async def produce(broker, request):
             if refusal:
                 results.append(_result(data.index, *refusal))
                 continue
-            result, wait = _append(broker, topic_data.name, data, body.acks)
+            result, wait = _append(broker, topic_data.name, data, body.acks, body.transactional_id)
             results.append(result)
             if wait:
                 durable_waits.append(wait)
@@ -61,7 +61,7 @@ async def produce(broker, request):
     return Response(responses=responses, throttle_time_ms=0)
 
 
-def _append(broker, topic: str, data, acks: int):
+def _append(broker, topic: str, data, acks: int, transactional_id: str | None):
     partition_log = broker.log.partition(topic, data.index)
     if partition_log is None:
         return _result(data.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -77,6 +77,7 @@ def _append(broker, topic: str, data, acks: int):
         batches = []
     try:
         if batches:
+            _check_transaction(broker, transactional_id, batches[0], key, partition_log)
             duplicate_of = broker.producers.check(key, partition_log, batches)
             if duplicate_of is not None:
                 # A retry of a batch already written: acknowledge it again,
@@ -86,7 +87,7 @@ def _append(broker, topic: str, data, acks: int):
                 return _result(data.index, ErrorCode.NONE, base_offset=duplicate_of,
                                log_start_offset=partition_log.log_start_offset), wait
         appended = partition_log.append(records)
-    except (LogError, ProducerError) as exc:
+    except (LogError, ProducerError, TransactionError) as exc:
         return _result(data.index, exc.code, exc.message), None
     broker.producers.appended(key, batches, appended.base_offset)
     broker.notifier.appended(topic, data.index)
@@ -99,14 +100,31 @@ def _append(broker, topic: str, data, acks: int):
                    log_start_offset=appended.log_start_offset), wait
 
 
+def _check_transaction(broker, transactional_id: str | None, batch, key, partition_log) -> None:
+    if not batch.is_transactional:
+        if batch.producer_id >= 0 and partition_log.ongoing_transaction(batch.producer_id) is not None:
+            # Kafka's ProducerStateManager expects the rest of an open
+            # transaction to be transactional too.
+            raise TransactionError(ErrorCode.INVALID_TXN_STATE,
+                                   f"producer {batch.producer_id} has an open transaction in "
+                                   f"{key[0]}-{key[1]}: its batches must be transactional")
+        return
+    if transactional_id is None:
+        # Kafka asks for the transactional id's authorization first.
+        raise TransactionError(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                               "a transactional batch needs the producer's transactional id")
+    broker.transactions.check_produce(transactional_id, batch.producer_id, batch.producer_epoch, key)
+
+
 @handles(INIT_PRODUCER_ID)
 async def init_producer_id(broker, request):
     body = request.body
     Result = INIT_PRODUCER_ID.Response
-    if body.transactional_id is not None:
-        # Without a transaction coordinator a transactional producer cannot
-        # work; saying so up front beats failing at its first AddPartitions.
-        return Result(throttle_time_ms=0, error_code=ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-                      producer_id=-1, producer_epoch=-1)
-    pid, epoch = broker.producers.init_producer(body.producer_id, body.producer_epoch)
-    return Result(throttle_time_ms=0, error_code=ErrorCode.NONE, producer_id=pid, producer_epoch=epoch)
+    if body.transactional_id is None:
+        pid, epoch = broker.producers.init_producer(body.producer_id, body.producer_epoch)
+        return Result(throttle_time_ms=0, error_code=ErrorCode.NONE, producer_id=pid,
+                      producer_epoch=epoch)
+    error, ids = await coordinate(request, broker.transactions.init_producer_id(
+        body.transactional_id, body.transaction_timeout_ms, body.producer_id, body.producer_epoch))
+    pid, epoch = ids if error == ErrorCode.NONE else (-1, -1)
+    return Result(throttle_time_ms=0, error_code=error, producer_id=pid, producer_epoch=epoch)

@@ -1,0 +1,109 @@
+"""The transactional producer's APIs: AddPartitionsToTxn 0-3, AddOffsetsToTxn
+0-3, EndTxn 0-3 and TxnOffsetCommit 0-3 (InitProducerId is with Produce).
+
+Versions before PRODUCER_FENCED existed (KIP-588) get INVALID_PRODUCER_EPOCH
+in its place, as Kafka answers them.
+"""
+
+import logging
+
+from protocol.error_codes import ErrorCode
+from protocol.messages import (
+    ADD_OFFSETS_TO_TXN, ADD_PARTITIONS_TO_TXN, END_TXN, INIT_PRODUCER_ID, TXN_OFFSET_COMMIT,
+)
+
+from ..groups import OffsetCommit
+from ..transactions import TransactionError
+from . import handles
+
+log = logging.getLogger("kgw.transactions")
+
+# The first version of each API that knows PRODUCER_FENCED.
+FENCED_SINCE = {INIT_PRODUCER_ID.key: 4, ADD_PARTITIONS_TO_TXN.key: 2, ADD_OFFSETS_TO_TXN.key: 2,
+                END_TXN.key: 2}
+
+
+async def coordinate(request, call) -> tuple[ErrorCode, object]:
+    """Await a coordinator call: the error code a client of this version
+    understands, and the call's result. A journal that cannot be written
+    makes kgw answer as a coordinator that is not available."""
+    try:
+        return ErrorCode.NONE, await call
+    except TransactionError as exc:
+        if exc.code == ErrorCode.PRODUCER_FENCED and request.api_version < FENCED_SINCE.get(
+                request.api_key, 0):
+            return ErrorCode.INVALID_PRODUCER_EPOCH, None
+        return exc.code, None
+    except OSError as exc:
+        log.error("transaction state cannot be written: %s", exc)
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE, None
+
+
+@handles(ADD_PARTITIONS_TO_TXN)
+async def add_partitions_to_txn(broker, request):
+    body = request.body
+    wanted = [(topic.name, partition) for topic in body.v3_and_below_topics
+              for partition in topic.partitions]
+    unknown = {key for key in wanted if broker.log.partition(*key) is None}
+    if unknown:
+        # Kafka adds nothing when any partition is unknown.
+        errors = {key: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION if key in unknown
+                  else ErrorCode.OPERATION_NOT_ATTEMPTED for key in wanted}
+    else:
+        error, _ = await coordinate(request, broker.transactions.add_partitions(
+            body.v3_and_below_transactional_id, body.v3_and_below_producer_id,
+            body.v3_and_below_producer_epoch, wanted))
+        errors = dict.fromkeys(wanted, error)
+    Topic = ADD_PARTITIONS_TO_TXN.Response.AddPartitionsToTxnTopicResult
+    Partition = Topic.AddPartitionsToTxnPartitionResult
+    return ADD_PARTITIONS_TO_TXN.Response(throttle_time_ms=0, results_by_topic_v3_and_below=[
+        Topic(name=topic.name, results_by_partition=[
+            Partition(partition_index=p, partition_error_code=errors[topic.name, p])
+            for p in topic.partitions])
+        for topic in body.v3_and_below_topics])
+
+
+@handles(ADD_OFFSETS_TO_TXN)
+async def add_offsets_to_txn(broker, request):
+    body = request.body
+    error, _ = await coordinate(request, broker.transactions.add_offsets(
+        body.transactional_id, body.producer_id, body.producer_epoch, body.group_id))
+    return ADD_OFFSETS_TO_TXN.Response(throttle_time_ms=0, error_code=error)
+
+
+@handles(END_TXN)
+async def end_txn(broker, request):
+    body = request.body
+    error, _ = await coordinate(request, broker.transactions.end_transaction(
+        body.transactional_id, body.producer_id, body.producer_epoch, body.committed))
+    return END_TXN.Response(throttle_time_ms=0, error_code=error)
+
+
+@handles(TXN_OFFSET_COMMIT)
+async def txn_offset_commit(broker, request):
+    body = request.body
+    keys = [(topic.name, p.partition_index) for topic in body.topics for p in topic.partitions]
+    try:
+        broker.transactions.check_offset_commit(body.transactional_id, body.producer_id,
+                                                body.producer_epoch, body.group_id)
+    except TransactionError as exc:
+        errors = dict.fromkeys(keys, exc.code)
+    else:
+        # As for OffsetCommit, partitions that do not exist are answered first.
+        entries = [OffsetCommit(topic.name, p.partition_index, p.committed_offset,
+                                p.committed_leader_epoch, p.committed_metadata or "")
+                   for topic in body.topics for p in topic.partitions
+                   if broker.log.partition(topic.name, p.partition_index) is not None]
+        committed = await broker.groups.commit_transactional_offsets(
+            body.group_id, body.producer_id, body.generation_id, body.member_id,
+            body.group_instance_id, entries) if entries else []
+        errors = dict.fromkeys(keys, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        errors.update(((e.topic, e.partition), error) for e, error in zip(entries, committed))
+    Topic = TXN_OFFSET_COMMIT.Response.TxnOffsetCommitResponseTopic
+    Partition = Topic.TxnOffsetCommitResponsePartition
+    return TXN_OFFSET_COMMIT.Response(throttle_time_ms=0, topics=[
+        Topic(name=topic.name, partitions=[
+            Partition(partition_index=p.partition_index,
+                      error_code=errors[topic.name, p.partition_index])
+            for p in topic.partitions])
+        for topic in body.topics])

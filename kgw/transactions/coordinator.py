@@ -1,0 +1,267 @@
+"""The transaction coordinator (KIP-98): kgw coordinates every transactional id.
+
+A transactional producer gets its producer id and epoch from InitProducerId,
+names the partitions and groups its transaction writes to (AddPartitionsToTxn,
+AddOffsetsToTxn), produces, and ends the transaction with EndTxn. Ending it
+writes a commit or abort marker to every partition it touched and commits or
+drops the offsets TxnOffsetCommit held for it. Each state change is journalled
+before it is acted on, so a crash between the markers is finished at start-up,
+as Kafka's coordinator finishes a transaction it finds in PrepareCommit.
+
+Kafka answers EndTxn once PrepareCommit is durable and writes the markers
+after; kgw writes them first, so a client that sees its commit acknowledged
+can read what it committed at once. The outcome is the same; a client can
+tell only by EndTxn taking a marker write longer.
+"""
+
+import logging
+import time
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import trio
+
+from protocol.error_codes import ErrorCode
+
+from ..journal import Journal, encode_frame
+from .state import (
+    COMPLETE_ABORT, COMPLETE_COMMIT, MAX_EPOCH, ONGOING, PREPARE_ABORT, PREPARE_COMMIT, PREPARING,
+    Transaction,
+)
+
+log = logging.getLogger("kgw.transactions")
+
+STATE_DIR = "__transaction_state"
+JOURNAL_FILE = "transactions.log"
+JOURNAL_MAGIC = b"KGWT"
+# Kafka's transaction.max.timeout.ms and
+# transaction.abort.timed.out.transaction.cleanup.interval.ms.
+MAX_TIMEOUT_MS = 900_000
+ABORT_CHECK_INTERVAL_MS = 10_000
+# Start-up rewrites the journal once it is this big and mostly dead records.
+COMPACT_MIN_BYTES = 1 << 20
+
+# (producer id, epoch, commit, partitions, only where a transaction is open)
+WriteMarkers = Callable[[int, int, bool, set[tuple[str, int]], bool], Awaitable[None]]
+# (group id, producer id, commit)
+EndGroupTransaction = Callable[[str, int, bool], Awaitable[None]]
+
+
+class TransactionError(Exception):
+    def __init__(self, code: ErrorCode, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class TransactionCoordinator:
+    def __init__(self, data_dir: Path, *, new_producer_id: Callable[[], int],
+                 write_markers: WriteMarkers, end_group_transaction: EndGroupTransaction,
+                 max_timeout_ms: int = MAX_TIMEOUT_MS,
+                 abort_check_interval_ms: int = ABORT_CHECK_INTERVAL_MS,
+                 clock: Callable[[], float] = time.time):
+        self._new_producer_id = new_producer_id
+        self._write_markers = write_markers
+        self._end_group_transaction = end_group_transaction
+        self._max_timeout_ms = max_timeout_ms
+        self._abort_check_interval_ms = abort_check_interval_ms
+        self._clock = clock
+        directory = Path(data_dir) / STATE_DIR
+        directory.mkdir(parents=True, exist_ok=True)
+        self._journal, records = Journal.open(directory / JOURNAL_FILE, JOURNAL_MAGIC)
+        self.transactions: dict[str, Transaction] = {}
+        for record in records:
+            txn = Transaction.from_record(record)
+            self.transactions[txn.transactional_id] = txn
+        snapshot = [txn.record() for txn in self.transactions.values()]
+        live = sum(len(encode_frame(record)) for record in snapshot)
+        if self._journal.size > max(COMPACT_MIN_BYTES, 2 * live):
+            self._journal.rewrite(snapshot)
+
+    def now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Finish what a crash interrupted, then abort timed-out transactions
+        every `abort_check_interval_ms`."""
+        for txn in list(self.transactions.values()):
+            if txn.state in PREPARING:
+                log.info("transaction %s: finishing %s after a restart", txn.transactional_id,
+                         txn.state)
+                await self._complete(txn, only_open=True)
+        task_status.started()
+        while True:
+            await trio.sleep(self._abort_check_interval_ms / 1000)
+            await self.abort_timed_out()
+
+    def close(self) -> None:
+        self._journal.close()
+
+    # --- the APIs -------------------------------------------------------------
+
+    async def init_producer_id(self, transactional_id: str, timeout_ms: int,
+                               producer_id: int = -1, producer_epoch: int = -1) -> tuple[int, int]:
+        """(producer id, epoch) for a transactional producer; an open
+        transaction of an earlier incarnation is aborted first. Raises
+        TransactionError."""
+        if not transactional_id:
+            raise TransactionError(ErrorCode.INVALID_REQUEST, "the transactional id is empty")
+        if not 0 < timeout_ms <= self._max_timeout_ms:
+            raise TransactionError(
+                ErrorCode.INVALID_TRANSACTION_TIMEOUT,
+                f"transaction timeout {timeout_ms} ms is not in (0, {self._max_timeout_ms}]")
+        txn = self.transactions.get(transactional_id)
+        if txn is None:
+            txn = self.transactions[transactional_id] = Transaction(
+                transactional_id, self._new_producer_id(), 0, timeout_ms)
+            await self._persist(txn)
+            return txn.producer_id, txn.producer_epoch
+        if producer_id >= 0 and (producer_id, producer_epoch) != (txn.producer_id, txn.producer_epoch):
+            # KIP-360: a producer resuming after an error must be the current one.
+            raise TransactionError(ErrorCode.PRODUCER_FENCED,
+                                   f"producer {producer_id} epoch {producer_epoch} is not the "
+                                   f"current one of {transactional_id}")
+        if txn.state in PREPARING:
+            raise TransactionError(ErrorCode.CONCURRENT_TRANSACTIONS,
+                                   f"transaction {transactional_id} is being ended")
+        if txn.state == ONGOING:
+            # Fence the old incarnation and abort its transaction (Kafka's
+            # PrepareEpochFence), then bump the epoch once more for this one.
+            await self._end(txn, commit=False, bump_epoch=True)
+        self._bump_epoch(txn)
+        txn.timeout_ms = timeout_ms
+        await self._persist(txn)
+        return txn.producer_id, txn.producer_epoch
+
+    async def add_partitions(self, transactional_id: str, producer_id: int, producer_epoch: int,
+                             partitions: list[tuple[str, int]]) -> None:
+        txn = self._current(transactional_id, producer_id, producer_epoch)
+        await self._add(txn, partitions=partitions)
+
+    async def add_offsets(self, transactional_id: str, producer_id: int, producer_epoch: int,
+                          group_id: str) -> None:
+        txn = self._current(transactional_id, producer_id, producer_epoch)
+        await self._add(txn, groups=[group_id])
+
+    async def end_transaction(self, transactional_id: str, producer_id: int, producer_epoch: int,
+                              commit: bool) -> None:
+        txn = self._current(transactional_id, producer_id, producer_epoch)
+        completed, preparing = ((COMPLETE_COMMIT, PREPARE_COMMIT) if commit
+                                else (COMPLETE_ABORT, PREPARE_ABORT))
+        if txn.state == ONGOING:
+            await self._end(txn, commit)
+        elif txn.state == completed:
+            # A retry of an EndTxn that already succeeded.
+            return
+        elif txn.state == preparing:
+            raise TransactionError(ErrorCode.CONCURRENT_TRANSACTIONS,
+                                   f"transaction {transactional_id} is being ended")
+        else:
+            raise TransactionError(ErrorCode.INVALID_TXN_STATE,
+                                   f"cannot {'commit' if commit else 'abort'} transaction "
+                                   f"{transactional_id} in state {txn.state}")
+
+    def check_produce(self, transactional_id: str, producer_id: int, producer_epoch: int,
+                      partition: tuple[str, int]) -> None:
+        """A transactional batch may be written only by the current producer
+        of its id, to a partition added to the open transaction."""
+        txn = self._known(transactional_id, producer_id)
+        if producer_epoch != txn.producer_epoch:
+            raise TransactionError(ErrorCode.INVALID_PRODUCER_EPOCH,
+                                   f"producer {producer_id} epoch {producer_epoch} is fenced by "
+                                   f"epoch {txn.producer_epoch}")
+        if txn.state != ONGOING or partition not in txn.partitions:
+            raise TransactionError(ErrorCode.INVALID_TXN_STATE,
+                                   f"{partition[0]}-{partition[1]} is not in an open transaction "
+                                   f"of {transactional_id}")
+
+    def check_offset_commit(self, transactional_id: str, producer_id: int, producer_epoch: int,
+                            group_id: str) -> None:
+        """TxnOffsetCommit's offsets must belong to an open transaction that
+        added the group, or nothing would ever commit or drop them."""
+        txn = self._known(transactional_id, producer_id)
+        if producer_epoch != txn.producer_epoch:
+            raise TransactionError(ErrorCode.INVALID_PRODUCER_EPOCH,
+                                   f"producer {producer_id} epoch {producer_epoch} is fenced by "
+                                   f"epoch {txn.producer_epoch}")
+        if txn.state != ONGOING or group_id not in txn.groups:
+            raise TransactionError(ErrorCode.INVALID_TXN_STATE,
+                                   f"group {group_id} is not in an open transaction of "
+                                   f"{transactional_id}")
+
+    async def abort_timed_out(self) -> None:
+        """Abort, with a bumped epoch that fences the producer, every
+        transaction open longer than its timeout."""
+        now = self.now_ms()
+        for txn in list(self.transactions.values()):
+            if txn.state == ONGOING and now - txn.started_ms > txn.timeout_ms:
+                log.info("transaction %s: aborting, open for longer than %d ms",
+                         txn.transactional_id, txn.timeout_ms)
+                await self._end(txn, commit=False, bump_epoch=True)
+
+    # --- the state machine ------------------------------------------------------------
+
+    def _known(self, transactional_id: str, producer_id: int) -> Transaction:
+        txn = self.transactions.get(transactional_id) if transactional_id else None
+        if txn is None or txn.producer_id != producer_id:
+            raise TransactionError(ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+                                   f"producer {producer_id} is not the producer of "
+                                   f"transactional id {transactional_id!r}")
+        return txn
+
+    def _current(self, transactional_id: str, producer_id: int, producer_epoch: int) -> Transaction:
+        txn = self._known(transactional_id, producer_id)
+        if producer_epoch != txn.producer_epoch:
+            raise TransactionError(ErrorCode.PRODUCER_FENCED,
+                                   f"producer {producer_id} epoch {producer_epoch} is fenced by "
+                                   f"epoch {txn.producer_epoch}")
+        return txn
+
+    async def _add(self, txn: Transaction, partitions=(), groups=()) -> None:
+        if txn.state in PREPARING:
+            raise TransactionError(ErrorCode.CONCURRENT_TRANSACTIONS,
+                                   f"transaction {txn.transactional_id} is being ended")
+        if txn.state == ONGOING and txn.partitions.issuperset(partitions) \
+                and txn.groups.issuperset(groups):
+            return
+        if txn.state != ONGOING:
+            txn.state = ONGOING
+            txn.started_ms = self.now_ms()
+        txn.partitions.update(partitions)
+        txn.groups.update(groups)
+        await self._persist(txn)
+
+    async def _end(self, txn: Transaction, commit: bool, bump_epoch: bool = False) -> None:
+        # Shielded: once prepared, a transaction must be completed even if
+        # the client that ended it hangs up.
+        with trio.CancelScope(shield=True):
+            if bump_epoch:
+                self._bump_epoch(txn)
+            txn.state = PREPARE_COMMIT if commit else PREPARE_ABORT
+            await self._persist(txn)
+            await self._complete(txn, only_open=False)
+
+    async def _complete(self, txn: Transaction, only_open: bool) -> None:
+        commit = txn.state == PREPARE_COMMIT
+        await self._write_markers(txn.producer_id, txn.producer_epoch, commit, txn.partitions,
+                                  only_open)
+        for group_id in sorted(txn.groups):
+            await self._end_group_transaction(group_id, txn.producer_id, commit)
+        txn.state = COMPLETE_COMMIT if commit else COMPLETE_ABORT
+        txn.partitions = set()
+        txn.groups = set()
+        txn.started_ms = -1
+        await self._persist(txn)
+
+    def _bump_epoch(self, txn: Transaction) -> None:
+        if txn.producer_epoch >= MAX_EPOCH:
+            txn.producer_id, txn.producer_epoch = self._new_producer_id(), 0
+        else:
+            txn.producer_epoch += 1
+
+    async def _persist(self, txn: Transaction) -> None:
+        position = self._journal.append(txn.record())
+        # Shielded: a state the journal holds must be acted on even if the
+        # client hangs up, or a restart would find it half done.
+        with trio.CancelScope(shield=True):
+            await self._journal.sync(position)

@@ -1,0 +1,48 @@
+"""Writing a transaction's end markers to its partitions."""
+
+import logging
+
+from ..log import LogError, LogManager
+from ..log.durability import Flusher
+
+log = logging.getLogger("kgw.transactions")
+
+# Markers are made as durable as an acks=all write.
+ACKS_ALL = -1
+
+
+class MarkerWriter:
+    def __init__(self, log_manager: LogManager, flusher: Flusher, notifier):
+        self._log = log_manager
+        self._flusher = flusher
+        self._notifier = notifier
+
+    async def __call__(self, producer_id: int, producer_epoch: int, commit: bool,
+                       partitions: set[tuple[str, int]], only_open: bool) -> None:
+        """One marker per partition, durable before returning. With
+        `only_open`, only where the producer's transaction is still open
+        (after a restart, some markers may already be written). A deleted
+        partition needs none; one that cannot be written is logged and
+        skipped, as it cannot serve reads either."""
+        written = []
+        for topic, index in sorted(partitions):
+            partition_log = self._log.partition(topic, index)
+            if partition_log is None:
+                continue
+            try:
+                if only_open and partition_log.ongoing_transaction(producer_id) is None:
+                    continue
+                appended = partition_log.append_marker(producer_id, producer_epoch, commit)
+            except LogError as exc:
+                log.error("cannot write the %s marker of producer %d to %s-%d: %s",
+                          "commit" if commit else "abort", producer_id, topic, index, exc)
+                continue
+            self._notifier.appended(topic, index)
+            written.append((partition_log, appended.last_offset + 1))
+        if self._flusher.needs_fsync(ACKS_ALL):
+            for partition_log, end in written:
+                try:
+                    await self._flusher.wait_durable(partition_log, end)
+                except LogError as exc:
+                    log.error("marker of producer %d in %r is not durable: %s", producer_id,
+                              partition_log, exc)

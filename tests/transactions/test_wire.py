@@ -1,0 +1,217 @@
+"""A transaction end to end through the server, request by request, as a
+transactional producer and a read_committed consumer send them."""
+
+import time
+
+import pytest
+
+from protocol.error_codes import ErrorCode
+from protocol.messages import (
+    ADD_OFFSETS_TO_TXN, ADD_PARTITIONS_TO_TXN, CREATE_TOPICS, END_TXN, FETCH, INIT_PRODUCER_ID,
+    LIST_OFFSETS, OFFSET_FETCH, PRODUCE, TXN_OFFSET_COMMIT,
+)
+from protocol.records import ControlType, Record, build_batch, iter_batches
+
+from ..server_harness import Client, running_server
+from ..test_server import create, fetch, list_offsets
+
+pytestmark = pytest.mark.trio
+
+NONE = ErrorCode.NONE
+READ_COMMITTED = 1
+LATEST = -1
+
+
+class Producer:
+    """What a transactional producer keeps: its id, epoch and sequences."""
+
+    def __init__(self, client: Client, transactional_id: str = "app"):
+        self.client = client
+        self.transactional_id = transactional_id
+        self.producer_id = self.epoch = -1
+        self.sequences = {}
+
+    async def init(self, version=4, timeout_ms=60_000):
+        response = await self.client.call(INIT_PRODUCER_ID, version, INIT_PRODUCER_ID.Request(
+            transactional_id=self.transactional_id, transaction_timeout_ms=timeout_ms))
+        if response.error_code == NONE:
+            self.producer_id, self.epoch = response.producer_id, response.producer_epoch
+            self.sequences = {}
+        return response.error_code
+
+    async def add_partitions(self, *partitions, version=3):
+        Topic = ADD_PARTITIONS_TO_TXN.Request.AddPartitionsToTxnTopic
+        topics = {}
+        for topic, partition in partitions:
+            topics.setdefault(topic, []).append(partition)
+        response = await self.client.call(ADD_PARTITIONS_TO_TXN, version, ADD_PARTITIONS_TO_TXN.Request(
+            v3_and_below_transactional_id=self.transactional_id,
+            v3_and_below_producer_id=self.producer_id, v3_and_below_producer_epoch=self.epoch,
+            v3_and_below_topics=[Topic(name=t, partitions=p) for t, p in topics.items()]))
+        return {(t.name, p.partition_index): p.partition_error_code
+                for t in response.results_by_topic_v3_and_below for p in t.results_by_partition}
+
+    async def produce(self, topic, partition, *values, transactional_id="own", transactional=True):
+        sequence = self.sequences.get((topic, partition), 0)
+        # Stamped now: an old timestamp would roll the segment at the marker
+        # (segment.ms), and a Fetch stops at the end of a segment.
+        now = int(time.time() * 1000)
+        data = build_batch([Record(offset=i, timestamp=now, key=None, value=v)
+                            for i, v in enumerate(values)], producer_id=self.producer_id,
+                           producer_epoch=self.epoch, base_sequence=sequence,
+                           is_transactional=transactional)
+        Topic = PRODUCE.Request.TopicProduceData
+        response = await self.client.call(PRODUCE, 9, PRODUCE.Request(
+            transactional_id=self.transactional_id if transactional_id == "own" else transactional_id,
+            acks=-1, timeout_ms=1000, topic_data=[Topic(name=topic, partition_data=[
+                Topic.PartitionProduceData(index=partition, records=data)])]))
+        result = response.responses[0].partition_responses[0]
+        if result.error_code == NONE:
+            self.sequences[topic, partition] = sequence + len(values)
+        return result.error_code, result.base_offset
+
+    async def add_offsets(self, group_id):
+        response = await self.client.call(ADD_OFFSETS_TO_TXN, 3, ADD_OFFSETS_TO_TXN.Request(
+            transactional_id=self.transactional_id, producer_id=self.producer_id,
+            producer_epoch=self.epoch, group_id=group_id))
+        return response.error_code
+
+    async def commit_offsets(self, group_id, offsets):
+        Topic = TXN_OFFSET_COMMIT.Request.TxnOffsetCommitRequestTopic
+        response = await self.client.call(TXN_OFFSET_COMMIT, 3, TXN_OFFSET_COMMIT.Request(
+            transactional_id=self.transactional_id, group_id=group_id, producer_id=self.producer_id,
+            producer_epoch=self.epoch, topics=[Topic(name=topic, partitions=[
+                Topic.TxnOffsetCommitRequestPartition(partition_index=partition, committed_offset=offset,
+                                                      committed_metadata="")])
+                for (topic, partition), offset in offsets.items()]))
+        return {(t.name, p.partition_index): p.error_code for t in response.topics for p in t.partitions}
+
+    async def end(self, commit, version=3, epoch=None):
+        response = await self.client.call(END_TXN, version, END_TXN.Request(
+            transactional_id=self.transactional_id, producer_id=self.producer_id,
+            producer_epoch=self.epoch if epoch is None else epoch, committed=commit))
+        return response.error_code
+
+
+async def read_committed(client, topic, partition, offset):
+    """(values, control types, LSO, HWM, aborted (pid, first offset)) of one
+    read_committed Fetch."""
+    response = await client.call(FETCH, 12, fetch(topic, partition, offset, isolation=READ_COMMITTED))
+    part = response.responses[0].partitions[0]
+    assert part.error_code == NONE
+    data = bytes(part.records.read_bytes()) if hasattr(part.records, "read_bytes") else bytes(part.records or b"")
+    values, controls = [], []
+    for batch in iter_batches(data):
+        if batch.is_control:
+            controls.append(batch.control_record().type)
+        else:
+            values.extend(r.value for r in batch.records())
+    aborted = [(a.producer_id, a.first_offset) for a in part.aborted_transactions]
+    return values, controls, part.last_stable_offset, part.high_watermark, aborted
+
+
+async def committed_offset(client, group_id, topic, partition):
+    Topic = OFFSET_FETCH.Request.OffsetFetchRequestTopic
+    response = await client.call(OFFSET_FETCH, 7, OFFSET_FETCH.Request(
+        group_id=group_id, require_stable=True, topics=[Topic(name=topic, partition_indexes=[partition])]))
+    part = response.topics[0].partitions[0]
+    return part.committed_offset, part.error_code
+
+
+async def latest(client, topic, partition, isolation):
+    body = list_offsets(topic, partition, LATEST)
+    body.isolation_level = isolation
+    response = await client.call(LIST_OFFSETS, 5, body)
+    return response.topics[0].partitions[0].offset
+
+
+async def test_commit_then_abort(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 4, create("t", 2))
+        producer = Producer(client)
+        assert await producer.init() == NONE
+        assert (producer.producer_id, producer.epoch) == (0, 0)
+
+        assert await producer.add_partitions(("t", 0), ("t", 9)) == {
+            ("t", 0): ErrorCode.OPERATION_NOT_ATTEMPTED, ("t", 9): ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
+        assert await producer.produce("t", 0, b"a") == (ErrorCode.INVALID_TXN_STATE, -1)
+        assert await producer.add_partitions(("t", 0)) == {("t", 0): NONE}
+        assert await producer.produce("t", 0, b"a", b"b") == (NONE, 0)
+        assert await producer.produce("t", 1, b"x") == (ErrorCode.INVALID_TXN_STATE, -1)
+        assert (await producer.produce("t", 0, b"c", transactional_id=None))[0] == \
+            ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        # The rest of an open transaction must be transactional.
+        assert (await producer.produce("t", 0, b"c", transactional=False))[0] == ErrorCode.INVALID_TXN_STATE
+
+        # Open: read_committed sees nothing and the LSO stays at the first
+        # open offset; read_uncommitted's latest offset is the end.
+        assert await read_committed(client, "t", 0, 0) == ([], [], 0, 2, [])
+        assert await latest(client, "t", 0, READ_COMMITTED) == 0
+        assert await latest(client, "t", 0, 0) == 2
+
+        assert await producer.add_offsets("readers") == NONE
+        assert await producer.commit_offsets("readers", {("t", 0): 2}) == {("t", 0): NONE}
+        assert await committed_offset(client, "readers", "t", 0) == (-1, ErrorCode.UNSTABLE_OFFSET_COMMIT)
+
+        assert await producer.end(commit=True) == NONE
+        assert await read_committed(client, "t", 0, 0) == ([b"a", b"b"], [ControlType.COMMIT], 3, 3, [])
+        assert await committed_offset(client, "readers", "t", 0) == (2, NONE)
+        assert await latest(client, "t", 0, READ_COMMITTED) == 3
+
+        # An aborted transaction: its records are there, with the range a
+        # read_committed consumer must drop.
+        assert await producer.add_partitions(("t", 0)) == {("t", 0): NONE}
+        assert await producer.produce("t", 0, b"dropped") == (NONE, 3)
+        assert await producer.add_offsets("readers") == NONE
+        assert await producer.commit_offsets("readers", {("t", 0): 99}) == {("t", 0): NONE}
+        assert await producer.end(commit=False) == NONE
+        assert await read_committed(client, "t", 0, 3) == (
+            [b"dropped"], [ControlType.ABORT], 5, 5, [(producer.producer_id, 3)])
+        assert await committed_offset(client, "readers", "t", 0) == (2, NONE)
+        await client.aclose()
+
+
+async def test_a_new_incarnation_fences_the_old_one(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 4, create("t", 1))
+        old, new = Producer(client), Producer(client)
+        await old.init()
+        await old.add_partitions(("t", 0))
+        assert await old.produce("t", 0, b"zombie") == (NONE, 0)
+        assert await new.init() == NONE
+        assert (new.producer_id, new.epoch) == (old.producer_id, 2)
+        # The open transaction was aborted; the old producer is fenced, told
+        # so in the words its request version knows.
+        assert await read_committed(client, "t", 0, 0) == (
+            [b"zombie"], [ControlType.ABORT], 2, 2, [(old.producer_id, 0)])
+        assert await old.end(commit=True, version=3) == ErrorCode.PRODUCER_FENCED
+        assert await old.end(commit=True, version=1) == ErrorCode.INVALID_PRODUCER_EPOCH
+        assert (await old.produce("t", 0, b"late"))[0] == ErrorCode.INVALID_PRODUCER_EPOCH
+        assert await old.init(version=2, timeout_ms=900_001) == ErrorCode.INVALID_TRANSACTION_TIMEOUT
+        await client.aclose()
+
+
+async def test_transactions_survive_a_restart(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 4, create("t", 1))
+        producer = Producer(client)
+        await producer.init()
+        for values, commit in (([b"kept"], True), ([b"dropped"], False), ([b"open"], None)):
+            await producer.add_partitions(("t", 0))
+            await producer.produce("t", 0, *values)
+            if commit is not None:
+                assert await producer.end(commit) == NONE
+        await client.aclose()
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        assert await read_committed(client, "t", 0, 0) == (
+            [b"kept", b"dropped"], [ControlType.COMMIT, ControlType.ABORT], 4, 5,
+            [(producer.producer_id, 2)])
+        # The transaction left open is still the producer's to end.
+        producer.client = client
+        assert await producer.end(commit=True) == NONE
+        assert (await read_committed(client, "t", 0, 4))[:4] == ([b"open"], [ControlType.COMMIT], 6, 6)
+        await client.aclose()
