@@ -26,7 +26,7 @@ from protocol.error_codes import ErrorCode
 from ..journal import Journal, encode_frame
 from .state import (
     COMPLETE_ABORT, COMPLETE_COMMIT, MAX_EPOCH, ONGOING, PREPARE_ABORT, PREPARE_COMMIT, PREPARING,
-    Transaction,
+    SETTLED, Transaction, expiry_record,
 )
 
 log = logging.getLogger("kgw.transactions")
@@ -34,10 +34,12 @@ log = logging.getLogger("kgw.transactions")
 STATE_DIR = "__transaction_state"
 JOURNAL_FILE = "transactions.log"
 JOURNAL_MAGIC = b"KGWT"
-# Kafka's transaction.max.timeout.ms and
-# transaction.abort.timed.out.transaction.cleanup.interval.ms.
+# Kafka's transaction.max.timeout.ms,
+# transaction.abort.timed.out.transaction.cleanup.interval.ms and
+# transactional.id.expiration.ms.
 MAX_TIMEOUT_MS = 900_000
 ABORT_CHECK_INTERVAL_MS = 10_000
+ID_EXPIRATION_MS = 7 * 24 * 3600 * 1000
 # Start-up rewrites the journal once it is this big and mostly dead records.
 COMPACT_MIN_BYTES = 1 << 20
 
@@ -59,20 +61,24 @@ class TransactionCoordinator:
                  write_markers: WriteMarkers, end_group_transaction: EndGroupTransaction,
                  max_timeout_ms: int = MAX_TIMEOUT_MS,
                  abort_check_interval_ms: int = ABORT_CHECK_INTERVAL_MS,
-                 clock: Callable[[], float] = time.time):
+                 id_expiration_ms: int = ID_EXPIRATION_MS, clock: Callable[[], float] = time.time):
         self._new_producer_id = new_producer_id
         self._write_markers = write_markers
         self._end_group_transaction = end_group_transaction
         self._max_timeout_ms = max_timeout_ms
         self._abort_check_interval_ms = abort_check_interval_ms
+        self._id_expiration_ms = id_expiration_ms
         self._clock = clock
         directory = Path(data_dir) / STATE_DIR
         directory.mkdir(parents=True, exist_ok=True)
         self._journal, records = Journal.open(directory / JOURNAL_FILE, JOURNAL_MAGIC)
         self.transactions: dict[str, Transaction] = {}
         for record in records:
-            txn = Transaction.from_record(record)
-            self.transactions[txn.transactional_id] = txn
+            if record["t"] == "expire":
+                self.transactions.pop(record["id"], None)
+            else:
+                txn = Transaction.from_record(record)
+                self.transactions[txn.transactional_id] = txn
         snapshot = [txn.record() for txn in self.transactions.values()]
         live = sum(len(encode_frame(record)) for record in snapshot)
         if self._journal.size > max(COMPACT_MIN_BYTES, 2 * live):
@@ -83,7 +89,7 @@ class TransactionCoordinator:
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Finish what a crash interrupted, then abort timed-out transactions
-        every `abort_check_interval_ms`."""
+        and forget long-idle ids every `abort_check_interval_ms`."""
         for txn in list(self.transactions.values()):
             if txn.state in PREPARING:
                 log.info("transaction %s: finishing %s after a restart", txn.transactional_id,
@@ -93,6 +99,7 @@ class TransactionCoordinator:
         while True:
             await trio.sleep(self._abort_check_interval_ms / 1000)
             await self.abort_timed_out()
+            self.expire_ids()
 
     def close(self) -> None:
         self._journal.close()
@@ -199,6 +206,21 @@ class TransactionCoordinator:
                          txn.transactional_id, txn.timeout_ms)
                 await self._end(txn, commit=False, bump_epoch=True)
 
+    def expire_ids(self) -> None:
+        """Forget transactional ids idle, with no transaction open, for
+        longer than transactional.id.expiration.ms, as Kafka does: a
+        producer using one again starts afresh, with a new producer id."""
+        now = self.now_ms()
+        for txn in list(self.transactions.values()):
+            if txn.state in SETTLED and now - txn.updated_ms > self._id_expiration_ms:
+                try:
+                    self._journal.append(expiry_record(txn.transactional_id))
+                except OSError as exc:
+                    log.error("cannot expire transactional id %s: %s", txn.transactional_id, exc)
+                    return
+                log.info("transactional id %s expired", txn.transactional_id)
+                del self.transactions[txn.transactional_id]
+
     # --- the state machine ------------------------------------------------------------
 
     def _known(self, transactional_id: str, producer_id: int) -> Transaction:
@@ -260,6 +282,7 @@ class TransactionCoordinator:
             txn.producer_epoch += 1
 
     async def _persist(self, txn: Transaction) -> None:
+        txn.updated_ms = self.now_ms()
         position = self._journal.append(txn.record())
         # Shielded: a state the journal holds must be acted on even if the
         # client hangs up, or a restart would find it half done.

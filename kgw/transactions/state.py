@@ -1,5 +1,6 @@
 """One transactional id's state, as Kafka's TransactionMetadata keeps it,
-and its journal record.
+and its journal records: {"t": "txn", ...} (`Transaction.record`) for each
+change, {"t": "expire", "id": ...} when the id is forgotten.
 
 The states are Kafka's (TransactionState). kgw ends a transaction before it
 answers EndTxn, so the two Prepare states last only while the markers are
@@ -16,6 +17,8 @@ COMPLETE_COMMIT = "CompleteCommit"
 COMPLETE_ABORT = "CompleteAbort"
 
 PREPARING = (PREPARE_COMMIT, PREPARE_ABORT)
+# The states in which an idle transactional id may expire.
+SETTLED = (EMPTY, COMPLETE_COMMIT, COMPLETE_ABORT)
 # An epoch at this value cannot be bumped: the id gets a new producer id
 # (Kafka's Short.MaxValue - 1 check).
 MAX_EPOCH = 0x7FFF - 1
@@ -34,14 +37,21 @@ class Transaction:
     # When the first partition or group was added, for the timeout; -1 when
     # no transaction is open.
     started_ms: int = -1
+    # When the state last changed, for the id's expiry.
+    updated_ms: int = -1
 
     def record(self) -> dict:
         return {"t": "txn", "id": self.transactional_id, "pid": self.producer_id,
                 "e": self.producer_epoch, "to": self.timeout_ms, "s": self.state,
-                "p": sorted(self.partitions), "g": sorted(self.groups), "st": self.started_ms}
+                "p": sorted(self.partitions), "g": sorted(self.groups), "st": self.started_ms,
+                "u": self.updated_ms}
 
     @classmethod
     def from_record(cls, record: dict) -> "Transaction":
         return cls(record["id"], record["pid"], record["e"], record["to"], record["s"],
                    {(topic, partition) for topic, partition in record["p"]}, set(record["g"]),
-                   record["st"])
+                   record["st"], record["u"])
+
+
+def expiry_record(transactional_id: str) -> dict:
+    return {"t": "expire", "id": transactional_id}

@@ -44,11 +44,11 @@ class Clock:
         return self.now
 
 
-def coordinator(data_dir, recorder, clock=None, first_id=0):
+def coordinator(data_dir, recorder, clock=None, first_id=0, **settings):
     ids = itertools.count(first_id)
     return TransactionCoordinator(
         data_dir, new_producer_id=lambda: next(ids), write_markers=recorder.write_markers,
-        end_group_transaction=recorder.end_group_transaction, clock=clock or Clock())
+        end_group_transaction=recorder.end_group_transaction, clock=clock or Clock(), **settings)
 
 
 async def raises(code, call):
@@ -153,6 +153,26 @@ async def test_timed_out_transactions_are_aborted_with_a_fencing_epoch(tmp_path)
     assert rec.markers == [(0, 1, False, [T0], False)]
     assert (txns.transactions["slow"].state, txns.transactions["quick"].state) == (COMPLETE_ABORT, ONGOING)
     await raises(ErrorCode.PRODUCER_FENCED, txns.end_transaction("slow", 0, 0, commit=True))
+
+
+@trio_test
+async def test_idle_ids_expire_unless_a_transaction_is_open(tmp_path):
+    clock = Clock()
+    txns = coordinator(tmp_path, Recorder(), clock, id_expiration_ms=60_000)
+    await txns.init_producer_id("idle", 900_000)
+    await txns.init_producer_id("open", 900_000)
+    await txns.add_partitions("open", 1, 0, [T0])
+    clock.now += 30
+    await txns.init_producer_id("busy", 900_000)
+    clock.now += 30.001
+    txns.expire_ids()
+    assert sorted(txns.transactions) == ["busy", "open"]
+    txns.close()
+    # The expiry is journalled; the id then starts afresh.
+    again = coordinator(tmp_path, Recorder(), clock, first_id=3)
+    assert sorted(again.transactions) == ["busy", "open"]
+    assert await again.init_producer_id("idle", 1000) == (3, 0)
+    again.close()
 
 
 @trio_test
