@@ -90,6 +90,21 @@ class ControlRecord(NamedTuple):
     type: int
 
 
+class EndTxnMarker(NamedTuple):
+    """The value of an end-transaction control record."""
+
+    version: int
+    coordinator_epoch: int
+
+
+def end_txn_marker(value: bytes | None) -> EndTxnMarker:
+    """Decode the value of a COMMIT or ABORT control record."""
+    if value is None or len(value) < _END_TXN_VALUE.size:
+        raise DecodeError("end-transaction marker value is shorter than version and "
+                          "coordinator epoch", RECORDS_OFFSET)
+    return EndTxnMarker(*_END_TXN_VALUE.unpack_from(value))
+
+
 @dataclasses.dataclass(slots=True)
 class Record:
     """One record with absolute offset and timestamp (ms).

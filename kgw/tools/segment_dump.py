@@ -20,10 +20,11 @@ from protocol.compression import Codec
 from protocol.errors import DecodeError
 from protocol.records import (
     CODEC_MASK, LENGTH_OFFSET, LOG_APPEND_TIME, LOG_OVERHEAD, MAGIC_OFFSET, MAGIC_V2,
-    MIN_BATCH_LENGTH, RecordBatch,
+    MIN_BATCH_LENGTH, ControlType, RecordBatch, end_txn_marker,
 )
 
 _I32 = struct.Struct(">i")
+_CONTROL_TYPES = {t.value for t in ControlType}
 
 
 def segment_files(path: Path) -> list[Path]:
@@ -100,12 +101,28 @@ class SegmentDump:
             except DecodeError as exc:
                 self._problem(pos, f"records do not decode: {exc}")
             else:
+                if batch.is_control:
+                    self._markers(batch, records, time_kind, pos)
+                    return batch.last_offset + 1
                 for r in records:
                     headers = ", ".join(f"{json.dumps(name, ensure_ascii=False)}: {show(value)}"
                                         for name, value in r.headers)
                     self.emit(f"| offset: {r.offset} {time_kind}: {r.timestamp} "
                               f"key: {show(r.key)} value: {show(r.value)} headers: {{{headers}}}")
         return batch.last_offset + 1
+
+    def _markers(self, batch: RecordBatch, records, time_kind: str, pos: int) -> None:
+        """A control batch's record as Kafka's DumpLogSegments names it: the
+        end-transaction marker's type and coordinator epoch."""
+        try:
+            kind = batch.control_record().type
+            epoch = end_txn_marker(records[0].value).coordinator_epoch
+        except DecodeError as exc:
+            self._problem(pos, f"control record does not decode: {exc}")
+            return
+        name = ControlType(kind).name if kind in _CONTROL_TYPES else f"unknown-{kind}"
+        self.emit(f"| offset: {records[0].offset} {time_kind}: {records[0].timestamp} "
+                  f"endTxnMarker: {name} coordinatorEpoch: {epoch}")
 
 
 def codec_name(attributes: int) -> str:

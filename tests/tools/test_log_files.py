@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from kgw.cli import main
 from kgw.log import LogManager
 from protocol.compression import Codec
-from protocol.records import Record, RecordBatch, build_batch
+from protocol.records import ControlType, Record, RecordBatch, build_batch, build_control_batch
 
 from ..log.helpers import SMALL, Clock, make_batch
 
@@ -80,6 +80,26 @@ def test_dump_prints_batches_and_records(tmp_path):
         f'| offset: 2 CreateTime: {NOW + 2} key: "k" value: null headers: {{"empty": null}}\n')
     brief = kgw("log", "dump", "--no-records", segment)
     assert brief.stdout == "\n".join(result.stdout.splitlines()[:2]) + "\n"
+
+
+def test_dump_names_transaction_markers(tmp_path):
+    data = build_batch([Record(0, NOW, None, b"in a txn")], producer_id=7, producer_epoch=2,
+                       base_sequence=0, is_transactional=True)
+    manager = LogManager(tmp_path / "data", clock=Clock(NOW))
+    manager.open()
+    partition = manager.create_topic("x", 1).partitions[0]
+    partition.append(data)
+    for kind in (ControlType.ABORT, ControlType.COMMIT):
+        partition.append(build_control_batch(kind, producer_id=7, producer_epoch=2, timestamp=NOW + 1,
+                                             coordinator_epoch=5), client=False)
+    manager.close()
+    out = kgw("log", "dump", tmp_path / "data" / "x-0").stdout.splitlines()
+    assert [line for line in out if line.startswith("| ")] == [
+        f'| offset: 0 CreateTime: {NOW} key: null value: "in a txn" headers: {{}}',
+        f"| offset: 1 CreateTime: {NOW + 1} endTxnMarker: ABORT coordinatorEpoch: 5",
+        f"| offset: 2 CreateTime: {NOW + 1} endTxnMarker: COMMIT coordinatorEpoch: 5"]
+    assert [" transactional: true control: true" in line for line in out if line.startswith("base")] == [
+        False, True, True]
 
 
 @pytest.mark.parametrize("codec", list(Codec))
