@@ -663,6 +663,165 @@ const scenarios = {
   },
 }
 
+// --- transactions (driven by compat/transactions/test_kafkajs.py) ----------
+//
+// kafkajs has no init_transactions(): producer.connect() only gets an
+// idempotent producer id, and the first producer.transaction() sends
+// InitProducerId with the transactional id.
+
+function errorOut(e) {
+  if (!e) return null
+  return {
+    name: e.name,
+    type: e.type || null,
+    retriable: e.retriable === undefined ? null : e.retriable,
+    message: e.message,
+    cause: e.cause ? errorOut(e.cause) : null,
+  }
+}
+
+function txnProducer(clientId) {
+  return client(clientId).producer({
+    transactionalId: opts.transactionalId,
+    transactionTimeout: opts.transactionTimeout,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  })
+}
+
+Object.assign(scenarios, {
+  // A transactional producer driven by JSON commands on stdin, one a line:
+  //   {"seq": n, "op": "begin"}                       producer.transaction()
+  //   {"seq": n, "op": "send", "topic"?: t, "messages": [...]}  txn.send()
+  //   {"seq": n, "op": "plainSend", "topic"?: t, "messages": [...]}  producer.send()
+  //   {"seq": n, "op": "sendOffsets", "group": g, "topics": [...]}
+  //   {"seq": n, "op": "commit"} / {"seq": n, "op": "abort"}
+  //   {"op": "exit"}                                  disconnect and exit
+  // Prints {"event": "connected"}, then {"seq": n, "ok": result} or
+  // {"seq": n, "error": {...}} for each command.
+  async txn_session() {
+    const producer = txnProducer(opts.clientId || 'kgw-txn')
+    await producer.connect()
+    out({ event: 'connected' })
+    let txn = null
+    const rl = readline.createInterface({ input: process.stdin })
+    for await (const line of rl) {
+      if (!line.trim()) continue
+      const cmd = JSON.parse(line)
+      if (cmd.op === 'exit') break
+      try {
+        let result = null
+        if (cmd.op === 'begin') {
+          txn = await producer.transaction()
+        } else if (cmd.op === 'send') {
+          const r = await txn.send({ topic: cmd.topic || topic, acks: -1, messages: cmd.messages })
+          result = r.map(x => ({ partition: x.partition, errorCode: x.errorCode, baseOffset: Number(x.baseOffset) }))
+            .sort((a, b) => a.partition - b.partition)
+        } else if (cmd.op === 'plainSend') {
+          // producer.send() outside the transaction: an idempotent,
+          // non-transactional batch (the producer id connect() got).
+          const r = await producer.send({ topic: cmd.topic || topic, acks: -1, messages: cmd.messages })
+          result = r.map(x => ({ partition: x.partition, errorCode: x.errorCode, baseOffset: Number(x.baseOffset) }))
+        } else if (cmd.op === 'sendOffsets') {
+          await txn.sendOffsets({ consumerGroupId: cmd.group, topics: cmd.topics })
+        } else if (cmd.op === 'commit') {
+          await txn.commit()
+        } else if (cmd.op === 'abort') {
+          await txn.abort()
+        } else {
+          throw new Error(`unknown op ${cmd.op}`)
+        }
+        out({ seq: cmd.seq, ok: result })
+      } catch (e) {
+        out({ seq: cmd.seq, error: errorOut(e) })
+      }
+    }
+    await producer.disconnect()
+    out({ event: 'exited' })
+    return null
+  },
+
+  // A group consumer (readUncommitted: opts.readUncommitted) printing
+  // {"p", "o", "k", "v"} for each message and {"event": "batch", ...} with
+  // the high watermark of each fetched batch (END_BATCH_PROCESS, also
+  // emitted for a batch that held only markers or aborted records).
+  // "stop" on stdin disconnects.
+  async txn_watch() {
+    const consumer = client(opts.clientId || 'kgw-txn-watch').consumer(
+      consumerConfig(opts.group, { readUncommitted: Boolean(opts.readUncommitted) }))
+    consumer.on(consumer.events.GROUP_JOIN, () => out({ event: 'joined' }))
+    consumer.on(consumer.events.END_BATCH_PROCESS, e => out({
+      event: 'batch',
+      partition: e.payload.partition,
+      highWatermark: Number(e.payload.highWatermark),
+      batchSize: e.payload.batchSize,
+    }))
+    await consumer.connect()
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    readline.createInterface({ input: process.stdin }).on('line', async line => {
+      if (line.trim() === 'stop') {
+        await consumer.disconnect()
+        out({ event: 'stopped' })
+        process.exit(0)
+      }
+    })
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        out({ p: partition, o: Number(message.offset), k: str(message.key), v: str(message.value) })
+      },
+    })
+    out({ event: 'running' })
+    await new Promise(() => {})
+  },
+
+  // One consume-transform-produce round: a member of opts.group (no
+  // auto-commit) reads opts.count records of `topic`, a transactional
+  // producer writes "out-" + value (key "k-out-" + value) to opts.output,
+  // sends the group offset after the last record with sendOffsets, and
+  // commits (or aborts: opts.end === 'abort').
+  async txn_ctp() {
+    const consumer = client('kgw-txn-ctp').consumer(consumerConfig(opts.group))
+    const producer = txnProducer('kgw-txn-ctp-producer')
+    await producer.connect()
+    await consumer.connect()
+    try {
+      await consumer.subscribe({ topics: [topic], fromBeginning: true })
+      const consumed = []
+      let enough
+      const enoughP = new Promise(resolve => { enough = resolve })
+      await consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          consumed.push({ p: partition, o: Number(message.offset), k: str(message.key), v: str(message.value) })
+          if (consumed.length >= opts.count) enough()
+        },
+      })
+      const timedOut = await Promise.race([enoughP.then(() => false), sleep(20000).then(() => true)])
+      if (timedOut) throw new Error(`consumed only ${JSON.stringify(consumed)}`)
+      const txn = await producer.transaction()
+      const sent = []
+      for (const m of consumed) {
+        const [r] = await txn.send({
+          topic: opts.output, acks: -1, messages: [{ partition: 0, key: `k-out-${m.v}`, value: `out-${m.v}` }],
+        })
+        sent.push(Number(r.baseOffset))
+      }
+      const next = Math.max(...consumed.map(m => m.o)) + 1
+      await txn.sendOffsets({
+        consumerGroupId: opts.group, topics: [{ topic, partitions: [{ partition: 0, offset: String(next) }] }],
+      })
+      if (opts.end === 'abort') await txn.abort()
+      else await txn.commit()
+      return { consumed, sent }
+    } finally {
+      await consumer.disconnect()
+      await producer.disconnect()
+    }
+  },
+})
+
 async function main() {
   const fn = scenarios[scenario]
   if (!fn) throw new Error(`unknown scenario ${scenario}`)
