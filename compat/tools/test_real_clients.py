@@ -114,6 +114,28 @@ def test_real_clients_read_what_kgw_produce_wrote(kgw_bootstrap, cli, kp, kgw_to
         (b"c", b"3", [("source", b"kgw")])]
 
 
+def test_consume_read_committed_skips_what_librdkafka_aborted(kgw_bootstrap, cli, kgw_topic):
+    require("confluent_kafka")
+    with producer(kgw_bootstrap, transactional_id=f"tools-{kgw_topic}") as p:
+        p.init_transactions(10)
+        for values, commit in ((["c1", "c2"], True), (["a1", "a2"], False), (["c3"], True),
+                               (["open"], None)):
+            p.begin_transaction()
+            for value in values:
+                p.produce(kgw_topic, value=value, partition=0)
+            p.flush(10)
+            if commit is not None:
+                (p.commit_transaction if commit else p.abort_transaction)(10)
+        # The last transaction is still open: read_committed stops before it.
+        committed = cli("consume", kgw_topic, "--from-beginning", "--isolation-level", "read_committed")
+        everything = cli("consume", kgw_topic, "--from-beginning", "-f", "json")
+    assert (committed.exit_code, committed.stderr) == (0, "")
+    assert committed.stdout.splitlines() == ["c1", "c2", "c3"]
+    # Read uncommitted, every record shows, with the offsets the markers took.
+    assert [(r["offset"], r["value"]) for r in map(json.loads, everything.stdout.splitlines())] == [
+        (0, "c1"), (1, "c2"), (3, "a1"), (4, "a2"), (6, "c3"), (8, "open")]
+
+
 @pytest.mark.kgw_topic(partitions=5)
 def test_keys_land_where_the_java_partitioner_puts_them(kgw_bootstrap, cli, kgw_topic):
     """librdkafka's murmur2_random is the Java client's partitioner for keyed

@@ -14,12 +14,15 @@ import click
 from protocol.error_codes import ErrorCode
 from protocol.messages import FETCH
 from protocol.primitives import NULL_UUID
-from protocol.records import Record, iter_batches
+from protocol.records import ControlType, Record, iter_batches
 
 from .client import Cluster, TopicInfo, check, error_name
 from .command import ToolCommand, ToolError, bootstrap_option, progress
 from .group_state import require_no_members
-from .offsets import NO_OFFSET, commit, fetch_committed, list_offsets, offset_ranges
+from .offsets import (
+    NO_OFFSET, READ_COMMITTED, READ_UNCOMMITTED, commit, fetch_committed, list_offsets,
+    offset_ranges,
+)
 
 # A long poll short enough that --timeout and Ctrl-C are honoured promptly.
 FETCH_WAIT_MS = 500
@@ -58,15 +61,20 @@ INTERRUPTED = 130
 @click.option("-F", "--follow", is_flag=True, help="Keep waiting for new records.")
 @click.option("--timeout", type=click.FloatRange(0, min_open=True), default=None, metavar="SECONDS",
               help="Fail if --count records (or the end) have not been read in this time.")
+@click.option("--isolation-level", type=click.Choice(["read_uncommitted", "read_committed"]),
+              default="read_uncommitted", show_default=True,
+              help="read_committed: only records of committed transactions, up to the last "
+                   "stable offset.")
 @bootstrap_option
 def consume(topic, partitions, from_beginning, offset, from_timestamp, group, fmt, print_key,
-            key_separator, count, follow, timeout, bootstrap):
+            key_separator, count, follow, timeout, isolation_level, bootstrap):
     """Print the records of TOPIC.
 
     Starts at the end (only records written from now on) unless told
     otherwise; with --group, partitions the group has committed offsets for
     start there.  Without --count or --follow it stops at the end of the
-    partitions as they were when it started.
+    partitions as they were when it started (their last stable offset with
+    read_committed).
     """
     starts = [from_beginning, offset is not None, from_timestamp is not None]
     if sum(starts) > 1:
@@ -76,6 +84,7 @@ def consume(topic, partitions, from_beginning, offset, from_timestamp, group, fm
     deadline = None if timeout is None else time.monotonic() + timeout
     write = _text_writer(print_key, key_separator.encode()) if fmt == "text" else _json_writer
     out = sys.stdout.buffer
+    isolation = READ_COMMITTED if isolation_level == "read_committed" else READ_UNCOMMITTED
     with Cluster(bootstrap) as cluster:
         info = cluster.metadata([topic]).topic(topic)
         wanted = sorted(set(partitions)) or list(info.partitions)
@@ -83,7 +92,7 @@ def consume(topic, partitions, from_beginning, offset, from_timestamp, group, fm
             if p not in info.partitions:
                 raise ToolError(f"topic {topic!r} has no partition {p} "
                                 f"(it has {len(info.partitions)})")
-        ranges = offset_ranges(cluster, info, wanted)
+        ranges = offset_ranges(cluster, info, wanted, isolation)
         committed = {}
         if group is not None:
             # Commits from outside a group are refused while it has members.
@@ -94,7 +103,7 @@ def consume(topic, partitions, from_beginning, offset, from_timestamp, group, fm
         positions = _start_positions(cluster, info, wanted, ranges, committed,
                                      from_beginning, offset, from_timestamp)
         ends = None if follow or count is not None else {p: ranges[p][1] for p in wanted}
-        reader = _Reader(cluster, info, positions, group, committed)
+        reader = _Reader(cluster, info, positions, group, committed, isolation)
         try:
             _run(reader, out, write, topic, ends, count, deadline)
         except KeyboardInterrupt:
@@ -206,11 +215,12 @@ class _Reader:
     """Fetches from the partitions' leaders and keeps the positions."""
 
     def __init__(self, cluster: Cluster, info: TopicInfo, positions: dict[int, int],
-                 group: str | None, committed: dict[int, int]):
+                 group: str | None, committed: dict[int, int], isolation: int):
         self.cluster = cluster
         self.info = info
         self.positions = positions
         self.group = group
+        self.isolation = isolation
         self._committed = dict(committed)
         self._stale_rounds = 0
 
@@ -236,7 +246,7 @@ class _Reader:
             by_leader[self.cluster.leader(self.info, p)].append(p)
         stale = None
         for leader, parts in by_leader.items():
-            for p, error, data in self._fetch_from(leader, parts, wait_ms):
+            for p, error, data, aborted in self._fetch_from(leader, parts, wait_ms):
                 if error in _STALE_LEADER:
                     stale = error
                     continue
@@ -245,7 +255,7 @@ class _Reader:
                                     f"{self.info.name!r} is out of range (deleted meanwhile?)")
                 check(error, f"cannot read partition {p} of {self.info.name!r}")
                 if data:
-                    yield p, _batches_from(data, self.positions[p])
+                    yield p, _batches_from(data, self.positions[p], aborted)
         if stale is not None:
             self._stale_rounds += 1
             if self._stale_rounds > _MAX_STALE_ROUNDS:
@@ -264,7 +274,7 @@ class _Reader:
         Topic = FETCH.Request.FetchTopic
         body = conn.call(FETCH, FETCH.Request(
             replica_id=-1, max_wait_ms=wait_ms, min_bytes=1, max_bytes=FETCH_MAX_BYTES,
-            isolation_level=0, session_id=0, session_epoch=-1, rack_id="",
+            isolation_level=self.isolation, session_id=0, session_epoch=-1, rack_id="",
             topics=[Topic(topic=self.info.name, topic_id=self.info.topic_id, partitions=[
                 Topic.FetchPartition(partition=p, fetch_offset=self.positions[p],
                                      partition_max_bytes=PARTITION_MAX_BYTES)
@@ -272,18 +282,37 @@ class _Reader:
         check(body.error_code, f"cannot read topic {self.info.name!r}")
         for t in body.responses:
             for p in t.partitions:
-                yield p.partition_index, p.error_code, p.records
+                aborted = [(a.producer_id, a.first_offset) for a in p.aborted_transactions or ()]
+                yield p.partition_index, p.error_code, p.records, aborted
 
 
-def _batches_from(data, position: int) -> list[tuple[list[Record], int]]:
+def _batches_from(data, position: int, aborted: list[tuple[int, int]]
+                  ) -> list[tuple[list[Record], int]]:
     """The data records at or after `position`, batch by batch; a Fetch may
-    start with the batch holding `position` and end with a partial batch."""
+    start with the batch holding `position` and end with a partial batch.
+
+    `aborted` (read_committed) lists (producer id, first offset) of the
+    aborted transactions in the data. As Kafka's consumer does, a producer's
+    transactional batches are dropped from the first offset of its aborted
+    transaction up to its ABORT marker.
+    """
+    starts = sorted(aborted, key=lambda entry: entry[1])
+    dropping: set[int] = set()
     result = []
     for batch in iter_batches(data, allow_partial_tail=True):
-        if batch.last_offset < position:
-            continue
-        records = [] if batch.is_control else [r for r in batch.records() if r.offset >= position]
-        result.append((records, batch.last_offset + 1))
+        while starts and starts[0][1] <= batch.last_offset:
+            dropping.add(starts.pop(0)[0])
+        if batch.is_control:
+            if batch.producer_id in dropping and batch.control_record().type == ControlType.ABORT:
+                dropping.discard(batch.producer_id)
+            records = []
+        elif batch.last_offset < position or (batch.is_transactional
+                                              and batch.producer_id in dropping):
+            records = []
+        else:
+            records = [r for r in batch.records() if r.offset >= position]
+        if batch.last_offset >= position:
+            result.append((records, batch.last_offset + 1))
     return result
 
 

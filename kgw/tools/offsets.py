@@ -11,13 +11,18 @@ from .client import Cluster, Connection, TopicInfo, check
 EARLIEST = -2
 LATEST = -1
 NO_OFFSET = -1
+# Isolation levels of ListOffsets and Fetch.
+READ_UNCOMMITTED = 0
+READ_COMMITTED = 1
 
 TopicPartition = tuple[str, int]
 
 
-def list_offsets(cluster: Cluster, info: TopicInfo, partitions, timestamp: int) -> dict[int, int]:
+def list_offsets(cluster: Cluster, info: TopicInfo, partitions, timestamp: int,
+                 isolation_level: int = READ_UNCOMMITTED) -> dict[int, int]:
     """Per partition, the offset for `timestamp` (EARLIEST, LATEST or ms since the
-    epoch): the first record at or after that time, NO_OFFSET if there is none."""
+    epoch): the first record at or after that time, NO_OFFSET if there is none.
+    read_committed's LATEST is the last stable offset."""
     by_leader = defaultdict(list)
     for p in partitions:
         by_leader[cluster.leader(info, p)].append(p)
@@ -25,7 +30,7 @@ def list_offsets(cluster: Cluster, info: TopicInfo, partitions, timestamp: int) 
     result = {}
     for leader, parts in by_leader.items():
         body = cluster.node(leader).call(LIST_OFFSETS, LIST_OFFSETS.Request(
-            replica_id=-1, isolation_level=0, topics=[Topic(name=info.name, partitions=[
+            replica_id=-1, isolation_level=isolation_level, topics=[Topic(name=info.name, partitions=[
                 Topic.ListOffsetsPartition(partition_index=p, timestamp=timestamp)
                 for p in parts])]))
         for t in body.topics:
@@ -35,11 +40,13 @@ def list_offsets(cluster: Cluster, info: TopicInfo, partitions, timestamp: int) 
     return result
 
 
-def offset_ranges(cluster: Cluster, info: TopicInfo, partitions) -> dict[int, tuple[int, int]]:
-    """Per partition, (log start offset, log end offset)."""
+def offset_ranges(cluster: Cluster, info: TopicInfo, partitions,
+                  isolation_level: int = READ_UNCOMMITTED) -> dict[int, tuple[int, int]]:
+    """Per partition, (log start offset, log end offset); the end is the last
+    stable offset for read_committed."""
     partitions = list(partitions)
     starts = list_offsets(cluster, info, partitions, EARLIEST)
-    ends = list_offsets(cluster, info, partitions, LATEST)
+    ends = list_offsets(cluster, info, partitions, LATEST, isolation_level)
     return {p: (starts[p], ends[p]) for p in partitions}
 
 
