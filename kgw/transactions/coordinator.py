@@ -273,7 +273,11 @@ class TransactionCoordinator:
         txn.partitions = set()
         txn.groups = set()
         txn.started_ms = -1
-        await self._persist(txn)
+        # Not waited for: lost to a crash, the Prepare state before it makes
+        # start-up complete the transaction again, which finds every marker
+        # written and every group's offsets settled. Any later change's
+        # fsync covers it.
+        self._journal.append(self._stamped(txn))
 
     def _bump_epoch(self, txn: Transaction) -> None:
         if txn.producer_epoch >= MAX_EPOCH:
@@ -281,9 +285,12 @@ class TransactionCoordinator:
         else:
             txn.producer_epoch += 1
 
-    async def _persist(self, txn: Transaction) -> None:
+    def _stamped(self, txn: Transaction) -> dict:
         txn.updated_ms = self.now_ms()
-        position = self._journal.append(txn.record())
+        return txn.record()
+
+    async def _persist(self, txn: Transaction) -> None:
+        position = self._journal.append(self._stamped(txn))
         # Shielded: a state the journal holds must be acted on even if the
         # client hangs up, or a restart would find it half done.
         with trio.CancelScope(shield=True):
