@@ -37,12 +37,13 @@ HEARTBEAT_MS = 1000
 
 # --- through kgw's own protocol client (compat.harness.Wire) -------------------------
 
-def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
-    """ListOffsets v1, latest: {partition: high watermark}."""
+def end_offsets(bootstrap: str, topic: str, partitions: int, isolation: int = 0) -> dict[int, int]:
+    """ListOffsets v2, latest: {partition: offset}, the high watermark, or
+    with isolation 1 (read_committed) the last stable offset."""
     api = APIS[2]
     Topic = api.Request.ListOffsetsTopic
     with Wire(bootstrap) as wire:
-        body = wire.call(2, 1, replica_id=-1, topics=[Topic(name=topic, partitions=[
+        body = wire.call(2, 2, replica_id=-1, isolation_level=isolation, topics=[Topic(name=topic, partitions=[
             Topic.ListOffsetsPartition(partition_index=p, timestamp=-1) for p in range(partitions)])])
     out = {}
     for t in body.topics:

@@ -90,6 +90,17 @@ class Clients:
             time.sleep(0.05)
 
 
+def checked_clients():
+    """The body of a fixture: a Clients whose every client is closed at
+    teardown, with no thread of theirs outliving the test."""
+    made = Clients()
+    yield made
+    errors = made.close_all()
+    assert not errors, f"closing kafka-python clients failed: {errors}"
+    lingering = made.lingering_threads()
+    assert not lingering, f"kafka-python threads still running after close: {lingering}"
+
+
 def record_tuple(record):
     """The parts of a ConsumerRecord a test compares exactly."""
     return (record.partition, record.offset, record.key, record.value, list(record.headers))

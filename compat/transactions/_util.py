@@ -15,6 +15,7 @@ import time
 from protocol.messages import APIS
 from protocol.records import ControlType
 
+from ..groups._util import end_offsets
 from ..harness import Wire, stored_batches
 
 # A bound on how long a test waits for something, never an assertion.
@@ -50,23 +51,6 @@ def wait_until(predicate, what: str, timeout: float = DEADLINE_S, interval: floa
 
 
 # --- through kgw's own protocol client -------------------------------------
-
-def end_offsets(bootstrap: str, topic: str, partitions: int, isolation: int) -> dict[int, int]:
-    """ListOffsets v2, latest, at an isolation level: {partition: offset}.
-    READ_UNCOMMITTED gives the high watermark, READ_COMMITTED the last
-    stable offset."""
-    api = APIS[2]
-    Topic = api.Request.ListOffsetsTopic
-    with Wire(bootstrap) as wire:
-        body = wire.call(2, 2, replica_id=-1, isolation_level=isolation, topics=[Topic(name=topic, partitions=[
-            Topic.ListOffsetsPartition(partition_index=p, timestamp=-1) for p in range(partitions)])])
-    out = {}
-    for t in body.topics:
-        for p in t.partitions:
-            assert p.error_code == 0, p
-            out[p.partition_index] = p.offset
-    return out
-
 
 def stable_and_high(bootstrap: str, topic: str, partitions: int = 1) -> dict[int, tuple[int, int]]:
     """{partition: (last stable offset, high watermark)} as ListOffsets gives them."""

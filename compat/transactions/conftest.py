@@ -15,14 +15,9 @@ def kp():
     client it made is closed at teardown, and none of their threads may
     outlive the test."""
     harness.require("kafka")
-    from ..kafka_python._kp import Clients
+    from ..kafka_python._kp import checked_clients
 
-    made = Clients()
-    yield made
-    errors = made.close_all()
-    assert not errors, f"closing kafka-python clients failed: {errors}"
-    lingering = made.lingering_threads()
-    assert not lingering, f"kafka-python threads still running after close: {lingering}"
+    yield from checked_clients()
 
 
 @pytest.fixture

@@ -101,14 +101,7 @@ class GroupCoordinator:
             return [error] * len(offsets)
         now = self.now_ms()
         expire = None if retention_time_ms == DEFAULT_RETENTION_TIME else now + retention_time_ms
-        errors, accepted = [], []
-        for entry in offsets:
-            if len(entry.metadata) > MAX_METADATA_SIZE:
-                errors.append(ErrorCode.OFFSET_METADATA_TOO_LARGE)
-                continue
-            errors.append(ErrorCode.NONE)
-            accepted.append((entry.topic, entry.partition, CommittedOffset(
-                entry.offset, entry.leader_epoch, entry.metadata, now, expire)))
+        errors, accepted = _accepted(offsets, now, expire)
         if accepted:
             try:
                 await self._store.commit(group, accepted)
@@ -133,15 +126,7 @@ class GroupCoordinator:
                                                      group_instance_id)
             if error is not None:
                 return [error] * len(offsets)
-        now = self.now_ms()
-        errors, accepted = [], []
-        for entry in offsets:
-            if len(entry.metadata) > MAX_METADATA_SIZE:
-                errors.append(ErrorCode.OFFSET_METADATA_TOO_LARGE)
-                continue
-            errors.append(ErrorCode.NONE)
-            accepted.append((entry.topic, entry.partition, CommittedOffset(
-                entry.offset, entry.leader_epoch, entry.metadata, now)))
+        errors, accepted = _accepted(offsets, self.now_ms())
         if accepted:
             try:
                 await self._store.commit_transactional(group, producer_id, accepted)
@@ -267,3 +252,18 @@ class GroupCoordinator:
             return results
         results.update((group.group_id, ErrorCode.NONE) for group in doomed)
         return results
+
+
+def _accepted(offsets: list[OffsetCommit], now_ms: int, expire_ms: int | None = None
+              ) -> tuple[list[ErrorCode], list[tuple[str, int, CommittedOffset]]]:
+    """An error per entry, and the entries to commit: all but those whose
+    metadata is too large."""
+    errors, accepted = [], []
+    for entry in offsets:
+        if len(entry.metadata) > MAX_METADATA_SIZE:
+            errors.append(ErrorCode.OFFSET_METADATA_TOO_LARGE)
+            continue
+        errors.append(ErrorCode.NONE)
+        accepted.append((entry.topic, entry.partition, CommittedOffset(
+            entry.offset, entry.leader_epoch, entry.metadata, now_ms, expire_ms)))
+    return errors, accepted

@@ -172,29 +172,17 @@ class TransactionCoordinator:
                       partition: tuple[str, int]) -> None:
         """A transactional batch may be written only by the current producer
         of its id, to a partition added to the open transaction."""
-        txn = self._known(transactional_id, producer_id)
-        if producer_epoch != txn.producer_epoch:
-            raise TransactionError(ErrorCode.INVALID_PRODUCER_EPOCH,
-                                   f"producer {producer_id} epoch {producer_epoch} is fenced by "
-                                   f"epoch {txn.producer_epoch}")
-        if txn.state != ONGOING or partition not in txn.partitions:
-            raise TransactionError(ErrorCode.INVALID_TXN_STATE,
-                                   f"{partition[0]}-{partition[1]} is not in an open transaction "
-                                   f"of {transactional_id}")
+        txn = self._current(transactional_id, producer_id, producer_epoch,
+                            ErrorCode.INVALID_PRODUCER_EPOCH)
+        _require_open(txn, partition in txn.partitions, f"{partition[0]}-{partition[1]}")
 
     def check_offset_commit(self, transactional_id: str, producer_id: int, producer_epoch: int,
                             group_id: str) -> None:
         """TxnOffsetCommit's offsets must belong to an open transaction that
         added the group, or nothing would ever commit or drop them."""
-        txn = self._known(transactional_id, producer_id)
-        if producer_epoch != txn.producer_epoch:
-            raise TransactionError(ErrorCode.INVALID_PRODUCER_EPOCH,
-                                   f"producer {producer_id} epoch {producer_epoch} is fenced by "
-                                   f"epoch {txn.producer_epoch}")
-        if txn.state != ONGOING or group_id not in txn.groups:
-            raise TransactionError(ErrorCode.INVALID_TXN_STATE,
-                                   f"group {group_id} is not in an open transaction of "
-                                   f"{transactional_id}")
+        txn = self._current(transactional_id, producer_id, producer_epoch,
+                            ErrorCode.INVALID_PRODUCER_EPOCH)
+        _require_open(txn, group_id in txn.groups, f"group {group_id}")
 
     async def abort_timed_out(self) -> None:
         """Abort, with a bumped epoch that fences the producer, every
@@ -231,10 +219,15 @@ class TransactionCoordinator:
                                    f"transactional id {transactional_id!r}")
         return txn
 
-    def _current(self, transactional_id: str, producer_id: int, producer_epoch: int) -> Transaction:
+    def _current(self, transactional_id: str, producer_id: int, producer_epoch: int,
+                 fenced: ErrorCode = ErrorCode.PRODUCER_FENCED) -> Transaction:
+        """The id's transaction, if `producer_epoch` is its producer's current
+        epoch. A stale one is answered with `fenced`: the coordinator's
+        PRODUCER_FENCED, or the INVALID_PRODUCER_EPOCH with which Kafka's
+        partition leaders and group coordinator refuse a fenced producer."""
         txn = self._known(transactional_id, producer_id)
         if producer_epoch != txn.producer_epoch:
-            raise TransactionError(ErrorCode.PRODUCER_FENCED,
+            raise TransactionError(fenced,
                                    f"producer {producer_id} epoch {producer_epoch} is fenced by "
                                    f"epoch {txn.producer_epoch}")
         return txn
@@ -295,3 +288,9 @@ class TransactionCoordinator:
         # client hangs up, or a restart would find it half done.
         with trio.CancelScope(shield=True):
             await self._journal.sync(position)
+
+
+def _require_open(txn: Transaction, included: bool, what: str) -> None:
+    if txn.state != ONGOING or not included:
+        raise TransactionError(ErrorCode.INVALID_TXN_STATE,
+                               f"{what} is not in an open transaction of {txn.transactional_id}")
