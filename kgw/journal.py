@@ -24,7 +24,7 @@ import trio
 
 from .log.files import atomic_write
 
-log = logging.getLogger("kgw.groups")
+log = logging.getLogger("kgw.journal")
 
 FORMAT_VERSION = 1
 _HEADER = struct.Struct(">4sI")

@@ -31,8 +31,8 @@ from typing import Callable
 
 import trio
 
-from .group import EMPTY, STABLE, CommittedOffset, Group
 from ..journal import Journal, JournalError, encode_frame
+from .group import EMPTY, STABLE, CommittedOffset, Group
 from .subscription import subscribed_topics
 
 log = logging.getLogger("kgw.groups")

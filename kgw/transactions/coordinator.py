@@ -192,7 +192,13 @@ class TransactionCoordinator:
             if txn.state == ONGOING and now - txn.started_ms > txn.timeout_ms:
                 log.info("transaction %s: aborting, open for longer than %d ms",
                          txn.transactional_id, txn.timeout_ms)
-                await self._end(txn, commit=False, bump_epoch=True)
+                try:
+                    await self._end(txn, commit=False, bump_epoch=True)
+                except OSError as exc:
+                    # The journal refuses all writes now; the broker keeps
+                    # serving what does not need it.
+                    log.error("transaction %s: cannot abort: %s", txn.transactional_id, exc)
+                    return
 
     def expire_ids(self) -> None:
         """Forget transactional ids idle, with no transaction open, for
