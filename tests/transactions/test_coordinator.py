@@ -6,11 +6,12 @@ import itertools
 import pytest
 import trio
 
-from kgw.transactions import TransactionCoordinator, TransactionError
 from kgw.journal import Journal
+from kgw.transactions import TransactionCoordinator, TransactionError
 from kgw.transactions.coordinator import JOURNAL_FILE, JOURNAL_MAGIC, STATE_DIR
 from kgw.transactions.state import (
-    COMPLETE_ABORT, COMPLETE_COMMIT, EMPTY, MAX_EPOCH, ONGOING, PREPARE_COMMIT, Transaction,
+    COMPLETE_ABORT, COMPLETE_COMMIT, EMPTY, MAX_EPOCH, ONGOING, PREPARE_ABORT, PREPARE_COMMIT,
+    Transaction,
 )
 from protocol.error_codes import ErrorCode
 
@@ -153,6 +154,24 @@ async def test_timed_out_transactions_are_aborted_with_a_fencing_epoch(tmp_path)
     assert rec.markers == [(0, 1, False, [T0], False)]
     assert (txns.transactions["slow"].state, txns.transactions["quick"].state) == (COMPLETE_ABORT, ONGOING)
     await raises(ErrorCode.PRODUCER_FENCED, txns.end_transaction("slow", 0, 0, commit=True))
+
+
+@trio_test
+async def test_a_failing_timeout_abort_is_logged_and_the_sweep_survives(tmp_path, caplog):
+    rec, clock = Recorder(), Clock()
+
+    async def broken_disk(*args):
+        raise OSError("no space left on device")
+
+    rec.write_markers = broken_disk
+    txns = coordinator(tmp_path, rec, clock)
+    await txns.init_producer_id("slow", 1000)
+    await txns.add_partitions("slow", 0, 0, [T0])
+    clock.now += 2
+    await txns.abort_timed_out()
+    assert "transaction slow: cannot abort: no space left on device" in caplog.text
+    # Found prepared, it is finished by the next start-up.
+    assert txns.transactions["slow"].state == PREPARE_ABORT
 
 
 @trio_test
