@@ -84,7 +84,7 @@ class Broker:
                 group_max_size=self.config.group_max_size)
             self.transactions = TransactionCoordinator(
                 self.log.data_dir, new_producer_id=self.producers.new_producer_id,
-                write_markers=MarkerWriter(self.log, self.flusher, self.notifier),
+                write_markers=MarkerWriter(self.log, self.flusher, self.notifier, self.producers),
                 end_group_transaction=self.groups.end_transaction,
                 max_timeout_ms=self.config.transaction_max_timeout_ms,
                 abort_check_interval_ms=self.config.transaction_abort_check_interval_ms)

@@ -9,7 +9,11 @@ written again, and a gap is refused with OUT_OF_ORDER_SEQUENCE_NUMBER.
 The state is rebuilt from the log's batch headers the first time a
 partition sees an idempotent batch after start-up, as Kafka rebuilds it
 from its log; producer ids are handed out in blocks whose high-water mark
-is persisted, so an id is never reused across restarts.
+is persisted, so an id is never reused across restarts. An end-transaction
+marker moves its producer to the marker's epoch, so that a producer fenced
+by the transaction coordinator is refused by the partitions too.
+
+DescribeProducers reads the same state (`active_producers`).
 """
 
 import json
@@ -28,6 +32,8 @@ CACHED_BATCHES = 5
 # How far back in a partition the state is rebuilt from: far more than the
 # five batches a producer can have in flight.
 REBUILD_WINDOW = 50_000
+# The epoch of kgw's one transaction coordinator, which its markers carry.
+COORDINATOR_EPOCH = 0
 INT32_MAX = (1 << 31) - 1
 
 
@@ -43,12 +49,26 @@ class _Written:
     first_seq: int
     last_seq: int
     base_offset: int
+    max_timestamp: int
 
 
 @dataclass
 class _ProducerState:
     epoch: int
     batches: deque = field(default_factory=lambda: deque(maxlen=CACHED_BATCHES))
+    # -1 until a marker of this producer is written here.
+    coordinator_epoch: int = -1
+
+
+@dataclass(frozen=True)
+class ActiveProducer:
+    """A producer as DescribeProducers shows it."""
+
+    producer_id: int
+    epoch: int
+    last_sequence: int
+    last_timestamp: int
+    coordinator_epoch: int
 
 
 def _next_seq(seq: int) -> int:
@@ -131,13 +151,28 @@ class ProducerRegistry:
                                 f"producer {pid} sent sequence {first_seq}, expected {expected}")
         return None
 
-    def appended(self, key: tuple[str, int], batches, base_offset: int) -> None:
+    def appended(self, key: tuple[str, int], batches, base_offset: int,
+                 log_append_time_ms: int = -1) -> None:
         first = batches[0]
         if first.producer_id < 0:
             return
         states = self._partitions.setdefault(key, {})
+        timestamp = log_append_time_ms if log_append_time_ms >= 0 else batches[-1].max_timestamp
         self._remember(states, first.producer_id, first.producer_epoch, first.base_sequence,
-                       _last_sequence(batches[-1]), base_offset)
+                       _last_sequence(batches[-1]), base_offset, timestamp)
+
+    def marker_written(self, key: tuple[str, int], partition_log, producer_id: int,
+                       epoch: int) -> None:
+        _marked(self._states(key, partition_log), producer_id, epoch)
+
+    def active_producers(self, key: tuple[str, int], partition_log) -> list[ActiveProducer]:
+        """The producers that wrote to the partition (within the state's
+        window of the log), by producer id."""
+        return [ActiveProducer(pid, state.epoch,
+                               state.batches[-1].last_seq if state.batches else -1,
+                               state.batches[-1].max_timestamp if state.batches else -1,
+                               state.coordinator_epoch)
+                for pid, state in sorted(self._states(key, partition_log).items())]
 
     def forget_partition(self, key: tuple[str, int]) -> None:
         self._partitions.pop(key, None)
@@ -148,17 +183,31 @@ class ProducerRegistry:
             states = self._partitions[key] = {}
             start = max(partition_log.log_start_offset, partition_log.log_end_offset - REBUILD_WINDOW)
             for batch in partition_log.batches_from(start):
-                if batch.producer_id >= 0 and not batch.is_control:
+                if batch.producer_id < 0:
+                    continue
+                if batch.is_control:
+                    _marked(states, batch.producer_id, batch.producer_epoch)
+                else:
                     self._remember(states, batch.producer_id, batch.producer_epoch,
-                                   batch.base_sequence, _last_sequence(batch), batch.base_offset)
+                                   batch.base_sequence, _last_sequence(batch), batch.base_offset,
+                                   batch.max_timestamp)
         return states
 
     @staticmethod
-    def _remember(states, pid, epoch, first_seq, last_seq, base_offset):
+    def _remember(states, pid, epoch, first_seq, last_seq, base_offset, max_timestamp):
         state = states.get(pid)
         if state is None or epoch > state.epoch:
             state = states[pid] = _ProducerState(epoch)
-        state.batches.append(_Written(first_seq, last_seq, base_offset))
+        state.batches.append(_Written(first_seq, last_seq, base_offset, max_timestamp))
+
+
+def _marked(states: dict[int, _ProducerState], pid: int, epoch: int) -> None:
+    """A marker: Kafka's appendEndTxnMarker. A bumped epoch (a transaction
+    the coordinator aborted to fence its producer) starts the producer afresh."""
+    state = states.get(pid)
+    if state is None or epoch > state.epoch:
+        state = states[pid] = _ProducerState(epoch)
+    state.coordinator_epoch = COORDINATOR_EPOCH
 
 
 def _last_sequence(batch) -> int:

@@ -4,7 +4,7 @@ import pytest
 
 from kgw.producers import ID_BLOCK, INT32_MAX, ProducerError, ProducerRegistry
 from protocol.error_codes import ErrorCode
-from protocol.records import Record, RecordBatch, build_batch
+from protocol.records import ControlType, Record, RecordBatch, build_batch, build_control_batch
 
 KEY = ("t", 0)
 
@@ -121,3 +121,35 @@ def test_init_producer_bumps_the_epoch_of_a_known_id(tmp_path):
     assert registry.init_producer(pid, epoch) == (pid, 1)
     other, other_epoch = registry.init_producer(-1, -1)
     assert other != pid and other_epoch == 0
+
+
+def marker(pid, epoch, base_offset):
+    return RecordBatch(build_control_batch(ControlType.ABORT, producer_id=pid, producer_epoch=epoch,
+                                           base_offset=base_offset, timestamp=2000))
+
+
+def test_a_marker_with_a_bumped_epoch_fences_the_producer_here_too(tmp_path):
+    registry, log = ProducerRegistry(tmp_path), FakeLog()
+    append(registry, log, batch(7, 0, 0, 2))
+    # The coordinator aborts the transaction with epoch 1 to fence epoch 0.
+    log.batches.append(marker(7, 1, 2))
+    registry.marker_written(KEY, log, 7, 1)
+    with pytest.raises(ProducerError) as info:
+        append(registry, log, batch(7, 0, 2))
+    assert info.value.code == ErrorCode.INVALID_PRODUCER_EPOCH
+    (active,) = registry.active_producers(KEY, log)
+    assert (active.epoch, active.last_sequence, active.coordinator_epoch) == (1, -1, 0)
+    # After a restart the marker in the log has the same effect.
+    fresh = ProducerRegistry(tmp_path)
+    with pytest.raises(ProducerError) as info:
+        append(fresh, log, batch(7, 0, 2))
+    assert info.value.code == ErrorCode.INVALID_PRODUCER_EPOCH
+    assert append(fresh, log, batch(7, 2, 0)) == 3
+
+
+def test_active_producers_as_describe_producers_shows_them(tmp_path):
+    registry, log = ProducerRegistry(tmp_path), FakeLog()
+    append(registry, log, batch(9, 3, 0, 3))
+    append(registry, log, batch(7, 0, 0))
+    assert [(p.producer_id, p.epoch, p.last_sequence, p.last_timestamp, p.coordinator_epoch)
+            for p in registry.active_producers(KEY, log)] == [(7, 0, 0, 1000, -1), (9, 3, 2, 1000, -1)]

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from .. import harness
+from ..harness import stored_batches
 from . import _util as u
 
 
@@ -297,3 +298,54 @@ def test_transaction_timeout(kgw_broker, kgw_topic, kp, txn_id):
     owners = u.batch_owners(kgw_broker.data_dir, kgw_topic)
     assert [kind for _, kind, _, _ in owners] == ["data", "ABORT", "data", "COMMIT"]
     u.assert_fenced_by_epoch(owners, [0], [1], [2, 3])
+
+
+def test_admin_lists_and_describes_transactions_and_producers(kgw_broker, kgw_topic, kp, txn_id):
+    """KafkaAdminClient's KIP-664 calls: ListTransactions v2, DescribeTransactions
+    and DescribeProducers, before and after the commit."""
+    import re
+
+    from kafka import TopicPartition
+    from kafka.admin import TransactionState
+
+    bootstrap = kgw_broker.bootstrap
+    admin = kp.admin(bootstrap)
+    done = txn_producer(kp, bootstrap, txn_id + "-done")
+    done.begin_transaction()
+    send(done, kgw_topic, 0, ["d0"])
+    done.commit_transaction()
+    producer = txn_producer(kp, bootstrap, txn_id, transaction_timeout_ms=45_000)
+    producer.begin_transaction()
+    assert send(producer, kgw_topic, 0, ["a", "b"]) == [2, 3]
+    # Each producer's id, as kgw stored it in its batches.
+    done_pid, pid = dict.fromkeys(b.producer_id for b in stored_batches(kgw_broker.data_dir, kgw_topic)
+                                  if not b.is_control)
+    assert done_pid != pid
+
+    # The session broker holds other tests' transactions: the id pattern
+    # (ListTransactions v2) keeps this test's own.
+    ours = re.escape(txn_id) + ".*"
+    listed = admin.list_transactions(transactional_id_pattern=ours)
+    assert sorted((t.transactional_id, t.producer_id, t.state) for t in listed[0]) == [
+        (txn_id, pid, TransactionState.ONGOING), (txn_id + "-done", done_pid, TransactionState.COMPLETE_COMMIT)]
+    ongoing = admin.list_transactions(transactional_id_pattern=ours, state_filters=["Ongoing"])
+    assert [t.transactional_id for t in ongoing[0]] == [txn_id]
+
+    described = admin.describe_transactions([txn_id])[txn_id]
+    assert (described.coordinator_id, described.state, described.producer_id, described.producer_epoch,
+            described.transaction_timeout_ms, described.topic_partitions) == (
+        0, TransactionState.ONGOING, pid, 0, 45_000, {TopicPartition(kgw_topic, 0)})
+    assert described.transaction_start_time_ms > 0
+
+    def producers():
+        state = admin.describe_producers([TopicPartition(kgw_topic, 0)])[TopicPartition(kgw_topic, 0)]
+        return sorted((p.producer_id, p.producer_epoch, p.last_sequence, p.coordinator_epoch,
+                       p.current_transaction_start_offset) for p in state.active_producers)
+
+    # done's marker took offset 1; this producer's transaction opened at 2.
+    assert producers() == sorted([(done_pid, 0, 0, 0, -1), (pid, 0, 1, -1, 2)])
+    producer.commit_transaction()
+    assert producers() == sorted([(done_pid, 0, 0, 0, -1), (pid, 0, 1, 0, -1)])
+    described = admin.describe_transactions([txn_id])[txn_id]
+    assert (described.state, described.topic_partitions, described.transaction_start_time_ms) == (
+        TransactionState.COMPLETE_COMMIT, set(), -1)

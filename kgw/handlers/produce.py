@@ -89,7 +89,7 @@ def _append(broker, topic: str, data, acks: int, transactional_id: str | None):
         appended = partition_log.append(records)
     except (LogError, ProducerError, TransactionError) as exc:
         return _result(data.index, exc.code, exc.message), None
-    broker.producers.appended(key, batches, appended.base_offset)
+    broker.producers.appended(key, batches, appended.base_offset, appended.log_append_time_ms)
     broker.notifier.appended(topic, data.index)
     broker.metrics.produced(topic, len(records), appended.last_offset + 1 - appended.base_offset)
     wait = None

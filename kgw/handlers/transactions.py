@@ -1,18 +1,23 @@
 """The transactional producer's APIs: AddPartitionsToTxn 0-3, AddOffsetsToTxn
-0-3, EndTxn 0-3 and TxnOffsetCommit 0-3 (InitProducerId is with Produce).
+0-3, EndTxn 0-3 and TxnOffsetCommit 0-3 (InitProducerId is with Produce);
+and the admin ones (KIP-664): ListTransactions 0-2, DescribeTransactions 0
+and DescribeProducers 0.
 
 Versions before PRODUCER_FENCED existed (KIP-588) get INVALID_PRODUCER_EPOCH
 in its place, as Kafka answers them.
 """
 
 import logging
+import re
 
 from protocol.error_codes import ErrorCode
 from protocol.messages import (
-    ADD_OFFSETS_TO_TXN, ADD_PARTITIONS_TO_TXN, END_TXN, INIT_PRODUCER_ID, TXN_OFFSET_COMMIT,
+    ADD_OFFSETS_TO_TXN, ADD_PARTITIONS_TO_TXN, DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, END_TXN,
+    INIT_PRODUCER_ID, LIST_TRANSACTIONS, TXN_OFFSET_COMMIT,
 )
 
 from ..groups import OffsetCommit
+from ..log import LogError
 from ..transactions import TransactionError
 from . import handles
 
@@ -107,3 +112,80 @@ async def txn_offset_commit(broker, request):
                       error_code=errors[topic.name, p.partition_index])
             for p in topic.partitions])
         for topic in body.topics])
+
+
+@handles(LIST_TRANSACTIONS)
+async def list_transactions(broker, request):
+    body = request.body
+    Response = LIST_TRANSACTIONS.Response
+    try:
+        unknown, found = broker.transactions.list_transactions(
+            body.state_filters, body.producer_id_filters, body.duration_filter,
+            body.transactional_id_pattern)
+    except re.error:
+        return Response(throttle_time_ms=0, error_code=ErrorCode.INVALID_REGULAR_EXPRESSION,
+                        unknown_state_filters=[], transaction_states=[])
+    return Response(throttle_time_ms=0, error_code=ErrorCode.NONE, unknown_state_filters=unknown,
+                    transaction_states=[
+                        Response.TransactionState(transactional_id=txn.transactional_id,
+                                                  producer_id=txn.producer_id,
+                                                  transaction_state=txn.state)
+                        for txn in found])
+
+
+@handles(DESCRIBE_TRANSACTIONS)
+async def describe_transactions(broker, request):
+    State = DESCRIBE_TRANSACTIONS.Response.TransactionState
+    states = []
+    for transactional_id in request.body.transactional_ids:
+        txn = broker.transactions.transactions.get(transactional_id)
+        if txn is None:
+            states.append(State(error_code=ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+                                transactional_id=transactional_id, transaction_state="",
+                                transaction_timeout_ms=0, transaction_start_time_ms=-1,
+                                producer_id=-1, producer_epoch=-1, topics=[]))
+            continue
+        by_topic: dict[str, list[int]] = {}
+        for topic, partition in sorted(txn.partitions):
+            by_topic.setdefault(topic, []).append(partition)
+        states.append(State(
+            error_code=ErrorCode.NONE, transactional_id=transactional_id,
+            transaction_state=txn.state, transaction_timeout_ms=txn.timeout_ms,
+            transaction_start_time_ms=txn.started_ms, producer_id=txn.producer_id,
+            producer_epoch=txn.producer_epoch,
+            topics=[State.TopicData(topic=t, partitions=p) for t, p in by_topic.items()]))
+    return DESCRIBE_TRANSACTIONS.Response(throttle_time_ms=0, transaction_states=states)
+
+
+@handles(DESCRIBE_PRODUCERS)
+async def describe_producers(broker, request):
+    Topic = DESCRIBE_PRODUCERS.Response.TopicResponse
+    Partition = Topic.PartitionResponse
+    topics = []
+    for wanted in request.body.topics:
+        partitions = []
+        topics.append(Topic(name=wanted.name, partitions=partitions))
+        for index in wanted.partition_indexes:
+            partitions.append(_producers_of(broker, wanted.name, index, Partition))
+    return DESCRIBE_PRODUCERS.Response(throttle_time_ms=0, topics=topics)
+
+
+def _producers_of(broker, topic: str, index: int, Partition):
+    partition_log = broker.log.partition(topic, index)
+    if partition_log is None:
+        return Partition(partition_index=index, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                         error_message=None, active_producers=[])
+    try:
+        active = broker.producers.active_producers((topic, index), partition_log)
+        open_at = {p.producer_id: partition_log.ongoing_transaction(p.producer_id) for p in active}
+    except LogError as exc:
+        return Partition(partition_index=index, error_code=exc.code, error_message=exc.message,
+                         active_producers=[])
+    return Partition(partition_index=index, error_code=ErrorCode.NONE, error_message=None,
+                     active_producers=[Partition.ProducerState(
+                         producer_id=p.producer_id, producer_epoch=p.epoch,
+                         last_sequence=p.last_sequence, last_timestamp=p.last_timestamp,
+                         coordinator_epoch=p.coordinator_epoch,
+                         current_txn_start_offset=-1 if open_at[p.producer_id] is None
+                         else open_at[p.producer_id])
+                         for p in active])

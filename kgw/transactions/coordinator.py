@@ -15,6 +15,7 @@ tell only by EndTxn taking a marker write longer.
 """
 
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Awaitable, Callable
@@ -26,7 +27,7 @@ from protocol.error_codes import ErrorCode
 from ..journal import Journal, encode_frame
 from .state import (
     COMPLETE_ABORT, COMPLETE_COMMIT, MAX_EPOCH, ONGOING, PREPARE_ABORT, PREPARE_COMMIT, PREPARING,
-    SETTLED, Transaction, expiry_record,
+    SETTLED, STATES, Transaction, expiry_record,
 )
 
 log = logging.getLogger("kgw.transactions")
@@ -183,6 +184,23 @@ class TransactionCoordinator:
         txn = self._current(transactional_id, producer_id, producer_epoch,
                             ErrorCode.INVALID_PRODUCER_EPOCH)
         _require_open(txn, group_id in txn.groups, f"group {group_id}")
+
+    def list_transactions(self, states: list[str], producer_ids: list[int], duration_ms: int = -1,
+                          pattern: str | None = None) -> tuple[list[str], list[Transaction]]:
+        """ListTransactions: the state filters no transaction can be in, and
+        the transactions that pass every filter given (Kafka's
+        listTransactionStates): a state, a producer id, open longer than
+        `duration_ms`, an id matching `pattern` (a whole-id regular
+        expression; re.error if invalid)."""
+        unknown = [name for name in states if name not in STATES]
+        matcher = re.compile(pattern) if pattern is not None else None
+        now = self.now_ms()
+        return unknown, [
+            txn for txn in self.transactions.values()
+            if (not producer_ids or txn.producer_id in producer_ids)
+            and (not states or txn.state in states)
+            and (duration_ms < 0 or now - txn.started_ms > duration_ms)
+            and (matcher is None or matcher.fullmatch(txn.transactional_id))]
 
     async def abort_timed_out(self) -> None:
         """Abort, with a bumped epoch that fences the producer, every

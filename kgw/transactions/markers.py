@@ -6,6 +6,7 @@ import trio
 
 from ..log import LogError, LogManager
 from ..log.durability import Flusher
+from ..producers import ProducerRegistry
 
 log = logging.getLogger("kgw.transactions")
 
@@ -14,10 +15,12 @@ ACKS_ALL = -1
 
 
 class MarkerWriter:
-    def __init__(self, log_manager: LogManager, flusher: Flusher, notifier):
+    def __init__(self, log_manager: LogManager, flusher: Flusher, notifier,
+                 producers: ProducerRegistry):
         self._log = log_manager
         self._flusher = flusher
         self._notifier = notifier
+        self._producers = producers
 
     async def __call__(self, producer_id: int, producer_epoch: int, commit: bool,
                        partitions: set[tuple[str, int]], only_open: bool) -> None:
@@ -39,6 +42,8 @@ class MarkerWriter:
                 log.error("cannot write the %s marker of producer %d to %s-%d: %s",
                           "commit" if commit else "abort", producer_id, topic, index, exc)
                 continue
+            self._producers.marker_written((topic, index), partition_log, producer_id,
+                                           producer_epoch)
             self._notifier.appended(topic, index)
             written.append((partition_log, appended.last_offset + 1))
         if self._flusher.needs_fsync(ACKS_ALL):

@@ -16,6 +16,10 @@ PREPARE_ABORT = "PrepareAbort"
 COMPLETE_COMMIT = "CompleteCommit"
 COMPLETE_ABORT = "CompleteAbort"
 
+# Every state Kafka names. kgw never holds the last two: it fences and
+# aborts in one step, and forgets an expired id at once.
+STATES = (EMPTY, ONGOING, PREPARE_COMMIT, PREPARE_ABORT, COMPLETE_COMMIT, COMPLETE_ABORT,
+          "PrepareEpochFence", "Dead")
 PREPARING = (PREPARE_COMMIT, PREPARE_ABORT)
 # The states in which an idle transactional id may expire.
 SETTLED = (EMPTY, COMPLETE_COMMIT, COMPLETE_ABORT)

@@ -81,3 +81,71 @@ TXN_OFFSET_COMMIT = Api(
                 Field("error_code", INT16))))),
     ],
 )
+
+# The transaction admin APIs (KIP-664): what the coordinator and the
+# partitions know of transactions and producers.
+
+DESCRIBE_PRODUCERS = Api(
+    61, "DescribeProducers", "0", flexible="0+",
+    request=[
+        Field("topics", structs("TopicRequest",
+            Field("name", STRING),
+            Field("partition_indexes", Array(INT32)))),
+    ],
+    response=[
+        Field("throttle_time_ms", INT32),
+        Field("topics", structs("TopicResponse",
+            Field("name", STRING),
+            Field("partitions", structs("PartitionResponse",
+                Field("partition_index", INT32),
+                Field("error_code", INT16),
+                Field("error_message", STRING, nullable="0+", default=None),
+                Field("active_producers", structs("ProducerState",
+                    Field("producer_id", INT64),
+                    Field("producer_epoch", INT32),
+                    Field("last_sequence", INT32, default=-1),
+                    Field("last_timestamp", INT64, default=-1),
+                    Field("coordinator_epoch", INT32),
+                    Field("current_txn_start_offset", INT64, default=-1))))))),
+    ],
+)
+
+DESCRIBE_TRANSACTIONS = Api(
+    65, "DescribeTransactions", "0", flexible="0+",
+    request=[
+        Field("transactional_ids", Array(STRING)),
+    ],
+    response=[
+        Field("throttle_time_ms", INT32),
+        Field("transaction_states", structs("TransactionState",
+            Field("error_code", INT16),
+            Field("transactional_id", STRING),
+            Field("transaction_state", STRING),
+            Field("transaction_timeout_ms", INT32),
+            Field("transaction_start_time_ms", INT64),
+            Field("producer_id", INT64),
+            Field("producer_epoch", INT16),
+            Field("topics", structs("TopicData",
+                Field("topic", STRING),
+                Field("partitions", Array(INT32)))))),
+    ],
+)
+
+LIST_TRANSACTIONS = Api(
+    66, "ListTransactions", "0-2", flexible="0+",
+    request=[
+        Field("state_filters", Array(STRING)),
+        Field("producer_id_filters", Array(INT64)),
+        Field("duration_filter", INT64, "1+", default=-1),
+        Field("transactional_id_pattern", STRING, "2+", nullable="2+", default=None),
+    ],
+    response=[
+        Field("throttle_time_ms", INT32),
+        Field("error_code", INT16),
+        Field("unknown_state_filters", Array(STRING)),
+        Field("transaction_states", structs("TransactionState",
+            Field("transactional_id", STRING),
+            Field("producer_id", INT64),
+            Field("transaction_state", STRING))),
+    ],
+)

@@ -7,8 +7,9 @@ import pytest
 
 from protocol.error_codes import ErrorCode
 from protocol.messages import (
-    ADD_OFFSETS_TO_TXN, ADD_PARTITIONS_TO_TXN, CREATE_TOPICS, END_TXN, FETCH, INIT_PRODUCER_ID,
-    LIST_OFFSETS, OFFSET_FETCH, PRODUCE, TXN_OFFSET_COMMIT,
+    ADD_OFFSETS_TO_TXN, ADD_PARTITIONS_TO_TXN, CREATE_TOPICS, DESCRIBE_PRODUCERS,
+    DESCRIBE_TRANSACTIONS, END_TXN, FETCH, INIT_PRODUCER_ID, LIST_OFFSETS, LIST_TRANSACTIONS,
+    OFFSET_FETCH, PRODUCE, TXN_OFFSET_COMMIT,
 )
 from protocol.records import ControlType, Record, build_batch, iter_batches
 
@@ -214,4 +215,63 @@ async def test_transactions_survive_a_restart(tmp_path):
         producer.client = client
         assert await producer.end(commit=True) == NONE
         assert (await read_committed(client, "t", 0, 4))[:4] == ([b"open"], [ControlType.COMMIT], 6, 6)
+        await client.aclose()
+
+
+async def test_the_admin_apis_show_transactions_and_producers(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 4, create("t", 2))
+        done, open_ = Producer(client, "done"), Producer(client, "open")
+        await done.init()
+        await open_.init(timeout_ms=30_000)
+        await done.add_partitions(("t", 1))
+        await done.produce("t", 1, b"x", b"y")
+        assert await done.end(commit=True) == NONE
+        await open_.add_partitions(("t", 0), ("t", 1))
+        assert await open_.produce("t", 1, b"z") == (NONE, 3)
+
+        async def listed(states=(), producer_ids=(), duration=-1, pattern=None, version=2):
+            response = await client.call(LIST_TRANSACTIONS, version, LIST_TRANSACTIONS.Request(
+                state_filters=list(states), producer_id_filters=list(producer_ids),
+                duration_filter=duration, transactional_id_pattern=pattern))
+            return (response.error_code, response.unknown_state_filters,
+                    sorted((s.transactional_id, s.producer_id, s.transaction_state)
+                           for s in response.transaction_states))
+
+        everything = (NONE, [], [("done", 0, "CompleteCommit"), ("open", 1, "Ongoing")])
+        assert await listed() == everything
+        assert await listed(version=0) == everything
+        assert await listed(states=["Ongoing", "Nonsense", "Dead"]) == (
+            NONE, ["Nonsense"], [("open", 1, "Ongoing")])
+        assert await listed(producer_ids=[0, 7]) == (NONE, [], [("done", 0, "CompleteCommit")])
+        # Open for longer than an hour: only the one with no transaction
+        # (its start time is -1, as in Kafka).
+        assert await listed(duration=3_600_000) == (NONE, [], [("done", 0, "CompleteCommit")])
+        assert await listed(pattern="op.*") == (NONE, [], [("open", 1, "Ongoing")])
+        assert await listed(pattern="op") == (NONE, [], [])
+        assert (await listed(pattern="("))[0] == ErrorCode.INVALID_REGULAR_EXPRESSION
+
+        described = await client.call(DESCRIBE_TRANSACTIONS, 0, DESCRIBE_TRANSACTIONS.Request(
+            transactional_ids=["open", "done", "missing"]))
+        by_id = {s.transactional_id: s for s in described.transaction_states}
+        assert (by_id["open"].error_code, by_id["open"].transaction_state,
+                by_id["open"].transaction_timeout_ms, by_id["open"].producer_id,
+                [(t.topic, t.partitions) for t in by_id["open"].topics]) == (
+            NONE, "Ongoing", 30_000, 1, [("t", [0, 1])])
+        assert by_id["open"].transaction_start_time_ms > 0
+        assert (by_id["done"].transaction_state, by_id["done"].transaction_start_time_ms,
+                by_id["done"].topics) == ("CompleteCommit", -1, [])
+        assert by_id["missing"].error_code == ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
+
+        Topic = DESCRIBE_PRODUCERS.Request.TopicRequest
+        response = await client.call(DESCRIBE_PRODUCERS, 0, DESCRIBE_PRODUCERS.Request(
+            topics=[Topic(name="t", partition_indexes=[0, 1, 5])]))
+        parts = {p.partition_index: p for p in response.topics[0].partitions}
+        assert [(p.error_code, p.active_producers) for p in (parts[0], parts[5])] == [
+            (NONE, []), (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, [])]
+        assert [(s.producer_id, s.producer_epoch, s.last_sequence, s.coordinator_epoch,
+                 s.current_txn_start_offset) for s in parts[1].active_producers] == [
+            (0, 0, 1, 0, -1), (1, 0, 0, -1, 3)]
+        assert all(s.last_timestamp > 0 for s in parts[1].active_producers)
         await client.aclose()
