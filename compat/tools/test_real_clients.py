@@ -7,10 +7,11 @@ import time
 
 import pytest
 
+from kgw.tools.command import table
 from kgw.tools.partitioner import partition_for_key
 
 from ..confluent.util import DEADLINE_S, Deliveries, consumer, producer, read_all
-from ..harness import require
+from ..harness import require, stored_batches
 from ..kafka_python._kp import Clients, require_codec
 from ..kafka_python._kp import read_all as kp_read_all
 
@@ -134,6 +135,48 @@ def test_consume_read_committed_skips_what_librdkafka_aborted(kgw_bootstrap, cli
     # Read uncommitted, every record shows, with the offsets the markers took.
     assert [(r["offset"], r["value"]) for r in map(json.loads, everything.stdout.splitlines())] == [
         (0, "c1"), (1, "c2"), (3, "a1"), (4, "a2"), (6, "c3"), (8, "open")]
+
+
+def test_transactions_tool_shows_what_librdkafka_left_open(kgw_broker, cli, kgw_topic):
+    require("confluent_kafka")
+    txn_id = f"tools-{kgw_topic}"
+    with producer(kgw_broker.bootstrap, transactional_id=txn_id, transaction_timeout_ms=40_000) as p:
+        p.init_transactions(10)
+        p.begin_transaction()
+        p.produce(kgw_topic, value="kept", partition=0)
+        p.commit_transaction(10)
+        p.begin_transaction()
+        p.produce(kgw_topic, value="open", partition=0)
+        p.flush(10)
+        # Offsets: kept 0, its COMMIT marker 1, open 2.
+        (pid,) = {b.producer_id for b in stored_batches(kgw_broker.data_dir, kgw_topic)}
+        listed = cli("transactions", "list", "--state", "Ongoing", "--producer-id", pid)
+        described = cli("transactions", "describe", txn_id)
+        producers = cli("transactions", "describe-producers", kgw_topic, "-p", 0)
+        p.abort_transaction(10)
+    assert (listed.exit_code, listed.stderr) == (0, "")
+    assert listed.stdout.splitlines()[1:] == [
+        table(["TransactionalId", "Coordinator", "ProducerId", "TransactionState"],
+              [[txn_id, 0, pid, "Ongoing"]]).splitlines()[1]]
+    header, row = described.stdout.splitlines()
+    cells = row.split()
+    assert header.split() == ["CoordinatorId", "TransactionalId", "ProducerId", "ProducerEpoch",
+                              "TransactionState", "TransactionTimeoutMs",
+                              "CurrentTransactionStartTimeMs", "TopicPartitions"]
+    assert cells[:6] + cells[7:] == ["0", txn_id, str(pid), "0", "Ongoing", "40000", f"{kgw_topic}-0"]
+    assert int(cells[6]) > BASE_TS
+    header, row = producers.stdout.splitlines()
+    assert header.split()[0] == "ProducerId"
+    # Epoch 0, the COMMIT marker's coordinator epoch 0, sequences 0 and 1, the
+    # open transaction from offset 2.
+    cells = row.split()
+    assert cells[:4] + cells[5:] == [str(pid), "0", "0", "1", "2"]
+    assert int(cells[4]) > BASE_TS
+    bogus = cli("transactions", "list", "--state", "Bogus")
+    assert bogus.exit_code == 2 and "unknown transaction state(s): Bogus" in bogus.stderr
+    missing = cli("transactions", "describe", f"{txn_id}-never")
+    assert (missing.exit_code, missing.stderr) == (
+        1, f"Error: describing transactional id '{txn_id}-never': TRANSACTIONAL_ID_NOT_FOUND\n")
 
 
 @pytest.mark.kgw_topic(partitions=5)

@@ -1,6 +1,6 @@
 """kgw's command-line tools: `kgw topics`, `produce`, `consume`, `groups`
-speak the Kafka protocol to any Kafka-compatible broker; `kgw log` reads
-kgw's files offline."""
+and `transactions` speak the Kafka protocol to any Kafka-compatible broker;
+`kgw log` reads kgw's files offline."""
 
 import click
 
@@ -12,6 +12,7 @@ def register(main: click.Group) -> None:
     from .logfiles import log
     from .produce import produce
     from .topics import topics
+    from .transactions import transactions
 
-    for command in (topics, produce, consume, groups, log):
+    for command in (topics, produce, consume, groups, transactions, log):
         main.add_command(command)

@@ -34,6 +34,7 @@ _RETRIABLE = {ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.NOT_LEADER_OR_FOLLOWER,
               ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
               ErrorCode.NOT_COORDINATOR}
 GROUP_KEY_TYPE = 0
+TRANSACTION_KEY_TYPE = 1
 
 
 def error_name(code: int) -> str:
@@ -212,7 +213,7 @@ class Cluster:
         self._any: Connection | None = None
         self._nodes: dict[int, Connection] = {}
         self._brokers: dict[int, tuple[str, int]] = {}
-        self._coordinators: dict[str, Connection] = {}
+        self._coordinators: dict[tuple[str, int], int] = {}
 
     def __enter__(self) -> "Cluster":
         return self
@@ -284,18 +285,24 @@ class Cluster:
             raise ToolError(f"partition {partition} of topic {info.name!r} has no leader")
         return leader
 
-    def coordinator(self, group: str) -> Connection:
-        """The connection to `group`'s coordinator (looked up once)."""
-        if group not in self._coordinators:
-            self._coordinators[group] = self._find_coordinator(group)
-        return self._coordinators[group]
+    def coordinator(self, group: str, key_type: int = GROUP_KEY_TYPE) -> Connection:
+        """The connection to the coordinator of `group`, or of the
+        transactional id it names with TRANSACTION_KEY_TYPE."""
+        return self.node(self.coordinator_id(group, key_type))
 
-    def _find_coordinator(self, group: str) -> Connection:
+    def coordinator_id(self, group: str, key_type: int = GROUP_KEY_TYPE) -> int:
+        """The node id of that coordinator (looked up once)."""
+        if (group, key_type) not in self._coordinators:
+            self._coordinators[group, key_type] = self._find_coordinator(group, key_type)
+        return self._coordinators[group, key_type]
+
+    def _find_coordinator(self, group: str, key_type: int) -> int:
+        what = "group" if key_type == GROUP_KEY_TYPE else "transactional id"
         for _ in range(_METADATA_RETRIES):
             conn = self.any()
             version = conn.version(FIND_COORDINATOR)
             body = conn.call(FIND_COORDINATOR, FIND_COORDINATOR.Request(
-                key=group, key_type=GROUP_KEY_TYPE, coordinator_keys=[group]), version)
+                key=group, key_type=key_type, coordinator_keys=[group]), version)
             if version >= 4:
                 found = body.coordinators[0]
                 error, message, node, host, port = (found.error_code, found.error_message,
@@ -304,11 +311,11 @@ class Cluster:
                 error, message, node, host, port = (body.error_code, body.error_message,
                                                     body.node_id, body.host, body.port)
             if error not in _RETRIABLE:
-                check(error, f"finding the coordinator of group {group!r}", message)
+                check(error, f"finding the coordinator of {what} {group!r}", message)
                 self._brokers[node] = (host, port)
-                return self.node(node)
+                return node
             time.sleep(_METADATA_RETRY_PAUSE_S)
-        check(error, f"finding the coordinator of group {group!r}", message)
+        check(error, f"finding the coordinator of {what} {group!r}", message)
 
 
 def _leaderless(meta: Metadata) -> bool:
