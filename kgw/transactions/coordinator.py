@@ -275,7 +275,10 @@ class TransactionCoordinator:
         # the client that ended it hangs up.
         with trio.CancelScope(shield=True):
             if bump_epoch:
-                self._bump_epoch(txn)
+                # Fencing keeps the producer id, whose markers must close
+                # what it opened; it may take the epoch to Short.MaxValue,
+                # after which InitProducerId hands out a new id.
+                txn.producer_epoch += 1
             txn.state = PREPARE_COMMIT if commit else PREPARE_ABORT
             await self._persist(txn)
             await self._complete(txn, only_open=False)

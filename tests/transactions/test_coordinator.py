@@ -196,11 +196,18 @@ async def test_idle_ids_expire_unless_a_transaction_is_open(tmp_path):
 
 @trio_test
 async def test_an_exhausted_epoch_gets_a_new_producer_id(tmp_path):
-    txns = coordinator(tmp_path, Recorder(), first_id=5)
+    rec = Recorder()
+    txns = coordinator(tmp_path, rec, first_id=5)
     await txns.init_producer_id("app", 1000)
     txns.transactions["app"].producer_epoch = MAX_EPOCH - 1
     assert await txns.init_producer_id("app", 1000) == (5, MAX_EPOCH)
     assert await txns.init_producer_id("app", 1000) == (6, 0)
+    # An open transaction at the last epoch is aborted by its own producer
+    # id, fenced at Short.MaxValue, before a new id is handed out.
+    txns.transactions["app"].producer_epoch = MAX_EPOCH
+    await txns.add_partitions("app", 6, MAX_EPOCH, [T0])
+    assert await txns.init_producer_id("app", 1000) == (7, 0)
+    assert rec.markers == [(6, MAX_EPOCH + 1, False, [T0], False)]
 
 
 @trio_test
