@@ -161,9 +161,26 @@ class ProducerRegistry:
         self._remember(states, first.producer_id, first.producer_epoch, first.base_sequence,
                        _last_sequence(batches[-1]), base_offset, timestamp)
 
-    def marker_written(self, key: tuple[str, int], partition_log, producer_id: int,
-                       epoch: int) -> None:
-        _marked(self._states(key, partition_log), producer_id, epoch)
+    def check_marker(self, key: tuple[str, int], partition_log, producer_id: int, epoch: int,
+                     coordinator_epoch: int) -> None:
+        """Kafka's checks on a marker that does not come from kgw's own
+        coordinator (WriteTxnMarkers): not from an older producer epoch, nor
+        from an older coordinator than the producer's last marker."""
+        state = self._states(key, partition_log).get(producer_id)
+        if state is None:
+            return
+        if epoch < state.epoch:
+            raise ProducerError(ErrorCode.INVALID_PRODUCER_EPOCH,
+                                f"producer {producer_id} marker epoch {epoch} is older than "
+                                f"{state.epoch}")
+        if coordinator_epoch < state.coordinator_epoch:
+            raise ProducerError(ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+                                f"marker from coordinator epoch {coordinator_epoch}, older than "
+                                f"{state.coordinator_epoch}")
+
+    def marker_written(self, key: tuple[str, int], partition_log, producer_id: int, epoch: int,
+                       coordinator_epoch: int = COORDINATOR_EPOCH) -> None:
+        _marked(self._states(key, partition_log), producer_id, epoch, coordinator_epoch)
 
     def active_producers(self, key: tuple[str, int], partition_log) -> list[ActiveProducer]:
         """The producers that wrote to the partition (within the state's
@@ -201,13 +218,16 @@ class ProducerRegistry:
         state.batches.append(_Written(first_seq, last_seq, base_offset, max_timestamp))
 
 
-def _marked(states: dict[int, _ProducerState], pid: int, epoch: int) -> None:
+def _marked(states: dict[int, _ProducerState], pid: int, epoch: int,
+            coordinator_epoch: int = COORDINATOR_EPOCH) -> None:
     """A marker: Kafka's appendEndTxnMarker. A bumped epoch (a transaction
-    the coordinator aborted to fence its producer) starts the producer afresh."""
+    the coordinator aborted to fence its producer) starts the producer
+    afresh. Rebuilt from the log, which is read by headers only, a marker
+    counts as kgw's coordinator's."""
     state = states.get(pid)
     if state is None or epoch > state.epoch:
         state = states[pid] = _ProducerState(epoch)
-    state.coordinator_epoch = COORDINATOR_EPOCH
+    state.coordinator_epoch = coordinator_epoch
 
 
 def _last_sequence(batch) -> int:

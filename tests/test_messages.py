@@ -26,6 +26,7 @@ EXPECTED_RANGES = {
     "SaslHandshake": (0, 1), "SaslAuthenticate": (0, 2), "CreatePartitions": (0, 3),
     "AlterConfigs": (0, 2), "IncrementalAlterConfigs": (0, 1), "OffsetDelete": (0, 0),
     "DescribeProducers": (0, 0), "DescribeTransactions": (0, 0), "ListTransactions": (0, 2),
+    "WriteTxnMarkers": (1, 2),
 }
 
 ALL_VERSIONS = [(key, v) for key, api in sorted(APIS.items())

@@ -2,6 +2,7 @@
 read_committed KafkaConsumer against kgw (KIP-98). The scenarios and their
 expected offsets are in _util.py; FINDINGS.md has what was learned."""
 
+import re
 import time
 
 import pytest
@@ -303,8 +304,6 @@ def test_transaction_timeout(kgw_broker, kgw_topic, kp, txn_id):
 def test_admin_lists_and_describes_transactions_and_producers(kgw_broker, kgw_topic, kp, txn_id):
     """KafkaAdminClient's KIP-664 calls: ListTransactions v2, DescribeTransactions
     and DescribeProducers, before and after the commit."""
-    import re
-
     from kafka import TopicPartition
     from kafka.admin import TransactionState
 
@@ -349,3 +348,38 @@ def test_admin_lists_and_describes_transactions_and_producers(kgw_broker, kgw_to
     described = admin.describe_transactions([txn_id])[txn_id]
     assert (described.state, described.topic_partitions, described.transaction_start_time_ms) == (
         TransactionState.COMPLETE_COMMIT, set(), -1)
+
+
+def test_admin_aborts_a_transaction_its_coordinator_lost(own_kgw, topic_name, kp, txn_id):
+    """A hanging transaction: its coordinator's state is gone (the
+    __transaction_state directory wiped while kgw was down), so nothing will
+    end it and the LSO stays on it. KafkaAdminClient finds it with
+    describe_producers and ends it with abort_transaction (WriteTxnMarkers)."""
+    import shutil
+
+    from kafka import TopicPartition
+    from kafka.admin import AbortTransactionSpec
+
+    harness.create_topic(own_kgw.bootstrap, topic_name, 1)
+    producer = txn_producer(kp, own_kgw.bootstrap, txn_id)
+    producer.begin_transaction()
+    assert send(producer, topic_name, 0, ["lost"]) == [0]
+    own_kgw.stop()
+    shutil.rmtree(own_kgw.data_dir / "__transaction_state")
+    own_kgw.start()
+    bootstrap = own_kgw.bootstrap
+    assert u.stable_and_high(bootstrap, topic_name) == {0: (0, 1)}
+
+    admin = kp.admin(bootstrap)
+    assert admin.list_transactions(transactional_id_pattern=re.escape(txn_id)) == {0: []}
+    tp = TopicPartition(topic_name, 0)
+    (state,) = admin.describe_producers([tp])[tp].active_producers
+    assert (state.producer_epoch, state.coordinator_epoch, state.current_transaction_start_offset) == (
+        0, -1, 0)
+    admin.abort_transaction(AbortTransactionSpec(tp, state.producer_id, state.producer_epoch,
+                                                 state.coordinator_epoch))
+    assert u.stable_and_high(bootstrap, topic_name) == {0: (2, 2)}
+    assert u.log_layout(own_kgw.data_dir, topic_name) == u.layout(("txn", 1), ("ABORT", 1))
+    (state,) = admin.describe_producers([tp])[tp].active_producers
+    assert state.current_transaction_start_offset == -1
+    assert read(kp, bootstrap, topic_name, {0: 2}, "read_committed") == ([], {0: 2})

@@ -1,7 +1,8 @@
 """The transactional producer's APIs: AddPartitionsToTxn 0-3, AddOffsetsToTxn
 0-3, EndTxn 0-3 and TxnOffsetCommit 0-3 (InitProducerId is with Produce);
-and the admin ones (KIP-664): ListTransactions 0-2, DescribeTransactions 0
-and DescribeProducers 0.
+and the admin ones (KIP-664): ListTransactions 0-2, DescribeTransactions 0,
+DescribeProducers 0, and WriteTxnMarkers 1-2, with which an admin client
+aborts a transaction its coordinator no longer knows.
 
 Versions before PRODUCER_FENCED existed (KIP-588) get INVALID_PRODUCER_EPOCH
 in its place, as Kafka answers them.
@@ -13,11 +14,12 @@ import re
 from protocol.error_codes import ErrorCode
 from protocol.messages import (
     ADD_OFFSETS_TO_TXN, ADD_PARTITIONS_TO_TXN, DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, END_TXN,
-    INIT_PRODUCER_ID, LIST_TRANSACTIONS, TXN_OFFSET_COMMIT,
+    INIT_PRODUCER_ID, LIST_TRANSACTIONS, TXN_OFFSET_COMMIT, WRITE_TXN_MARKERS,
 )
 
 from ..groups import OffsetCommit
 from ..log import LogError
+from ..producers import ProducerError
 from ..transactions import TransactionError
 from . import handles
 
@@ -189,3 +191,51 @@ def _producers_of(broker, topic: str, index: int, Partition):
                          current_txn_start_offset=-1 if open_at[p.producer_id] is None
                          else open_at[p.producer_id])
                          for p in active])
+
+
+@handles(WRITE_TXN_MARKERS)
+async def write_txn_markers(broker, request):
+    Result = WRITE_TXN_MARKERS.Response.WritableTxnMarkerResult
+    Topic = Result.WritableTxnMarkerTopicResult
+    Partition = Topic.WritableTxnMarkerPartitionResult
+    results, written = [], []
+    for marker in request.body.markers:
+        topics = []
+        results.append(Result(producer_id=marker.producer_id, topics=topics))
+        for wanted in marker.topics:
+            partitions = []
+            topics.append(Topic(name=wanted.name, partitions=partitions))
+            for index in wanted.partition_indexes:
+                result = Partition(partition_index=index, error_code=ErrorCode.NONE)
+                partitions.append(result)
+                partition_log = broker.log.partition(wanted.name, index)
+                if partition_log is None:
+                    result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                    continue
+                try:
+                    end = _write_marker(broker, (wanted.name, index), partition_log, marker)
+                except (LogError, ProducerError) as exc:
+                    result.error_code = exc.code
+                    continue
+                written.append((result, partition_log, end))
+    # Answered once durable, as Kafka answers its coordinator.
+    if broker.flusher.needs_fsync(-1):
+        for result, partition_log, end in written:
+            try:
+                await broker.flusher.wait_durable(partition_log, end)
+            except LogError as exc:
+                result.error_code = exc.code
+    return WRITE_TXN_MARKERS.Response(markers=results)
+
+
+def _write_marker(broker, key, partition_log, marker) -> int:
+    """Append one marker; the offset after it."""
+    broker.producers.check_marker(key, partition_log, marker.producer_id, marker.producer_epoch,
+                                  marker.coordinator_epoch)
+    appended = partition_log.append_marker(marker.producer_id, marker.producer_epoch,
+                                           marker.transaction_result,
+                                           coordinator_epoch=marker.coordinator_epoch)
+    broker.producers.marker_written(key, partition_log, marker.producer_id, marker.producer_epoch,
+                                    marker.coordinator_epoch)
+    broker.notifier.appended(*key)
+    return appended.last_offset + 1

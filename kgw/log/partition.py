@@ -272,7 +272,7 @@ class PartitionLog:
                             self.log_start_offset)
 
     def append_marker(self, producer_id: int, producer_epoch: int, commit: bool, *,
-                      now_ms: int | None = None) -> AppendResult:
+                      coordinator_epoch: int = 0, now_ms: int | None = None) -> AppendResult:
         """Write an end-transaction marker (COMMIT or ABORT), as the coordinator's WriteTxnMarkers.
 
         It closes the producer's open transaction here; an ABORT enters it
@@ -282,7 +282,7 @@ class PartitionLog:
         now = self._clock_ms() if now_ms is None else now_ms
         batch = build_control_batch(ControlType.COMMIT if commit else ControlType.ABORT,
                                     producer_id=producer_id, producer_epoch=producer_epoch,
-                                    timestamp=now)
+                                    timestamp=now, coordinator_epoch=coordinator_epoch)
         return self.append(batch, now_ms=now, client=False)
 
     def _note_first_transactional(self, offset: int) -> None:

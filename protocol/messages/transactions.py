@@ -4,7 +4,7 @@ Facts (field names, types, versions) from Apache Kafka's message definitions;
 names are snake_case, defaults are Kafka's.
 """
 
-from ..schema import Api, Field, Array, BOOL, INT16, INT32, INT64, STRING, structs
+from ..schema import Api, Field, Array, BOOL, INT8, INT16, INT32, INT64, STRING, structs
 
 ADD_PARTITIONS_TO_TXN = Api(
     24, "AddPartitionsToTxn", "0-3", flexible="3+",
@@ -147,5 +147,31 @@ LIST_TRANSACTIONS = Api(
             Field("transactional_id", STRING),
             Field("producer_id", INT64),
             Field("transaction_state", STRING))),
+    ],
+)
+
+# Sent by a transaction coordinator to partition leaders, and by admin
+# clients to abort a hanging transaction (KIP-664). Kafka 4 serves v1+.
+WRITE_TXN_MARKERS = Api(
+    27, "WriteTxnMarkers", "1-2", flexible="1+",
+    request=[
+        Field("markers", structs("WritableTxnMarker",
+            Field("producer_id", INT64),
+            Field("producer_epoch", INT16),
+            Field("transaction_result", BOOL),
+            Field("topics", structs("WritableTxnMarkerTopic",
+                Field("name", STRING),
+                Field("partition_indexes", Array(INT32)))),
+            Field("coordinator_epoch", INT32),
+            Field("transaction_version", INT8, "2+", default=0))),
+    ],
+    response=[
+        Field("markers", structs("WritableTxnMarkerResult",
+            Field("producer_id", INT64),
+            Field("topics", structs("WritableTxnMarkerTopicResult",
+                Field("name", STRING),
+                Field("partitions", structs("WritableTxnMarkerPartitionResult",
+                    Field("partition_index", INT32),
+                    Field("error_code", INT16))))))),
     ],
 )

@@ -9,7 +9,7 @@ from protocol.error_codes import ErrorCode
 from protocol.messages import (
     ADD_OFFSETS_TO_TXN, ADD_PARTITIONS_TO_TXN, CREATE_TOPICS, DESCRIBE_PRODUCERS,
     DESCRIBE_TRANSACTIONS, END_TXN, FETCH, INIT_PRODUCER_ID, LIST_OFFSETS, LIST_TRANSACTIONS,
-    OFFSET_FETCH, PRODUCE, TXN_OFFSET_COMMIT,
+    OFFSET_FETCH, PRODUCE, TXN_OFFSET_COMMIT, WRITE_TXN_MARKERS,
 )
 from protocol.records import ControlType, Record, build_batch, iter_batches
 
@@ -274,4 +274,37 @@ async def test_the_admin_apis_show_transactions_and_producers(tmp_path):
                  s.current_txn_start_offset) for s in parts[1].active_producers] == [
             (0, 0, 1, 0, -1), (1, 0, 0, -1, 3)]
         assert all(s.last_timestamp > 0 for s in parts[1].active_producers)
+        await client.aclose()
+
+
+async def test_write_txn_markers_aborts_what_an_admin_names(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 4, create("t", 2))
+        producer = Producer(client)
+        await producer.init()
+        await producer.add_partitions(("t", 0), ("t", 1))
+        await producer.produce("t", 0, b"hanging")
+        await producer.produce("t", 1, b"also")
+        Marker = WRITE_TXN_MARKERS.Request.WritableTxnMarker
+
+        async def abort(epoch, coordinator_epoch, partitions, version=1):
+            response = await client.call(WRITE_TXN_MARKERS, version, WRITE_TXN_MARKERS.Request(
+                markers=[Marker(producer_id=producer.producer_id, producer_epoch=epoch,
+                                transaction_result=False, coordinator_epoch=coordinator_epoch,
+                                topics=[Marker.WritableTxnMarkerTopic(name="t",
+                                                                      partition_indexes=partitions)])]))
+            return {p.partition_index: p.error_code for p in response.markers[0].topics[0].partitions}
+
+        assert await abort(0, -1, [0, 7]) == {0: NONE, 7: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
+        assert await read_committed(client, "t", 0, 0) == (
+            [b"hanging"], [ControlType.ABORT], 2, 2, [(producer.producer_id, 0)])
+        # The coordinator's own markers (epoch 0) fence an admin's -1 after
+        # them, and a marker may not go back to an older producer epoch.
+        assert await producer.end(commit=False) == NONE
+        assert await abort(0, -1, [1], version=2) == {1: ErrorCode.TRANSACTION_COORDINATOR_FENCED}
+        assert await producer.init() == NONE
+        await producer.add_partitions(("t", 1))
+        assert await producer.produce("t", 1, b"epoch 1") == (NONE, 2)
+        assert await abort(0, 0, [1]) == {1: ErrorCode.INVALID_PRODUCER_EPOCH}
         await client.aclose()
