@@ -66,6 +66,7 @@ class Broker:
         self.groups: GroupCoordinator | None = None  # made by open()
         self.transactions: TransactionCoordinator | None = None  # made by open()
         self.notifier = AppendNotifier()
+        self.markers = MarkerWriter(self.log, self.flusher, self.notifier, self.producers)
         self.metrics = Metrics() if config.metrics_port is not None else NO_METRICS
         # Set by the server once it has bound its socket.
         self.advertised_host = config.advertised_host or config.host
@@ -84,7 +85,7 @@ class Broker:
                 group_max_size=self.config.group_max_size)
             self.transactions = TransactionCoordinator(
                 self.log.data_dir, new_producer_id=self.producers.new_producer_id,
-                write_markers=MarkerWriter(self.log, self.flusher, self.notifier, self.producers),
+                write_markers=self.markers,
                 end_group_transaction=self.groups.end_transaction,
                 max_timeout_ms=self.config.transaction_max_timeout_ms,
                 abort_check_interval_ms=self.config.transaction_abort_check_interval_ms)

@@ -212,30 +212,21 @@ async def write_txn_markers(broker, request):
                 if partition_log is None:
                     result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                     continue
+                key = (wanted.name, index)
                 try:
-                    end = _write_marker(broker, (wanted.name, index), partition_log, marker)
+                    broker.producers.check_marker(key, partition_log, marker.producer_id,
+                                                  marker.producer_epoch, marker.coordinator_epoch)
+                    end = broker.markers.write(key, partition_log, marker.producer_id,
+                                               marker.producer_epoch, marker.transaction_result,
+                                               marker.coordinator_epoch)
                 except (LogError, ProducerError) as exc:
                     result.error_code = exc.code
                     continue
                 written.append((result, partition_log, end))
     # Answered once durable, as Kafka answers its coordinator.
-    if broker.flusher.needs_fsync(-1):
-        for result, partition_log, end in written:
-            try:
-                await broker.flusher.wait_durable(partition_log, end)
-            except LogError as exc:
-                result.error_code = exc.code
+    errors = await broker.markers.until_durable([(p, end) for _, p, end in written])
+    for (result, _, _), error in zip(written, errors):
+        if error is not None:
+            result.error_code = error.code
     return WRITE_TXN_MARKERS.Response(markers=results)
 
-
-def _write_marker(broker, key, partition_log, marker) -> int:
-    """Append one marker; the offset after it."""
-    broker.producers.check_marker(key, partition_log, marker.producer_id, marker.producer_epoch,
-                                  marker.coordinator_epoch)
-    appended = partition_log.append_marker(marker.producer_id, marker.producer_epoch,
-                                           marker.transaction_result,
-                                           coordinator_epoch=marker.coordinator_epoch)
-    broker.producers.marker_written(key, partition_log, marker.producer_id, marker.producer_epoch,
-                                    marker.coordinator_epoch)
-    broker.notifier.appended(*key)
-    return appended.last_offset + 1

@@ -6,7 +6,7 @@ import trio
 
 from ..log import LogError, LogManager
 from ..log.durability import Flusher
-from ..producers import ProducerRegistry
+from ..producers import COORDINATOR_EPOCH, ProducerRegistry
 
 log = logging.getLogger("kgw.transactions")
 
@@ -24,11 +24,11 @@ class MarkerWriter:
 
     async def __call__(self, producer_id: int, producer_epoch: int, commit: bool,
                        partitions: set[tuple[str, int]], only_open: bool) -> None:
-        """One marker per partition, durable before returning. With
-        `only_open`, only where the producer's transaction is still open
-        (after a restart, some markers may already be written). A deleted
-        partition needs none; one that cannot be written is logged and
-        skipped, as it cannot serve reads either."""
+        """The coordinator's markers: one per partition, durable before
+        returning. With `only_open`, only where the producer's transaction
+        is still open (after a restart, some markers may already be
+        written). A deleted partition needs none; one that cannot be written
+        is logged and skipped, as it cannot serve reads either."""
         written = []
         for topic, index in sorted(partitions):
             partition_log = self._log.partition(topic, index)
@@ -37,24 +37,43 @@ class MarkerWriter:
             try:
                 if only_open and partition_log.ongoing_transaction(producer_id) is None:
                     continue
-                appended = partition_log.append_marker(producer_id, producer_epoch, commit)
+                written.append((partition_log, self.write(
+                    (topic, index), partition_log, producer_id, producer_epoch, commit)))
             except LogError as exc:
                 log.error("cannot write the %s marker of producer %d to %s-%d: %s",
                           "commit" if commit else "abort", producer_id, topic, index, exc)
-                continue
-            self._producers.marker_written((topic, index), partition_log, producer_id,
-                                           producer_epoch)
-            self._notifier.appended(topic, index)
-            written.append((partition_log, appended.last_offset + 1))
-        if self._flusher.needs_fsync(ACKS_ALL):
-            # Concurrently: the partitions' fsyncs run in threads of their own.
-            async with trio.open_nursery() as nursery:
-                for partition_log, end in written:
-                    nursery.start_soon(self._wait_durable, producer_id, partition_log, end)
+        for (partition_log, _), error in zip(written, await self.until_durable(written)):
+            if error is not None:
+                log.error("marker of producer %d in %r is not durable: %s", producer_id,
+                          partition_log, error)
 
-    async def _wait_durable(self, producer_id: int, partition_log, end: int) -> None:
-        try:
-            await self._flusher.wait_durable(partition_log, end)
-        except LogError as exc:
-            log.error("marker of producer %d in %r is not durable: %s", producer_id,
-                      partition_log, exc)
+    def write(self, key: tuple[str, int], partition_log, producer_id: int, producer_epoch: int,
+              commit: bool, coordinator_epoch: int = COORDINATOR_EPOCH) -> int:
+        """Append one marker and account for it (the producer's state, the
+        fetches waiting on the partition); the offset after it. Raises
+        LogError."""
+        appended = partition_log.append_marker(producer_id, producer_epoch, commit,
+                                               coordinator_epoch=coordinator_epoch)
+        self._producers.marker_written(key, partition_log, producer_id, producer_epoch,
+                                       coordinator_epoch)
+        self._notifier.appended(*key)
+        return appended.last_offset + 1
+
+    async def until_durable(self, written: list[tuple]) -> list[LogError | None]:
+        """Wait until each (partition, offset after its marker) is as durable
+        as an acks=all write; the error of each, or None. The partitions'
+        fsyncs run concurrently, in threads of their own."""
+        errors: list[LogError | None] = [None] * len(written)
+        if not self._flusher.needs_fsync(ACKS_ALL):
+            return errors
+
+        async def wait(i: int, partition_log, end: int) -> None:
+            try:
+                await self._flusher.wait_durable(partition_log, end)
+            except LogError as exc:
+                errors[i] = exc
+
+        async with trio.open_nursery() as nursery:
+            for i, (partition_log, end) in enumerate(written):
+                nursery.start_soon(wait, i, partition_log, end)
+        return errors
