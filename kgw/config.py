@@ -7,11 +7,11 @@ from protocol.connection import DEFAULT_MAX_FRAME_SIZE
 
 from .log import BrokerDefaults
 
-NODE_ID = 0
-
 
 @dataclass
 class BrokerConfig:
+    # Kafka's node.id: what Metadata, FindCoordinator and DescribeCluster name.
+    node_id: int = 0
     host: str = "127.0.0.1"
     port: int = 9092
     data_dir: Path = Path("./data")

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import time
+from dataclasses import replace
 
 import trio
 
@@ -24,7 +25,7 @@ from protocol.messages import API_VERSIONS
 
 from .broker import Broker
 from .config import BrokerConfig
-from .handlers import load_all
+from .handlers import Handler, RequestContext, load_all
 from .log import run_retention
 from .observability.response_errors import error_codes, error_name
 from .sasl import FAILED_AUTHENTICATION_DELAY_S, Authenticator, Users
@@ -37,13 +38,15 @@ SENDFILE_MIN = 16 * 1024
 
 
 class _Connection:
-    __slots__ = ("scope", "busy", "peer", "client_host", "client_id", "sasl")
+    __slots__ = ("scope", "busy", "peer", "context", "client_id", "sasl")
 
-    def __init__(self, peer: str, client_host: str, sasl: Authenticator | None):
+    def __init__(self, peer: str, context: RequestContext, sasl: Authenticator | None):
         self.scope = trio.CancelScope()
         self.busy = False
         self.peer = peer
-        self.client_host = client_host
+        # What handlers learn of the client; the principal changes once it
+        # authenticates.
+        self.context = context
         # As the last request named it, for log lines about the connection.
         self.client_id: str | None = None
         # Until the client has authenticated; None once it has, or without SASL.
@@ -52,16 +55,21 @@ class _Connection:
     def describe(self) -> str:
         return self.peer if self.client_id is None else f"{self.peer} (client {self.client_id!r})"
 
-    def context(self, api: str | None = None, api_version: int | None = None) -> dict:
+    def log_fields(self, api: str | None = None, api_version: int | None = None) -> dict:
         """`extra` for a log record: the JSON log format shows these as fields."""
         return {"peer": self.peer, "client_id": self.client_id, "api": api, "api_version": api_version}
 
 
 class Server:
-    def __init__(self, config: BrokerConfig):
+    """Serves a broker over TCP.  `broker` and `handlers` default to a
+    Broker of `config` and every registered handler; tests and embedders
+    may give their own."""
+
+    def __init__(self, config: BrokerConfig, *, broker: Broker | None = None,
+                 handlers: dict[int, Handler] | None = None):
         self.config = config
-        self.handlers = load_all()
-        self.broker = Broker(config)
+        self.handlers = load_all() if handlers is None else handlers
+        self.broker = Broker(config) if broker is None else broker
         self.sasl_users = Users(config.sasl_users) if config.sasl_users else None
         self.address: tuple[str, int] | None = None
         # Where Prometheus scrapes, once serving with `metrics_port` set.
@@ -163,12 +171,12 @@ class Server:
             host, port = stream.socket.getpeername()[:2]
         except OSError:
             host, port = "?", 0
-        conn = _Connection(f"{host}:{port}", f"/{host}",
+        conn = _Connection(f"{host}:{port}", RequestContext(f"/{host}", served=self.handlers),
                            Authenticator(self.sasl_users) if self.sasl_users else None)
         self._connections.add(conn)
         self._accepted += 1
         self.broker.metrics.connection_opened()
-        log.debug("connection from %s opened", conn.peer, extra=conn.context())
+        log.debug("connection from %s opened", conn.peer, extra=conn.log_fields())
         how = "closed by the client"
         try:
             with conn.scope:
@@ -177,19 +185,19 @@ class Server:
                 how = "closed for shutdown"
         except ProtocolError as exc:
             how = "closed after a protocol error"
-            log.warning("closing connection from %s: %s", conn.describe(), exc, extra=conn.context())
+            log.warning("closing connection from %s: %s", conn.describe(), exc, extra=conn.log_fields())
         except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
             how = "lost"
         except Exception:
             # Whatever went wrong costs this connection, never the server.
             how = "closed after an unexpected error"
             log.exception("closing connection from %s after an unexpected error", conn.describe(),
-                          extra=conn.context())
+                          extra=conn.log_fields())
         finally:
             self._connections.discard(conn)
             self.broker.metrics.connection_closed()
             await trio.aclose_forcefully(stream)
-            log.debug("connection from %s %s", conn.describe(), how, extra=conn.context())
+            log.debug("connection from %s %s", conn.describe(), how, extra=conn.log_fields())
 
     async def _requests(self, stream, conn: _Connection):
         protocol = ServerConnection(self.config.max_request_size)
@@ -202,7 +210,6 @@ class Server:
                     return
                 protocol.receive_data(await stream.receive_some(RECEIVE_SIZE))
                 continue
-            request.client_host = conn.client_host
             conn.client_id = request.client_id
             conn.busy = True
             started = time.perf_counter()
@@ -225,11 +232,12 @@ class Server:
             if close:
                 reason = getattr(body, "error_message", None) or error_name(body.error_code)
                 log.warning("closing connection from %s: SASL: %s", conn.describe(), reason,
-                            extra=conn.context())
+                            extra=conn.log_fields())
                 return
             if conn.sasl is not None and conn.sasl.done:
                 log.debug("%s authenticated as %r with %s", conn.describe(), conn.sasl.user,
-                          conn.sasl.mechanism, extra=conn.context())
+                          conn.sasl.mechanism, extra=conn.log_fields())
+                conn.context = replace(conn.context, principal=f"User:{conn.sasl.user}")
                 conn.sasl = None
 
     async def _dispatch(self, request, conn: _Connection):
@@ -239,14 +247,14 @@ class Server:
             # Kafka closes the connection on a request it cannot serve.
             raise UnsupportedRequest(request.api_key, request.api_version, request.correlation_id)
         try:
-            return await handler.fn(self.broker, request)
+            return await handler.fn(self.broker, request, conn.context)
         except trio.Cancelled:
             raise
         except Exception as exc:
             # A bug must cost one connection, never the server.
             self.broker.metrics.failed(request.api_key)
             log.exception("%s v%d from %s failed", handler.api.name, request.api_version,
-                          conn.describe(), extra=conn.context(handler.api.name, request.api_version))
+                          conn.describe(), extra=conn.log_fields(handler.api.name, request.api_version))
             raise ProtocolError(f"internal error handling {handler.api.name}: {exc}") from exc
 
     def _log_errors(self, request, body, conn: _Connection) -> None:
@@ -256,7 +264,7 @@ class Server:
             api = self.handlers[request.api_key].api.name
             names = ", ".join(sorted({error_name(code) for code in codes}))
             log.debug("%s v%d from %s answered with %s", api, request.api_version,
-                      conn.describe(), names, extra=conn.context(api, request.api_version))
+                      conn.describe(), names, extra=conn.log_fields(api, request.api_version))
 
 
 async def _send(stream, parts) -> None:

@@ -50,8 +50,6 @@ class Request:
     client_id: str | None
     body: Any
     size: int = 0
-    # Filled in by whoever owns the socket (Kafka reports it as "/1.2.3.4").
-    client_host: str = ""
 
     @property
     def version_supported(self) -> bool:

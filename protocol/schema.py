@@ -10,7 +10,8 @@ turns a declaration into encoders and decoders; nothing here does I/O.
 
 import operator
 import re
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, Callable
 
 from .primitives import NULL_UUID
@@ -230,7 +231,7 @@ class Api:
         self.request = Struct(f"{name}Request", request)
         self.response = Struct(f"{name}Response", response)
         for top in (self.request, self.response):
-            _attach_nested(top)
+            attach_nested(top)
         self.Request = self.request.cls
         self.Response = self.response.cls
 
@@ -249,11 +250,11 @@ class Api:
         return f"Api({self.key}, {self.name}, {self.versions})"
 
 
-def _attach_nested(struct: Struct) -> None:
+def attach_nested(struct: Struct) -> None:
     """Make nested classes reachable as attributes: `MetadataResponse.MetadataResponseTopic`."""
     for inner in struct.nested():
         setattr(struct.cls, inner.name, inner.cls)
-        _attach_nested(inner)
+        attach_nested(inner)
 
 
 __all__ = [

@@ -7,10 +7,15 @@ Partition.fetchOffsetForTimestamp answers.  (On a single node the high
 watermark is the log end, so read_uncommitted lookups are never cut.)
 """
 
+import functools
+from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import LIST_OFFSETS
 
-from . import handles
+from ..broker import Broker
+from ..errors import KafkaError
+from . import RequestContext, handles
+from .results import each_answered
 
 Response = LIST_OFFSETS.Response
 TopicResult = Response.ListOffsetsTopicResponse
@@ -22,29 +27,28 @@ EARLIEST = -2
 MAX_TIMESTAMP = -3
 EARLIEST_LOCAL = -4
 LATEST_TIERED = -5
-LEADER_EPOCH = 0
 READ_COMMITTED = 1
 
 
 @handles(LIST_OFFSETS)
-async def list_offsets(broker, request):
+async def list_offsets(broker: Broker, request: Request, context: RequestContext):
     committed = request.body.isolation_level == READ_COMMITTED
-    topics = []
-    for wanted in request.body.topics:
-        results = []
-        topics.append(TopicResult(name=wanted.name, partitions=results))
-        for p in wanted.partitions:
-            partition_log = broker.log.partition(wanted.name, p.partition_index)
-            if partition_log is None:
-                results.append(PartitionResult(partition_index=p.partition_index,
-                                               error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                                               timestamp=-1, offset=-1, leader_epoch=-1))
-                continue
-            offset, timestamp = _lookup(partition_log, p.timestamp, committed)
-            results.append(PartitionResult(
-                partition_index=p.partition_index, error_code=ErrorCode.NONE, timestamp=timestamp,
-                offset=offset, leader_epoch=LEADER_EPOCH if offset >= 0 else -1))
-    return Response(throttle_time_ms=0, topics=topics)
+
+    def answer(topic: str, p) -> PartitionResult:
+        partition_log = broker.log.serving(topic, p.partition_index)
+        offset, timestamp = _lookup(partition_log, p.timestamp, committed)
+        return PartitionResult(partition_index=p.partition_index, error_code=ErrorCode.NONE,
+                               timestamp=timestamp, offset=offset,
+                               leader_epoch=partition_log.leader_epoch if offset >= 0 else -1)
+
+    def failed(p, error: KafkaError) -> PartitionResult:
+        return PartitionResult(partition_index=p.partition_index, error_code=error.code,
+                               timestamp=-1, offset=-1, leader_epoch=-1)
+
+    return Response(throttle_time_ms=0, topics=[
+        TopicResult(name=wanted.name, partitions=each_answered(
+            wanted.partitions, functools.partial(answer, wanted.name), failed))
+        for wanted in request.body.topics])
 
 
 def _lookup(partition_log, timestamp: int, committed: bool) -> tuple[int, int]:

@@ -15,7 +15,6 @@ and the partition directories (see kgw.log.topic):
 """
 
 import fcntl
-import json
 import logging
 import os
 import re
@@ -27,16 +26,17 @@ from typing import Callable, Iterator
 
 from protocol.error_codes import ErrorCode
 
-from .config import BrokerDefaults, validate
+from .config import BrokerDefaults, parse_flush_mode, validate
 from .errors import LogError
-from .files import OpenFile, atomic_write, fsync_dir
-from .partition import PartitionLog
+from .files import OpenFile, fsync_dir, read_metadata, write_metadata
+from .partition import LogHooks, PartitionLog
+from .producer_state import PENDING_FILE, SUPERSEDED_FILE
 from .recovery import LOG_START_OFFSET_FILE
+from .retention import enforce_retention
 from .segment import parse_stem
 from .topic import (
     META_DIR, Topic, check_partition_count, check_topic_name, collision_key, read_meta,
 )
-from .transactions import FIRST_TRANSACTIONAL_FILE
 
 log = logging.getLogger("kgw.log")
 
@@ -55,6 +55,9 @@ class LogManager:
         self.data_dir = Path(data_dir)
         self.defaults = defaults or BrokerDefaults()
         self._clock = clock
+        # Shared by every partition; the broker sets what it listens for.
+        self.hooks = LogHooks(self.now_ms)
+        self.hooks.fsync_metadata = parse_flush_mode(self.defaults.flush).kind != "never"
         self._topics: dict[str, Topic] = {}
         self._by_id: dict[uuid.UUID, Topic] = {}
         self._lock: OpenFile | None = None
@@ -127,12 +130,12 @@ class LogManager:
             if directory.is_dir():
                 checkpoint = recovery_points.get(directory.name)
                 point = checkpoint[1] if checkpoint and checkpoint[0] == topic_id else 0
-                partition = PartitionLog.load(topic, index, directory, self.now_ms,
+                partition = PartitionLog.load(topic, index, directory, self.hooks,
                                               clean=clean, recovery_point=point)
             else:
                 log.error("topic %s: partition directory %s is missing; partition %d starts "
                           "empty at offset 0", name, directory, index)
-                partition = PartitionLog.create(topic, index, directory, self.now_ms)
+                partition = PartitionLog.create(topic, index, directory, self.hooks)
             topic.partitions.append(partition)
         self._register(topic)
         return True
@@ -168,8 +171,7 @@ class LogManager:
             all_flushed = all_flushed and partition.offline is None
         self.write_recovery_checkpoint()
         if all_flushed:
-            atomic_write(self.data_dir / CLEAN_SHUTDOWN_MARKER,
-                         json.dumps({"format_version": CHECKPOINT_FORMAT}).encode())
+            write_metadata(self.data_dir / CLEAN_SHUTDOWN_MARKER, CHECKPOINT_FORMAT, {})
         else:
             log.error("not marking %s as cleanly shut down: some partitions could not be "
                       "flushed and will be recovered at the next start", self.data_dir)
@@ -180,29 +182,25 @@ class LogManager:
 
     # --- recovery checkpoint ------------------------------------------------
 
-    def recovery_checkpoint(self) -> bytes:
-        """The checkpoint file's contents as of now (cheap; on the loop's thread)."""
-        partitions = {
+    def recovery_checkpoint(self) -> dict:
+        """The checkpoint as of now (cheap; on the loop's thread)."""
+        return {"partitions": {
             p.directory.name: {"topic_id": str(p.topic.topic_id), "offset": p.recovery_point}
-            for p in self.partitions() if p.offline is None
-        }
-        return json.dumps({"format_version": CHECKPOINT_FORMAT, "partitions": partitions}).encode()
+            for p in self.partitions() if p.offline is None}}
 
-    def write_recovery_checkpoint(self, data: bytes | None = None) -> None:
-        """Store a checkpoint (by default, the current one); safe on a worker thread with `data`."""
-        atomic_write(self.data_dir / RECOVERY_CHECKPOINT,
-                     self.recovery_checkpoint() if data is None else data)
+    def write_recovery_checkpoint(self, checkpoint: dict | None = None) -> None:
+        """Store a checkpoint (by default, the current one); safe on a worker thread with one."""
+        write_metadata(self.data_dir / RECOVERY_CHECKPOINT, CHECKPOINT_FORMAT,
+                       self.recovery_checkpoint() if checkpoint is None else checkpoint)
 
     def _read_recovery_points(self) -> dict[str, tuple[uuid.UUID, int]]:
         path = self.data_dir / RECOVERY_CHECKPOINT
         try:
-            meta = json.loads(path.read_bytes())
-            if meta["format_version"] != CHECKPOINT_FORMAT:
-                raise ValueError(f"format_version {meta['format_version']}")
+            meta = read_metadata(path, CHECKPOINT_FORMAT)
+            if meta is None:
+                return {}
             return {name: (uuid.UUID(entry["topic_id"]), int(entry["offset"]))
                     for name, entry in meta["partitions"].items()}
-        except FileNotFoundError:
-            return {}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("%s is unreadable (%s): recovering every segment", path, exc)
             return {}
@@ -227,6 +225,15 @@ class LogManager:
         if topic is None or not 0 <= index < len(topic.partitions):
             return None
         return topic.partitions[index]
+
+    def serving(self, name: str, index: int) -> PartitionLog:
+        """The partition, if it exists and serves; LogError with the code to answer if not."""
+        partition = self.partition(name, index)
+        if partition is None:
+            raise LogError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                           f"unknown topic or partition {name}-{index}")
+        partition.ensure_available()
+        return partition
 
     def partitions(self) -> Iterator[PartitionLog]:
         for topic in list(self._topics.values()):
@@ -268,7 +275,7 @@ class LogManager:
                 log.warning("removing stale %s before creating partition %d of %s",
                             directory, index, topic.name)
                 shutil.rmtree(directory)
-            topic.partitions.append(PartitionLog.create(topic, index, directory, self.now_ms))
+            topic.partitions.append(PartitionLog.create(topic, index, directory, self.hooks))
         fsync_dir(self.data_dir)
 
     def create_partitions(self, name: str, new_total: int, *, validate_only: bool = False) -> Topic:
@@ -351,7 +358,7 @@ class LogManager:
         deleted = 0
         for partition in self.partitions():
             try:
-                deleted += partition.enforce_retention(now)
+                deleted += enforce_retention(partition, now)
             except (OSError, LogError) as exc:
                 log.error("retention of %s failed: %s", partition, exc)
         return deleted
@@ -360,7 +367,7 @@ class LogManager:
 def _holds_only_log_files(directory: Path) -> bool:
     for entry in os.scandir(directory):
         name = entry.name
-        if not (name in (LOG_START_OFFSET_FILE, FIRST_TRANSACTIONAL_FILE) or name.endswith(".tmp")
+        if not (name in (LOG_START_OFFSET_FILE, PENDING_FILE, SUPERSEDED_FILE) or name.endswith(".tmp")
                 or parse_stem(name) is not None):
             return False
     return True

@@ -279,7 +279,7 @@ def test_unreadable_metadata_leaves_the_topic_alone(managers, caplog):
     again = managers()
     assert again.topic("t") is None
     assert (again.data_dir / "t-0").exists()
-    assert "unknown format_version 99" in caplog.text
+    assert "format_version 99, expected 1" in caplog.text
 
 
 def test_a_second_manager_cannot_open_the_same_directory(managers, tmp_path):
