@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test bench clean
+.PHONY: serve test unit compat lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,19 @@ $(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
 serve: $(VENV)/.installed
 	$(BIN)/kgw serve --host 127.0.0.1 --port 9092 --data-dir ./data
 
-test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest tests compat
+# tests/: unit, property and in-process server tests; compat/: real clients
+# against a live kgw.
+test: unit compat
+
+unit: $(VENV)/.installed-test
+	$(BIN)/python -m pytest tests
+
+compat: $(VENV)/.installed-test
+	$(BIN)/python -m pytest compat
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check kgw protocol tests compat bench
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.protocol_codec

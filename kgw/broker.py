@@ -4,6 +4,7 @@ import base64
 import logging
 import uuid
 from pathlib import Path
+from typing import TypeVar
 
 import trio
 
@@ -26,6 +27,7 @@ log = logging.getLogger("kgw.broker")
 
 CLUSTER_FILE = "cluster.json"
 CLUSTER_FILE_FORMAT = 1
+T = TypeVar("T")
 
 
 class AppendNotifier:
@@ -64,9 +66,10 @@ class Broker:
         self.cluster_id = ""  # read by open(), under the data directory's lock
         self.log = LogManager(data_dir, config.log_defaults())
         self.flusher = Flusher(config.flush, self.log)
-        self.producer_ids: ProducerIds | None = None  # made by open()
-        self.groups: GroupCoordinator | None = None  # made by open()
-        self.transactions: TransactionCoordinator | None = None  # made by open()
+        # Made by open(), under the data directory's lock.
+        self._producer_ids: ProducerIds | None = None
+        self._groups: GroupCoordinator | None = None
+        self._transactions: TransactionCoordinator | None = None
         self.notifier = AppendNotifier()
         self.markers = MarkerWriter(self.log, self.flusher)
         self.metrics = Metrics() if config.metrics_port is not None else NO_METRICS
@@ -83,16 +86,16 @@ class Broker:
         # the journal of another kgw already serving this directory.
         try:
             self.cluster_id = _load_or_create_cluster_id(self.log.data_dir)
-            self.producer_ids = ProducerIds(self.log.data_dir)
-            self.groups = GroupCoordinator(
+            self._producer_ids = ProducerIds(self.log.data_dir)
+            self._groups = GroupCoordinator(
                 self.log.data_dir,
                 initial_rebalance_delay_ms=self.config.group_initial_rebalance_delay_ms,
                 offsets_retention_minutes=self.config.offsets_retention_minutes,
                 group_max_size=self.config.group_max_size)
-            self.transactions = TransactionCoordinator(
-                self.log.data_dir, new_producer_id=self.producer_ids.new_producer_id,
+            self._transactions = TransactionCoordinator(
+                self.log.data_dir, new_producer_id=self._producer_ids.new_producer_id,
                 write_markers=self.markers,
-                end_group_transaction=self.groups.end_transaction,
+                end_group_transaction=self._groups.end_transaction,
                 max_timeout_ms=self.config.transaction_max_timeout_ms,
                 abort_check_interval_ms=self.config.transaction_abort_check_interval_ms)
         except BaseException:
@@ -100,11 +103,23 @@ class Broker:
             raise
 
     def close(self) -> None:
-        if self.transactions is not None:
-            self.transactions.close()
-        if self.groups is not None:
-            self.groups.close()
+        if self._transactions is not None:
+            self._transactions.close()
+        if self._groups is not None:
+            self._groups.close()
         self.log.close()
+
+    @property
+    def producer_ids(self) -> ProducerIds:
+        return _opened(self._producer_ids)
+
+    @property
+    def groups(self) -> GroupCoordinator:
+        return _opened(self._groups)
+
+    @property
+    def transactions(self) -> TransactionCoordinator:
+        return _opened(self._transactions)
 
     def _appended(self, partition: PartitionLog, result: AppendResult,
                   origin: AppendOrigin) -> None:
@@ -144,6 +159,12 @@ class Broker:
                     raise
                 topic = self.log.topic(name)
         return topic
+
+
+def _opened(part: T | None) -> T:
+    if part is None:
+        raise RuntimeError("the broker is not open")
+    return part
 
 
 def _load_or_create_cluster_id(data_dir: Path) -> str:

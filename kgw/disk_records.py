@@ -35,7 +35,7 @@ class DiskRecord:
 
     def __init__(self, name: str, versions: str, fields: list[Field]):
         self.name = name
-        self.versions = Versions.parse(versions)
+        self.versions = Versions.of(versions)
         self.struct = Struct(name, fields)
         attach_nested(self.struct)
         self.cls = self.struct.cls

@@ -89,7 +89,7 @@ def _read_records(path: Path, data: bytes, kinds: JournalKinds) -> tuple[list, i
         decode = kinds.decode
     else:
         raise JournalError(f"{path} has format version {version}; this kgw reads {FORMAT_VERSION}")
-    records = []
+    records: list[Any] = []
     position = _HEADER.size
     while position + _FRAME.size <= len(data):
         length, crc = _FRAME.unpack_from(data, position)
@@ -124,7 +124,8 @@ class Journal:
         if len(data) < _HEADER.size:
             # New, or a crash while it was being created: nothing was in it.
             atomic_write(path, _header(kinds.magic))
-            records, end = [], _HEADER.size
+            records: list[Any] = []
+            end = _HEADER.size
         else:
             records, end, version = _read_records(path, data, kinds)
             if end < len(data):

@@ -27,6 +27,14 @@ class Versions:
     hi: int = UNBOUNDED
 
     @classmethod
+    def of(cls, spec: "str | Versions") -> "Versions":
+        """`parse` for a range that must be there."""
+        versions = cls.parse(spec)
+        if versions is None:
+            raise ValueError("a version range is required")
+        return versions
+
+    @classmethod
     def parse(cls, spec: "str | Versions | None") -> "Versions | None":
         """'3+' or '0-4' or '2' (Kafka's notation); None stays None."""
         if spec is None or isinstance(spec, Versions):
@@ -103,7 +111,7 @@ class Field:
     default: Any = dc_field(default=...)
 
     def __post_init__(self):
-        self.versions = Versions.parse(self.versions)
+        self.versions = Versions.of(self.versions)
         self.nullable = Versions.parse(self.nullable)
         self.tagged = Versions.parse(self.tagged) if self.tagged is not None else (
             self.versions if self.tag is not None else None)
@@ -139,7 +147,8 @@ class Struct:
             if f.name in seen:
                 raise ValueError(f"{name} declares {f.name} twice")
             seen.add(f.name)
-        self.cls = _message_class(self)
+        # Built at run time: its fields are not known to a type checker.
+        self.cls: Any = _message_class(self)
 
     def make_default(self):
         return self.cls._default()
@@ -226,14 +235,14 @@ class Api:
                  request: "list[Field]", response: "list[Field]"):
         self.key = key
         self.name = name
-        self.versions = Versions.parse(versions)
+        self.versions = Versions.of(versions)
         self.flexible = Versions.parse(flexible)
         self.request = Struct(f"{name}Request", request)
         self.response = Struct(f"{name}Response", response)
         for top in (self.request, self.response):
             attach_nested(top)
-        self.Request = self.request.cls
-        self.Response = self.response.cls
+        self.Request: Any = self.request.cls
+        self.Response: Any = self.response.cls
 
     def is_flexible(self, version: int) -> bool:
         return self.flexible is not None and version in self.flexible

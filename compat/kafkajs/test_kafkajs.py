@@ -264,7 +264,7 @@ def test_idempotent_producer_with_cut_connections(kgw_behind_proxy, topic_name):
     try:
         cuts = []
         for at in (10, 25, 40, 50):
-            producer.wait_for(lambda lines: any(line.get("sent", 0) >= at for line in lines),
+            producer.wait_for(lambda lines, at=at: any(line.get("sent", 0) >= at for line in lines),
                               what=f"{at} messages sent")
             cuts.append(proxy.cut())
         acks = producer.wait_for(lambda lines: next((x["acks"] for x in lines if "acks" in x), None),

@@ -166,7 +166,8 @@ def test_compression_codec_is_really_used(kgw_broker, kgw_topic, codec):
     # the batch goes out uncompressed without an error.
     codecs = {b.compression for b in batches}
     if codec == "lz4":
-        assert codecs == {Codec.LZ4}, f"stored {codecs}; kgw advertises FindCoordinator: {10 in advertised(kgw_broker.bootstrap)}"
+        assert codecs == {Codec.LZ4}, (f"stored {codecs}; kgw advertises FindCoordinator: "
+                                       f"{10 in advertised(kgw_broker.bootstrap)}")
     else:
         assert codecs == {Codec[codec.upper()]}
     assert [r.value for b in batches for r in b.records()] == lines

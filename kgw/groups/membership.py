@@ -288,7 +288,7 @@ class Membership:
             if reply is not None:
                 reply.set(JoinResult(
                     ErrorCode.NONE, member.member_id, group.generation_id, group.protocol_type,
-                    group.protocol_name, group.leader_id,
+                    group.protocol_name, group.leader_id or "",
                     everyone if member.member_id == group.leader_id else ()))
             member.is_new = False
             self._schedule_session(group, member, member.session_timeout_ms)

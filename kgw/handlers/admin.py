@@ -150,12 +150,12 @@ async def delete_records(broker: Broker, request: Request, context: RequestConte
     TopicResult = DELETE_RECORDS.Response.DeleteRecordsTopicResult
     PartitionResult = TopicResult.DeleteRecordsPartitionResult
 
-    def answer(topic: str, p) -> PartitionResult:
+    def answer(topic: str, p):
         low_watermark = broker.log.serving(topic, p.partition_index).delete_records_before(p.offset)
         return PartitionResult(partition_index=p.partition_index, low_watermark=low_watermark,
                                error_code=ErrorCode.NONE)
 
-    def failed(p, error: KafkaError) -> PartitionResult:
+    def failed(p, error: KafkaError):
         return PartitionResult(partition_index=p.partition_index, low_watermark=-1,
                                error_code=error.code)
 

@@ -48,10 +48,10 @@ async def describe_configs(broker: Broker, request: Request, context: RequestCon
         if error is not None:
             result.error_code, result.error_message = error
             continue
-        if resource.resource_type == TOPIC_RESOURCE:
-            entries = broker.log.topic(resource.resource_name).describe_configs()
-        else:
-            entries = broker.log.defaults.describe_configs()
+        topic = (broker.log.topic(resource.resource_name)
+                 if resource.resource_type == TOPIC_RESOURCE else None)
+        entries = (topic.describe_configs() if topic is not None
+                   else broker.log.defaults.describe_configs())
         keys = resource.configuration_keys
         with_synonyms = request.body.include_synonyms
         with_docs = request.body.include_documentation

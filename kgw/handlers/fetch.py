@@ -88,13 +88,13 @@ class _Read:
                                  session_id=NO_SESSION, responses=[
                                      self._topic(wanted) for wanted in body.topics])
 
-    def _topic(self, wanted) -> TopicResult:
+    def _topic(self, wanted):
         log = self.broker.log
         topic = log.topic_by_id(wanted.topic_id) if self.by_id else log.topic(wanted.topic)
         return TopicResult(topic=wanted.topic, topic_id=wanted.topic_id, partitions=each_answered(
             wanted.partitions, functools.partial(self._partition, topic), self._failed))
 
-    def _partition(self, topic, p) -> PartitionResult:
+    def _partition(self, topic, p):
         result = PartitionResult(partition_index=p.partition, error_code=ErrorCode.NONE,
                                  high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,
                                  aborted_transactions=[] if self.committed else None,
@@ -135,7 +135,7 @@ class _Read:
             self.sent.append((topic.name, len(records), read.record_count))
         return result
 
-    def _failed(self, p, error: KafkaError) -> PartitionResult:
+    def _failed(self, p, error: KafkaError):
         self.errors = True
         return PartitionResult(partition_index=p.partition, error_code=error.code,
                                high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,

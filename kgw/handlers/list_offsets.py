@@ -34,14 +34,14 @@ READ_COMMITTED = 1
 async def list_offsets(broker: Broker, request: Request, context: RequestContext):
     committed = request.body.isolation_level == READ_COMMITTED
 
-    def answer(topic: str, p) -> PartitionResult:
+    def answer(topic: str, p):
         partition_log = broker.log.serving(topic, p.partition_index)
         offset, timestamp = _lookup(partition_log, p.timestamp, committed)
         return PartitionResult(partition_index=p.partition_index, error_code=ErrorCode.NONE,
                                timestamp=timestamp, offset=offset,
                                leader_epoch=partition_log.leader_epoch if offset >= 0 else -1)
 
-    def failed(p, error: KafkaError) -> PartitionResult:
+    def failed(p, error: KafkaError):
         return PartitionResult(partition_index=p.partition_index, error_code=error.code,
                                timestamp=-1, offset=-1, leader_epoch=-1)
 

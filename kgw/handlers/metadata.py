@@ -14,7 +14,7 @@ Topic = Response.MetadataResponseTopic
 Partition = Response.MetadataResponseTopic.MetadataResponsePartition
 
 
-def topic_metadata(broker, topic, include_ops: bool) -> "Response.MetadataResponseTopic":
+def topic_metadata(broker, topic, include_ops: bool):
     node = broker.node_id
     return Topic(
         error_code=ErrorCode.NONE, name=topic.name, topic_id=topic.topic_id, is_internal=False,
@@ -25,7 +25,7 @@ def topic_metadata(broker, topic, include_ops: bool) -> "Response.MetadataRespon
         topic_authorized_operations=ops.reported(ops.TOPIC, include_ops))
 
 
-def _error_topic(code: ErrorCode, name, topic_id=None) -> "Response.MetadataResponseTopic":
+def _error_topic(code: ErrorCode, name, topic_id=None):
     topic = Topic(error_code=code, name=name, is_internal=False, partitions=[],
                   topic_authorized_operations=ops.NOT_REQUESTED)
     if topic_id is not None:

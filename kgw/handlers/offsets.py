@@ -20,7 +20,7 @@ from . import RequestContext, handles
 @handles(OFFSET_COMMIT)
 async def offset_commit(broker: Broker, request: Request, context: RequestContext):
     body = request.body
-    entries = []
+    entries: list[OffsetCommit] = []
     # Kafka refuses partitions that do not exist before asking the coordinator.
     exists = [[broker.log.partition(topic.name, p.partition_index) is not None
                for p in topic.partitions] for topic in body.topics]

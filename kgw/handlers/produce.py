@@ -47,7 +47,7 @@ async def produce(broker: Broker, request: Request, context: RequestContext):
     # (result, partition, offset after the append) to be made durable first.
     durable: list[tuple] = []
 
-    def answer(topic: str, data) -> PartitionResult:
+    def answer(topic: str, data):
         if refusal is not None:
             raise refusal
         partition_log = broker.log.serving(topic, data.index)
@@ -63,7 +63,7 @@ async def produce(broker: Broker, request: Request, context: RequestContext):
             durable.append((result, partition_log, appended.last_offset + 1))
         return result
 
-    def failed(data, error: KafkaError) -> PartitionResult:
+    def failed(data, error: KafkaError):
         return _result(data.index, error.code, error.message)
 
     responses = [TopicResult(name=topic_data.name, partition_responses=each_answered(
@@ -78,7 +78,7 @@ async def produce(broker: Broker, request: Request, context: RequestContext):
     return Response(responses=responses, throttle_time_ms=0)
 
 
-def _not_durable(result: PartitionResult, error: KafkaError) -> None:
+def _not_durable(result, error: KafkaError) -> None:
     result.error_code, result.error_message = error.code, error.message
     result.base_offset = result.log_append_time_ms = result.log_start_offset = -1
 

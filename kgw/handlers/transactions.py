@@ -11,6 +11,7 @@ in its place, as Kafka answers them.
 import functools
 import logging
 import re
+from typing import Any, Awaitable
 
 from protocol.connection import Request
 from protocol.error_codes import ErrorCode
@@ -33,7 +34,7 @@ FENCED_SINCE = {INIT_PRODUCER_ID.key: 4, ADD_PARTITIONS_TO_TXN.key: 2, ADD_OFFSE
                 END_TXN.key: 2}
 
 
-async def coordinate(request, call) -> tuple[ErrorCode, object]:
+async def coordinate(request: Request, call: Awaitable[Any]) -> tuple[ErrorCode, Any]:
     """Await a coordinator call: the error code a client of this version
     understands, and the call's result. A journal that cannot be written
     makes kgw answer as a coordinator that is not available."""
@@ -167,7 +168,7 @@ async def describe_producers(broker: Broker, request: Request, context: RequestC
     Topic = DESCRIBE_PRODUCERS.Response.TopicResponse
     Partition = Topic.PartitionResponse
 
-    def answer(topic: str, index: int) -> Partition:
+    def answer(topic: str, index: int):
         partition_log = broker.log.serving(topic, index)
         return Partition(partition_index=index, error_code=ErrorCode.NONE, error_message=None,
                          active_producers=[Partition.ProducerState(
@@ -177,7 +178,7 @@ async def describe_producers(broker: Broker, request: Request, context: RequestC
                              current_txn_start_offset=entry.txn_first_offset)
                              for pid, entry in sorted(partition_log.producers().items())])
 
-    def failed(index: int, error: KafkaError) -> Partition:
+    def failed(index: int, error: KafkaError):
         return Partition(partition_index=index, error_code=error.code, error_message=error.message,
                          active_producers=[])
 
@@ -195,7 +196,7 @@ async def write_txn_markers(broker: Broker, request: Request, context: RequestCo
     # (result, partition, offset after the marker) to be made durable.
     written = []
 
-    def answer(marker, topic: str, index: int) -> Partition:
+    def answer(marker, topic: str, index: int):
         partition_log = broker.log.serving(topic, index)
         end = broker.markers.write(partition_log, marker.producer_id, marker.producer_epoch,
                                    marker.transaction_result, marker.coordinator_epoch)
@@ -203,7 +204,7 @@ async def write_txn_markers(broker: Broker, request: Request, context: RequestCo
         written.append((result, partition_log, end))
         return result
 
-    def failed(index: int, error: KafkaError) -> Partition:
+    def failed(index: int, error: KafkaError):
         return Partition(partition_index=index, error_code=error.code)
 
     results = [Result(producer_id=marker.producer_id, topics=[

@@ -10,6 +10,7 @@ what, is `durability`'s.
 
 import os
 from pathlib import Path
+from typing import Iterable
 
 from protocol.error_codes import ErrorCode
 
@@ -46,7 +47,7 @@ class FlushJob:
 class Unflushed:
     """One partition's writes since its last fsync round."""
 
-    def __init__(self, directory: Path, recovery_point: int, segments: list[Segment] = (),
+    def __init__(self, directory: Path, recovery_point: int, segments: Iterable[Segment] = (),
                  directory_changed: bool = False):
         self.directory = directory
         # Every offset below this is on disk (fsynced), and so are the indexes

@@ -219,6 +219,13 @@ class PartitionLog:
             raise LogError(ErrorCode.KAFKA_STORAGE_ERROR, "the log is shutting down")
 
     @property
+    def _files(self) -> ProducerStateFiles:
+        """The producer state's files; a partition that loaded has them."""
+        if self._producer_files is None:
+            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR, f"{self.directory} did not load")
+        return self._producer_files
+
+    @property
     def _serving(self) -> bool:
         return not (self._deleted or self._closed) and self.offline is None
 
@@ -268,7 +275,7 @@ class PartitionLog:
             segment = self.active
 
         base = next_offset = self.log_end_offset
-        buffers = []
+        buffers: list[bytearray | memoryview] = []
         for header in headers:
             if append_time:
                 # The CRC covers maxTimestamp, so this batch is copied whole.
@@ -286,7 +293,7 @@ class PartitionLog:
             next_offset += header.record_count
         if any(h.producer_id >= 0 for h in headers):
             # Before the write: a crash after it must find the note.
-            self._producer_files.note_producer_batch(base)
+            self._files.note_producer_batch(base)
 
         start = segment.size
         try:
@@ -388,7 +395,7 @@ class PartitionLog:
         self._segments.append(new)
         self._unflushed.wrote(old)
         self._unflushed.directory_changed = True
-        if self._producer_files.has_pending:
+        if self._files.has_pending:
             # Kafka snapshots its producer state at every roll, so that a
             # restart replays no more than the active segment, and fsyncs
             # it with the rolled segment.  Without a producer batch since
@@ -427,9 +434,10 @@ class PartitionLog:
                 if first.last_offset >= limit or (not min_one and first.size > max_bytes):
                     break
                 budget = max_bytes
-                if limit < segment.next_offset:
+                cut = segment.find_batch(limit) if limit < segment.next_offset else None
+                if cut is not None:
                     # `first` ends below the limit, so this never cuts into it.
-                    budget = min(budget, segment.find_batch(limit).position - first.position)
+                    budget = min(budget, cut.position - first.position)
                 length, next_offset = segment.read_extent(first, budget)
                 return ReadResult(FileRecords([FileRange(segment.file, first.position, length)]),
                                   end, start, next_offset - first.base_offset, next_offset)
@@ -502,7 +510,7 @@ class PartitionLog:
 
     def _producer_state(self) -> ProducerState:
         if self._producers is None:
-            state, replay_from = self._producer_files.restore(self.log_start_offset,
+            state, replay_from = self._files.restore(self.log_start_offset,
                                                               self.log_end_offset)
             if replay_from is not None:
                 self._replay(state, replay_from)
@@ -530,10 +538,10 @@ class PartitionLog:
 
     def _snapshot_producers(self, *, sync: bool = True) -> None:
         try:
-            path = self._producer_files.write(self._producer_state(), sync=sync)
+            path = self._files.write(self._producer_state(), sync=sync)
             if not sync:
                 self._unflushed.wrote_file(path)
-            self._producer_files.delete_before(self._segments[0].base_offset)
+            self._files.delete_before(self._segments[0].base_offset)
         except OSError as exc:
             # A missing snapshot costs a longer replay at the next start, not data.
             log.error("%s-%d: cannot write the producer snapshot: %s", self.topic.name,
@@ -666,7 +674,7 @@ class PartitionLog:
                 self.active.seal_time_index()
                 self._unflushed.wrote(self.active)
                 self.flush()
-                if self._producers is not None and self._producer_files.has_pending:
+                if self._producers is not None and self._files.has_pending:
                     self._snapshot_producers()
         finally:
             self._closed = True

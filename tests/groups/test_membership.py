@@ -371,7 +371,7 @@ async def test_initial_rebalance_delay_gathers_members_that_arrive_together(tmp_
         members = [Member(broker, client_id=f"m{i}") for i in range(3)]
         started = trio.current_time()
         async with trio.open_nursery() as nursery:
-            for index, member in enumerate(members):
+            for member in members:
                 nursery.start_soon(member.join)
                 await trio.sleep(1)
         # The delay restarted while members kept coming: 3 s after the first
