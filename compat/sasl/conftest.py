@@ -5,7 +5,7 @@ import struct
 
 import pytest
 
-from ..harness import CuttingProxy, KgwProcess
+from ..harness import CuttingProxy, KgwProcess, require_kgw
 
 # Two users. The second name needs SCRAM's escaping (',' is "=2C", '=' is
 # "=3D"), and its password holds what `--sasl-user` must not split on.
@@ -69,6 +69,7 @@ class SaslBroker:
 
 @pytest.fixture(scope="session")
 def sasl_kgw(tmp_path_factory):
+    require_kgw("sasl_kgw")
     users = [f"--sasl-user={name}:{password}" for name, password in USERS.items()]
     server = KgwProcess(tmp_path_factory.mktemp("kgw-sasl"), *users).start()
     proxy = RecordingProxy(server.host, server.port)
