@@ -27,7 +27,10 @@ from pathlib import Path
 
 from kgw.tools.client import Connection
 from kgw.tools.command import ToolError
+from kgw.tools.sasl import Credentials
 from protocol.messages import METADATA
+
+from . import scram_users
 
 POM = Path(__file__).with_name("pom.xml")
 BUILD = Path(__file__).resolve().parents[2] / "build"
@@ -136,17 +139,29 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
+def _jaas_quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 class ApacheKafka:
     """One KRaft node, broker and controller, node id 0. `data_dir` is its
     log dir (partitions in `<topic>-<partition>/`, as kgw's); its config,
-    its log (`kafka.log`) and the JVM's output (`kafka.out`) sit there too."""
+    its log (`kafka.log`) and the JVM's output (`kafka.out`) sit there too.
 
-    def __init__(self, data_dir: Path, *, port: int = 0, heap: str = "512m"):
+    With `sasl_users` ({name: password}) its port requires SASL, as
+    `kgw serve --sasl-user` does: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512.
+    The broker then also listens, without SASL, on `internal_port`, which
+    it uses itself and which is never advertised to clients."""
+
+    def __init__(self, data_dir: Path, *, port: int = 0, heap: str = "512m",
+                 sasl_users: dict[str, str] | None = None):
         self.data_dir = Path(data_dir).resolve()
         self.host = "127.0.0.1"
         self.port = port
         self.controller_port = 0
+        self.internal_port = 0
         self.heap = heap
+        self.sasl_users = dict(sasl_users or {})
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -173,32 +188,58 @@ class ApacheKafka:
         for attempt in range(BIND_ATTEMPTS):
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir.mkdir(parents=True)
-            if wanted_port:
-                self.controller_port = _free_ports(1)[0]
-            else:
-                self.port, self.controller_port = _free_ports(2)
+            ports = _free_ports(3)
+            self.controller_port, self.internal_port = ports[:2]
+            self.port = wanted_port or ports[2]
             try:
                 self._format(lib)
                 self._launch(lib)
                 return self
-            except KafkaError:
+            except BaseException as exc:
+                self.kill()
                 # Another process took a port between our probe and Kafka's
                 # bind: pick new ones (unless the caller chose the port).
-                lost_race = "Address already in use" in self._log_tail()
+                lost_race = isinstance(exc, KafkaError) and "Address already in use" in self._log_tail()
                 if wanted_port or not lost_race or attempt == BIND_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
+
+    def _listener_settings(self) -> dict[str, str]:
+        controller = f"CONTROLLER://{self.host}:{self.controller_port}"
+        if not self.sasl_users:
+            return {
+                "listeners": f"PLAINTEXT://{self.host}:{self.port},{controller}",
+                "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
+                "inter.broker.listener.name": "PLAINTEXT",
+                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            }
+        client, internal = f"CLIENT://{self.host}:{self.port}", f"INTERNAL://{self.host}:{self.internal_port}"
+        # A JAAS option name is one word: a user whose name is not (say
+        # "ops,eu=1") gets SCRAM only.
+        plain_users = " ".join(f"user_{name}={_jaas_quoted(password)}" for name, password in self.sasl_users.items()
+                               if name.replace("_", "").replace("-", "").replace(".", "").isalnum())
+        return {
+            "listeners": f"{client},{internal},{controller}",
+            # Kafka answers Metadata with the endpoints of the listener asked.
+            "advertised.listeners": f"{client},{internal}",
+            "inter.broker.listener.name": "INTERNAL",
+            "listener.security.protocol.map": "CLIENT:SASL_PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.name.client.sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            "listener.name.client.plain.sasl.jaas.config":
+                f"org.apache.kafka.common.security.plain.PlainLoginModule required {plain_users};",
+            "listener.name.client.scram-sha-256.sasl.jaas.config":
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            "listener.name.client.scram-sha-512.sasl.jaas.config":
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        }
 
     def _write_config(self) -> Path:
         settings = {
             "process.roles": "broker,controller",
             "node.id": str(NODE_ID),
             "controller.quorum.bootstrap.servers": f"{self.host}:{self.controller_port}",
-            "listeners": f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            **self._listener_settings(),
             "log.dirs": str(self.data_dir),
             **SETTINGS,
         }
@@ -229,16 +270,35 @@ class ApacheKafka:
                 self.proc = None
                 raise KafkaError(f"Apache Kafka exited while starting:\n{self._log_tail()}")
             if self._answers():
-                return
+                break
             time.sleep(0.1)
+        else:
+            self.kill()
+            raise KafkaError(f"Apache Kafka did not answer within {START_TIMEOUT_S} s:\n{self._log_tail()}")
+        if self.sasl_users:
+            self._add_scram_users(deadline)
+
+    def _add_scram_users(self, deadline: float) -> None:
+        scram_users.upsert(self.host, self.internal_port, self.sasl_users)
+        # The credentials reach the broker through the metadata log: ready
+        # once the last user can log in.
+        name, password = list(self.sasl_users.items())[-1]
+        while time.monotonic() < deadline:
+            try:
+                Connection(self.host, self.port, timeout=PROBE_TIMEOUT_S,
+                           sasl=Credentials("SCRAM-SHA-512", name, password)).close()
+                return
+            except ToolError:
+                time.sleep(0.1)
         self.kill()
-        raise KafkaError(f"Apache Kafka did not answer within {START_TIMEOUT_S} s:\n{self._log_tail()}")
+        raise KafkaError(f"SCRAM users were not usable within {START_TIMEOUT_S} s:\n{self._log_tail()}")
 
     def _answers(self) -> bool:
         """Ready once Metadata lists this node: the broker has joined the
         quorum and been unfenced, so topics can be created."""
+        port = self.internal_port if self.sasl_users else self.port
         try:
-            conn = Connection(self.host, self.port, timeout=PROBE_TIMEOUT_S)
+            conn = Connection(self.host, port, timeout=PROBE_TIMEOUT_S)
         except ToolError:
             return False
         try:
@@ -247,7 +307,7 @@ class ApacheKafka:
             return False
         finally:
             conn.close()
-        return [(b.node_id, b.port) for b in body.brokers] == [(NODE_ID, self.port)]
+        return [(b.node_id, b.port) for b in body.brokers] == [(NODE_ID, port)]
 
     def _log_tail(self, lines: int = 40) -> str:
         text = ""

@@ -61,7 +61,6 @@ def alice(mechanism: str, password: str = USERS["alice"]) -> Sasl:
     return Sasl(mechanism, "alice", password)
 
 
-@pytest.mark.kgw_only("a kgw of its own started with --sasl-user users (sasl_broker)")
 @pytest.mark.parametrize("mechanism", MECHANISMS)
 def test_produce_and_consume_in_a_group(client, sasl_broker, topic_name, mechanism):
     result = client.roundtrip(sasl_broker.bootstrap, alice(mechanism), topic_name, f"{topic_name}-group")
@@ -70,7 +69,6 @@ def test_produce_and_consume_in_a_group(client, sasl_broker, topic_name, mechani
     assert sasl_broker.sasl_versions() == {("SaslHandshake", handshake), ("SaslAuthenticate", authenticate)}
 
 
-@pytest.mark.kgw_only("a kgw of its own started with --sasl-user users (sasl_broker)")
 @pytest.mark.parametrize("mechanism", MECHANISMS)
 def test_wrong_password(client, sasl_broker, mechanism):
     raised, error, text = REJECTED[client.name]
@@ -78,7 +76,6 @@ def test_wrong_password(client, sasl_broker, mechanism):
     assert client.failure(sasl_broker.bootstrap, alice(mechanism, WRONG_PASSWORD)) == (raised, error, text)
 
 
-@pytest.mark.kgw_only("a kgw of its own started with --sasl-user users (sasl_broker)")
 def test_scram_user_name_with_comma_and_equals(client, sasl_broker, topic_name):
     """"ops,eu=1" goes on the wire as n=ops=2Ceu=3D1 (RFC 5802)."""
     sasl = Sasl("SCRAM-SHA-256", "ops,eu=1", USERS["ops,eu=1"])
@@ -93,7 +90,6 @@ def test_scram_user_name_with_comma_and_equals(client, sasl_broker, topic_name):
         assert result == expected_result(client, topic_name)
 
 
-@pytest.mark.kgw_only("a kgw of its own started with --sasl-user users (sasl_broker)")
 def test_client_without_sasl_gets_nothing(sasl_broker):
     with Wire(sasl_broker.bootstrap) as wire:
         versions = wire.call(API_VERSIONS.key, 0)
