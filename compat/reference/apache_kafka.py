@@ -189,14 +189,15 @@ class ApacheKafka:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir.mkdir(parents=True)
             ports = _free_ports(3)
-            self.controller_port, self.internal_port = ports[:2]
+            self.controller_port = ports[0]
+            self.internal_port = ports[1] if self.sasl_users else 0
             self.port = wanted_port or ports[2]
             try:
                 self._format(lib)
                 self._launch(lib)
                 return self
             except BaseException as exc:
-                self.kill()
+                self.kill()  # whatever failed, no JVM is left behind
                 # Another process took a port between our probe and Kafka's
                 # bind: pick new ones (unless the caller chose the port).
                 lost_race = isinstance(exc, KafkaError) and "Address already in use" in self._log_tail()
@@ -273,7 +274,6 @@ class ApacheKafka:
                 break
             time.sleep(0.1)
         else:
-            self.kill()
             raise KafkaError(f"Apache Kafka did not answer within {START_TIMEOUT_S} s:\n{self._log_tail()}")
         if self.sasl_users:
             self._add_scram_users(deadline)
@@ -290,7 +290,6 @@ class ApacheKafka:
                 return
             except ToolError:
                 time.sleep(0.1)
-        self.kill()
         raise KafkaError(f"SCRAM users were not usable within {START_TIMEOUT_S} s:\n{self._log_tail()}")
 
     def _answers(self) -> bool:
@@ -340,8 +339,9 @@ class ApacheKafka:
 
 
 def _serve(port: int, data_dir: Path) -> None:
-    # Each run starts afresh; the last run's dir is kept until then for its log.
-    if (data_dir / "meta.properties").exists():
+    # Each run starts afresh; the last run's dir is kept until then for its
+    # log. A dir this module did not make (no server.properties) is refused.
+    if (data_dir / "server.properties").exists():
         shutil.rmtree(data_dir)
     kafka = ApacheKafka(data_dir, port=port)
     started = time.monotonic()
@@ -358,7 +358,8 @@ def _serve(port: int, data_dir: Path) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m compat.reference.apache_kafka", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m compat.reference.apache_kafka",
+                                     description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("fetch", help="fetch Apache Kafka into build/ and print where its jars are")
     serve = commands.add_parser("serve", help="run one node in the foreground until Ctrl-C")
