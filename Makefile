@@ -4,7 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test unit compat lint bench clean
+KAFKA_PORT ?= 9092
+# Apache Kafka, the reference (compat/reference/): fetched by Maven into build/.
+KAFKA := $(BIN)/python -m compat.reference.apache_kafka
+
+.PHONY: serve test unit compat lint bench clean kafka-fetch kafka test-kafka
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +38,16 @@ compat: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check kgw protocol tests compat bench
 	$(BIN)/mypy
+
+kafka-fetch: $(VENV)/.installed
+	$(KAFKA) fetch
+
+kafka: $(VENV)/.installed
+	$(KAFKA) serve --port $(KAFKA_PORT)
+
+# compat/ against Apache Kafka; tests marked kgw_only are skipped.
+test-kafka: $(VENV)/.installed-test kafka-fetch
+	KGW_BROKER=kafka $(BIN)/python -m pytest compat
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.protocol_codec

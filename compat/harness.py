@@ -19,6 +19,8 @@ from protocol.messages import APIS, CREATE_TOPICS
 from protocol.records import iter_batches
 
 WIRE_TIMEOUT_S = 30
+# The broker under test: "kgw", or "kafka" for Apache Kafka (compat/conftest.py).
+BROKER = os.environ.get("KGW_BROKER", "kgw")
 READY = re.compile(r"kgw ready on ([\d.]+):(\d+)")
 START_TIMEOUT_S = 20
 
@@ -41,6 +43,14 @@ def require_program(name: str) -> str:
             pytest.fail(f"program {name} is required but missing")
         pytest.skip(f"program {name} not installed")
     return path
+
+
+def require_kgw(fixture: str) -> None:
+    """A fixture that starts a kgw of its own would quietly test kgw when
+    Apache Kafka is the broker under test: its tests must be kgw_only."""
+    if BROKER != "kgw":
+        pytest.fail(f"{fixture} runs a kgw of its own: mark the test @pytest.mark.kgw_only(reason)",
+                    pytrace=False)
 
 
 class KgwProcess:

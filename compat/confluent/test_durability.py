@@ -6,6 +6,8 @@ import pytest
 from ..harness import stored_batches
 from .util import Deliveries, wait_until, admin, ck, consumer, create_topic, producer, read_all
 
+pytestmark = pytest.mark.kgw_only("restarts, kills or cuts off its own kgw (own_kgw, kgw_behind_proxy)")
+
 
 @pytest.mark.parametrize("crash", [False, True], ids=["graceful", "kill9"])
 def test_restart_between_produce_and_consume_loses_nothing(own_kgw, topic_name, crash):

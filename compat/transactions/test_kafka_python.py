@@ -350,6 +350,7 @@ def test_admin_lists_and_describes_transactions_and_producers(kgw_broker, kgw_to
         TransactionState.COMPLETE_COMMIT, set(), -1)
 
 
+@pytest.mark.kgw_only("wipes kgw's transaction state while its own kgw is down (own_kgw)")
 def test_admin_aborts_a_transaction_its_coordinator_lost(own_kgw, topic_name, kp, txn_id):
     """A hanging transaction: its coordinator's state is gone (the
     __transaction_state directory wiped while kgw was down), so nothing will
