@@ -4,7 +4,8 @@ producer whose connections are cut writes each message exactly once."""
 import pytest
 
 from ..harness import stored_batches
-from .util import Deliveries, wait_until, admin, ck, consumer, create_topic, producer, read_all
+from ..harness import wait_until
+from .util import Deliveries, admin, ck, consumer, create_topic, producer, read_all
 
 pytestmark = pytest.mark.kgw_only("restarts, kills or cuts off its own kgw (own_kgw, kgw_behind_proxy)")
 
