@@ -145,7 +145,7 @@ class Member:
 
     def wait_started(self):
         wait_until(lambda: self.of("started") or self.proc.poll() is not None, f"{self.name} to start",
-                   members=[self])
+                   details=states([self]))
         assert self.proc.poll() is None, self.describe()
 
     def request_stop(self):
