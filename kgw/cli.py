@@ -66,6 +66,14 @@ def main(log_level, log_format):
 @click.option("--max-request-size", default=100 * 1024 * 1024, show_default=True,
               type=click.IntRange(1024), help="Largest request frame accepted, in bytes.",
               envvar="KGW_MAX_REQUEST_SIZE", show_envvar=True)
+@click.option("--queued-max-request-bytes", default=256 * 1024 * 1024, show_default=True,
+              type=click.IntRange(1024),
+              help="Request bytes held in memory across all connections; past it kgw stops "
+                   "reading from sockets until memory is released.",
+              envvar="KGW_QUEUED_MAX_REQUEST_BYTES", show_envvar=True)
+@click.option("--connections-max-idle-ms", default=600_000, show_default=True,
+              type=click.IntRange(1), help="Close a connection idle for this long.",
+              envvar="KGW_CONNECTIONS_MAX_IDLE_MS", show_envvar=True)
 @click.option("--flush", default="acks", show_default=True, callback=_flush_mode,
               help="When to fsync: acks (before acknowledging acks=all, group commit), "
                    "always, never, or interval:<ms>.",
@@ -96,7 +104,8 @@ def main(log_level, log_format):
                    "[default: no authentication]",
               envvar="KGW_SASL_USERS", show_envvar=True)
 def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions,
-          auto_create_topics, max_request_size, flush, retention_check_interval_ms,
+          auto_create_topics, max_request_size, queued_max_request_bytes, connections_max_idle_ms,
+          flush, retention_check_interval_ms,
           group_initial_rebalance_delay_ms, offsets_retention_minutes, transaction_max_timeout_ms,
           transaction_abort_check_interval_ms, metrics_port, sasl_users):
     """Run the broker until SIGINT or SIGTERM."""
@@ -107,7 +116,9 @@ def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions
     config = BrokerConfig(
         host=host, port=port, data_dir=data_dir, advertised_host=advertised_host,
         advertised_port=advertised_port, num_partitions=num_partitions,
-        auto_create_topics=auto_create_topics, max_request_size=max_request_size, flush=flush,
+        auto_create_topics=auto_create_topics, max_request_size=max_request_size,
+        queued_max_request_bytes=queued_max_request_bytes,
+        connections_max_idle_ms=connections_max_idle_ms, flush=flush,
         retention_check_interval_ms=retention_check_interval_ms,
         group_initial_rebalance_delay_ms=group_initial_rebalance_delay_ms,
         offsets_retention_minutes=offsets_retention_minutes,

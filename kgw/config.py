@@ -28,6 +28,12 @@ class BrokerConfig:
     # How long in-flight requests may run after SIGTERM before being cut.
     shutdown_grace_s: float = 5.0
     max_connections: int = 10_000
+    # Kafka's connections.max.idle.ms: a connection with nothing in flight
+    # that sends nothing for this long is closed.
+    connections_max_idle_ms: int = 600_000
+    # Kafka's queued.max.request.bytes: request bytes held in memory across
+    # all connections, beyond which kgw stops reading from sockets.
+    queued_max_request_bytes: int = 256 * 1024 * 1024
     # Kafka's group.initial.rebalance.delay.ms is 3000; 0 gives a new
     # consumer its first message without waiting (the choice).
     group_initial_rebalance_delay_ms: int = 0

@@ -41,6 +41,10 @@ class RequestContext:
     principal: str = "User:ANONYMOUS"
     # The handlers of the listener it came to, which ApiVersions advertises.
     served: Mapping[int, Handler] = field(default_factory=lambda: HANDLERS)
+    # Called by a handler that has done everything whose order matters and
+    # only waits now (for an fsync, a long poll): the connection starts on
+    # its next request meanwhile.  Answers still go out in order.
+    release: Callable[[], None] = lambda: None
 
 
 HandlerFn = Callable[["Broker", Request, RequestContext], Awaitable[Any]]

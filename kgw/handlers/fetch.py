@@ -56,6 +56,7 @@ async def fetch(broker: Broker, request: Request, context: RequestContext):
         if read.size >= body.min_bytes or read.errors or trio.current_time() >= deadline:
             broker.metrics.fetched(read.sent)
             return read.response
+        context.release()
         woken = trio.Event()
         broker.notifier.register(read.keys, woken)
         try:

@@ -69,6 +69,9 @@ async def produce(broker: Broker, request: Request, context: RequestContext):
     responses = [TopicResult(name=topic_data.name, partition_responses=each_answered(
         topic_data.partition_data, functools.partial(answer, topic_data.name), failed))
         for topic_data in body.topic_data]
+    # The appends are done; what is left is waiting for their fsyncs, which
+    # later produces on this connection may share.
+    context.release()
     await each_awaited(
         ((result, functools.partial(broker.flusher.wait_durable, partition_log, end))
          for result, partition_log, end in durable),
