@@ -102,12 +102,13 @@ class Broker:
             self.close()
             raise
 
-    def close(self) -> None:
+    def close(self) -> bool:
+        """Close everything; whether the log was flushed and marked clean."""
         if self._transactions is not None:
             self._transactions.close()
         if self._groups is not None:
             self._groups.close()
-        self.log.close()
+        return self.log.close()
 
     @property
     def producer_ids(self) -> ProducerIds:

@@ -2,6 +2,7 @@
 environment variable (`--data-dir` from KGW_DATA_DIR, and so on)."""
 
 import re
+import sys
 from pathlib import Path
 
 import click
@@ -11,6 +12,9 @@ from .config import BrokerConfig
 from .log import LogError
 from .healthcheck import health
 from .observability.logs import configure_logging
+
+# `kgw serve`'s status after a graceful stop that could not flush everything.
+EXIT_NOT_FLUSHED = 3
 
 
 def _flush_mode(ctx, param, value: str) -> str:
@@ -126,7 +130,7 @@ def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions
         transaction_abort_check_interval_ms=transaction_abort_check_interval_ms,
         metrics_port=metrics_port, sasl_users=sasl_users)
     try:
-        trio.run(serve_until_signalled, config)
+        flushed = trio.run(serve_until_signalled, config)
     except (OSError, LogError, ExceptionGroup) as exc:
         # A port in use or a data dir that cannot be opened: one line, not
         # a traceback (trio wraps the error in exception groups).
@@ -134,6 +138,10 @@ def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions
         if error is None:
             raise
         raise click.ClickException(f"cannot serve: {error}") from None
+    if not flushed:
+        # Stopped as asked, but the disk refused some of the flush (full, or
+        # read-only): the next start recovers what it could not write.
+        sys.exit(EXIT_NOT_FLUSHED)
 
 
 def _first_startup_error(exc: BaseException) -> BaseException | None:

@@ -44,6 +44,8 @@ class Server:
         self._closing = False
         self._accept_scope = trio.CancelScope()
         self._stopped = trio.Event()
+        # Set when run() ends: whether everything was flushed and marked clean.
+        self.flushed = False
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED):
         """Serve until `shutdown()`; `task_status.started` gets (host, port)."""
@@ -80,10 +82,11 @@ class Server:
                 await self._drain()
                 nursery.cancel_scope.cancel()
         finally:
-            self.broker.close()
-            log.info("kgw stopped after %.1f s: %d connection(s), %d request(s) answered; "
-                     "data flushed to %s", time.monotonic() - started, self._accepted,
-                     self._answered, self.config.data_dir)
+            self.flushed = self.broker.close()
+            log.info("kgw stopped after %.1f s: %d connection(s), %d request(s) answered; %s %s",
+                     time.monotonic() - started, self._accepted, self._answered,
+                     "data flushed to" if self.flushed else "NOT everything could be flushed to",
+                     self.config.data_dir)
 
     def shutdown(self) -> None:
         """Stop accepting; idle connections close now, busy ones once they
@@ -168,8 +171,9 @@ class Server:
             conn.log_errors(request, body)
 
 
-async def serve_until_signalled(config: BrokerConfig) -> None:
-    """`kgw serve`: run until SIGINT or SIGTERM, then stop gracefully."""
+async def serve_until_signalled(config: BrokerConfig) -> bool:
+    """`kgw serve`: run until SIGINT or SIGTERM, then stop gracefully;
+    whether everything could be flushed."""
     server = Server(config)
     async with trio.open_nursery() as nursery:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -178,4 +182,5 @@ async def serve_until_signalled(config: BrokerConfig) -> None:
                 log.info("%s received: shutting down", signal.Signals(signum).name)
                 server.shutdown()
                 break
+    return server.flushed
 

@@ -52,6 +52,14 @@ def codes(partitions) -> list[int]:
     return [p.error_code for p in partitions]
 
 
+async def test_metadata(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await two_partitions(server)
+        parts = (await client.call(METADATA, 12, metadata(["t"]))).topics[0].partitions
+        assert [(p.error_code, p.leader_id, p.isr_nodes, p.offline_replicas) for p in parts] == [
+            (ErrorCode.NONE, 0, [0], []), (ErrorCode.LEADER_NOT_AVAILABLE, -1, [], [0])]
+
+
 async def test_produce(tmp_path):
     async with running_server(tmp_path) as server:
         client = await two_partitions(server)

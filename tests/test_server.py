@@ -644,3 +644,20 @@ async def test_deleting_a_topic_drops_its_committed_offsets(tmp_path):
         assert [t.name for t in (await client.call(OFFSET_FETCH, 7, fetch_all)).topics] == ["t"]
         await client.call(DELETE_TOPICS, 4, DELETE_TOPICS.Request(topic_names=["t"], timeout_ms=1000))
         assert (await client.call(OFFSET_FETCH, 7, fetch_all)).topics == []
+
+
+async def test_a_stop_on_a_disk_that_refuses_to_flush_is_still_graceful(tmp_path, monkeypatch):
+    async with running_server(tmp_path, flush="never") as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"a"]), acks=1))
+
+        def full(fd):
+            raise OSError(28, "No space left on device")
+        monkeypatch.setattr("os.fsync", full)
+    # run() returned (the harness waited for it) and says what it could not do.
+    assert server.flushed is False
+    monkeypatch.undo()
+    async with running_server(tmp_path) as again:
+        # Recovered: the record, written before the stop, is there.
+        assert again.broker.log.partition("t", 0).log_end_offset == 1

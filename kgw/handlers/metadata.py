@@ -15,14 +15,23 @@ Partition = Response.MetadataResponseTopic.MetadataResponsePartition
 
 
 def topic_metadata(broker, topic, include_ops: bool):
-    node = broker.node_id
     return Topic(
         error_code=ErrorCode.NONE, name=topic.name, topic_id=topic.topic_id, is_internal=False,
-        partitions=[Partition(error_code=ErrorCode.NONE, partition_index=p.index, leader_id=node,
-                              leader_epoch=p.leader_epoch, replica_nodes=[node], isr_nodes=[node],
-                              offline_replicas=[])
-                    for p in topic.partitions],
+        partitions=[_partition(broker.node_id, p) for p in topic.partitions],
         topic_authorized_operations=ops.reported(ops.TOPIC, include_ops))
+
+
+def _partition(node: int, partition):
+    if partition.offline is not None:
+        # Its only replica's log is offline: as Kafka reports a partition
+        # whose leader went with a failed log directory, so that clients
+        # wait for it rather than reset their offsets.
+        return Partition(error_code=ErrorCode.LEADER_NOT_AVAILABLE, partition_index=partition.index,
+                         leader_id=-1, leader_epoch=partition.leader_epoch, replica_nodes=[node],
+                         isr_nodes=[], offline_replicas=[node])
+    return Partition(error_code=ErrorCode.NONE, partition_index=partition.index, leader_id=node,
+                     leader_epoch=partition.leader_epoch, replica_nodes=[node], isr_nodes=[node],
+                     offline_replicas=[])
 
 
 def _error_topic(code: ErrorCode, name, topic_id=None):

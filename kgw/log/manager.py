@@ -11,7 +11,9 @@ and the partition directories (see kgw.log.topic):
 - `recovery-point-offset-checkpoint`: per partition, the offset below which
   everything was fsynced, written at shutdown and periodically by the
   Flusher.  Recovery re-validates only what lies past it, as Kafka's
-  recovery point does.  A stale checkpoint only means more re-validation.
+  recovery point does.  A stale checkpoint only means more re-validation;
+- `lost-and-found/`: partition directories holding records that no topic
+  claims, moved there at start-up rather than deleted.
 """
 
 import fcntl
@@ -33,7 +35,7 @@ from .partition import LogHooks, PartitionLog
 from .producer_state import PENDING_FILE, SUPERSEDED_FILE
 from .recovery import LOG_START_OFFSET_FILE
 from .retention import enforce_retention
-from .segment import parse_stem
+from .segment import LOG_SUFFIX, parse_stem
 from .topic import (
     META_DIR, Topic, check_partition_count, check_topic_name, collision_key, read_meta,
 )
@@ -41,6 +43,9 @@ from .topic import (
 log = logging.getLogger("kgw.log")
 
 LOCK_FILE = ".lock"
+# Where partition directories no topic claims are moved, never deleted.
+LOST_AND_FOUND = "lost-and-found"
+DELETED_SUFFIX = "-delete"
 CLEAN_SHUTDOWN_MARKER = ".kgw-clean-shutdown"
 RECOVERY_CHECKPOINT = "recovery-point-offset-checkpoint"
 CHECKPOINT_FORMAT = 1
@@ -141,26 +146,57 @@ class LogManager:
         return True
 
     def _remove_orphans(self) -> None:
-        """Partition directories no topic owns: left by a crash inside a deletion or creation."""
+        """Partition directories no topic owns.
+
+        Those a deletion renamed (Kafka's "-delete" suffix) and those that
+        hold no record (an interrupted creation) are removed.  Any other
+        holds data that nothing claims, say after its topic's metadata file
+        was lost: it is moved into `lost-and-found/`, never deleted.
+        """
         for entry in os.scandir(self.data_dir):
+            if not entry.is_dir():
+                continue
+            if entry.name.endswith(DELETED_SUFFIX):
+                shutil.rmtree(entry.path)
+                continue
             match = _PARTITION_DIR.fullmatch(entry.name)
-            if not match or not entry.is_dir():
+            if not match:
                 continue
             topic = self._topics.get(match.group(1))
             if topic is not None and int(match.group(2)) < len(topic.partitions):
                 continue
-            if _holds_only_log_files(Path(entry.path)):
-                log.warning("removing %s: no topic owns it (an interrupted create or delete)",
-                            entry.path)
-                shutil.rmtree(entry.path)
-            else:
+            directory = Path(entry.path)
+            if not _holds_only_log_files(directory):
                 log.warning("%s looks like a partition directory of no topic but holds other "
-                            "files; leaving it alone", entry.path)
+                            "files; leaving it alone", directory)
+            elif not any(p.stat().st_size for p in directory.glob("*" + LOG_SUFFIX)):
+                log.info("removing %s: no topic owns it and it holds no record (an interrupted "
+                         "create)", directory)
+                shutil.rmtree(directory)
+            else:
+                aside = self._lost_and_found(directory)
+                log.error("%s holds records but no topic owns it (was its metadata file in %s "
+                          "lost?): moved to %s", directory, self.data_dir / META_DIR, aside)
 
-    def close(self) -> None:
-        """Flush and fsync everything, checkpoint, and mark the shutdown clean."""
+    def _lost_and_found(self, directory: Path) -> Path:
+        found = self.data_dir / LOST_AND_FOUND
+        found.mkdir(exist_ok=True)
+        aside = found / directory.name
+        suffix = 1
+        while aside.exists():
+            suffix += 1
+            aside = found / f"{directory.name}.{suffix}"
+        os.rename(directory, aside)
+        fsync_dir(found)
+        fsync_dir(self.data_dir)
+        return aside
+
+    def close(self) -> bool:
+        """Flush and fsync everything, checkpoint, and mark the shutdown clean;
+        whether all of it could be done (a full or read-only disk may refuse
+        some: what could not is logged, and recovered at the next start)."""
         if self._lock is None:
-            return
+            return True
         all_flushed = True
         for partition in self.partitions():
             try:
@@ -169,16 +205,21 @@ class LogManager:
                 all_flushed = False
                 log.error("could not flush %s: %s", partition, exc.message)
             all_flushed = all_flushed and partition.offline is None
-        self.write_recovery_checkpoint()
-        if all_flushed:
-            write_metadata(self.data_dir / CLEAN_SHUTDOWN_MARKER, CHECKPOINT_FORMAT, {})
-        else:
-            log.error("not marking %s as cleanly shut down: some partitions could not be "
-                      "flushed and will be recovered at the next start", self.data_dir)
+        try:
+            self.write_recovery_checkpoint()
+            if all_flushed:
+                write_metadata(self.data_dir / CLEAN_SHUTDOWN_MARKER, CHECKPOINT_FORMAT, {})
+        except OSError as exc:
+            all_flushed = False
+            log.error("cannot write the shutdown checkpoint in %s: %s", self.data_dir, exc)
+        if not all_flushed:
+            log.error("not marking %s as cleanly shut down: what could not be flushed is "
+                      "recovered at the next start", self.data_dir)
         self._topics.clear()
         self._by_id.clear()
         self._lock = None
         log.info("closed %s", self.data_dir)
+        return all_flushed
 
     # --- recovery checkpoint ------------------------------------------------
 
@@ -343,6 +384,15 @@ class LogManager:
         del self._topics[name]
         del self._by_id[topic.topic_id]
         for partition in topic.partitions:
+            # Renamed first, as Kafka does, so that a crash in the middle
+            # leaves directories the next open() knows it may remove.
+            renamed = partition.directory.with_name(
+                f"{partition.directory.name}.{topic.topic_id.hex}{DELETED_SUFFIX}")
+            try:
+                os.rename(partition.directory, renamed)
+                partition.directory = renamed
+            except OSError as exc:
+                log.error("cannot rename %s before deleting it: %s", partition.directory, exc)
             partition.delete()
         log.info("deleted topic %s (%s)", name, topic.topic_id)
 

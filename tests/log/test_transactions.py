@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 from kgw.log import PartitionLog
+from kgw.log.manager import LOST_AND_FOUND
 from kgw.log.producer_state import PENDING_FILE
 from protocol.records import ControlType, iter_batches
 
@@ -342,14 +343,17 @@ def test_an_open_transaction_below_the_log_start_holds_the_lso_there(managers):
     assert partition.aborted_transactions(40, 64) == [(P1, 0)]
 
 
-def test_the_state_file_does_not_block_orphan_removal(managers):
+def test_the_producer_state_files_do_not_block_orphan_handling(managers):
     manager = managers()
     partition = manager.create_topic("t", 1).partitions[0]
     partition.append(txn_batch(P1))
     manager.close()
-    # A partition directory no topic owns, as an interrupted deletion leaves.
-    orphan = partition.directory.with_name("gone-0")
-    shutil.copytree(partition.directory, orphan)
+    # Partition directories no topic owns: one a deletion renamed, one not.
+    deleted = partition.directory.with_name("gone-0.x-delete")
+    shutil.copytree(partition.directory, deleted)
+    unclaimed = partition.directory.with_name("lost-0")
+    shutil.copytree(partition.directory, unclaimed)
     manager = managers()
     manager.close()
-    assert not orphan.exists()
+    assert not deleted.exists() and not unclaimed.exists()
+    assert (manager.data_dir / LOST_AND_FOUND / "lost-0").is_dir()
