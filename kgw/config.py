@@ -38,7 +38,9 @@ class BrokerConfig:
     # consumer its first message without waiting (the choice).
     group_initial_rebalance_delay_ms: int = 0
     offsets_retention_minutes: int = 10_080
-    group_max_size: int | None = None
+    # Kafka's group.max.size (unbounded in Kafka): members per group, the
+    # member ids handed out but not yet joined with included.
+    group_max_size: int | None = 10_000
     # Kafka's transaction.max.timeout.ms, and how often transactions open
     # longer than their timeout are aborted (its
     # transaction.abort.timed.out.transaction.cleanup.interval.ms).

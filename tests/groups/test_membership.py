@@ -403,6 +403,16 @@ async def test_group_max_size(tmp_path):
 
 
 @trio_test
+async def test_member_ids_handed_out_count_toward_group_max_size(tmp_path):
+    async with running(tmp_path, group_max_size=3) as broker:
+        # A flood of JoinGroups that never come back with their member id.
+        answers = [await Member(broker, client_id=f"m{i}").join_once() for i in range(5)]
+        assert [a.error_code for a in answers] == [ErrorCode.MEMBER_ID_REQUIRED] * 3 + [
+            ErrorCode.GROUP_MAX_SIZE_REACHED] * 2
+        assert len(group_of(broker).pending_members) == 3
+
+
+@trio_test
 async def test_unknown_members_and_groups(tmp_path):
     async with running(tmp_path) as broker:
         ghost = Member(broker, group_id="nowhere")
