@@ -48,7 +48,7 @@ from .recovery import LOG_START_OFFSET_FILE, LOG_START_OFFSET_FORMAT, load_direc
 from .retention import below_start
 from .scan import BatchHeader
 from .segment import Segment
-from .timestamps import first_at_or_after, first_with_max_timestamp
+from .timestamps import Probe, first_resolved, probe_max_timestamp, probes_at_or_after, resolve
 from .validation import validate_records
 
 if TYPE_CHECKING:
@@ -462,17 +462,27 @@ class PartitionLog:
                 if header.last_offset >= offset:
                     yield segment, header
 
-    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
-        """(offset, timestamp) of the first record at or after `timestamp` (ListOffsets by time)."""
+    def timestamp_probes(self, timestamp: int) -> Iterator[Probe]:
+        """The batches that may hold the first record at or after `timestamp`
+        (ListOffsets by time), to be `resolve`d in turn, on any thread."""
         self.ensure_available()
-        return first_at_or_after(self._segments, timestamp, self.log_start_offset)
+        return probes_at_or_after(self._segments, timestamp, self.log_start_offset)
 
-    def max_timestamp_entry(self) -> tuple[int, int] | None:
-        """(offset, timestamp) of the first record with the largest timestamp (ListOffsets -3)."""
+    def max_timestamp_probe(self) -> Probe | None:
+        """The batch holding the first record with the largest timestamp (ListOffsets -3)."""
         self.ensure_available()
         if self.log_start_offset >= self.log_end_offset:
             return None
-        return first_with_max_timestamp(self._segments)
+        return probe_max_timestamp(self._segments)
+
+    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record at or after `timestamp`, on this thread."""
+        return first_resolved(self.timestamp_probes(timestamp))
+
+    def max_timestamp_entry(self) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record with the largest timestamp, on this thread."""
+        probe = self.max_timestamp_probe()
+        return None if probe is None else resolve(probe) or probe.fallback
 
     # --- producers and transactions ----------------------------------------
 
