@@ -206,10 +206,13 @@ class Wire:
         self.sock = socket.create_connection((host, int(port)), timeout=WIRE_TIMEOUT_S)
         self.conn = ClientConnection(client_id)
 
-    def call(self, api_key: int, version: int, **fields):
-        api = APIS[api_key]
-        _, data = self.conn.send_request(api_key, version, api.Request(**fields))
+    def send(self, api_key: int, version: int, **fields) -> None:
+        """Send a request without waiting for its answer."""
+        _, data = self.conn.send_request(api_key, version, APIS[api_key].Request(**fields))
         self.sock.sendall(data)
+
+    def call(self, api_key: int, version: int, **fields):
+        self.send(api_key, version, **fields)
         while True:
             response = self.conn.next_response()
             if response is not NEED_DATA:
