@@ -152,8 +152,9 @@ class Soak:
                 admin.delete_topics([name])[name].result(30)
                 self.admin_calls += 4
             except Exception as exc:  # noqa: BLE001 (a restart makes any call fail; counted)
-                error = exc.args[0] if exc.args else exc
-                self.errors[f"admin: {getattr(error, 'name', lambda: type(exc).__name__)()}"] += 1
+                error = exc.args[0] if exc.args else None
+                name = error.name() if hasattr(error, "name") else type(exc).__name__
+                self.errors[f"admin: {name}"] += 1
             n += 1
             time.sleep(0.2)
 
