@@ -169,8 +169,9 @@ public final class Clients {
     }
 
     /**
-     * Polls until the consumer's position reaches `ends` on every partition
-     * it is assigned (or subscribed to and given), and returns what came.
+     * Polls until the consumer holds every partition of `ends` (assigned, or
+     * given by its group) and its position reached the end on each;
+     * returns what came.
      */
     public static List<Map<String, Object>> drain(KafkaConsumer<byte[], byte[]> consumer,
                                                   Map<TopicPartition, Long> ends) throws TimeoutException {

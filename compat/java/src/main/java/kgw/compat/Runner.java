@@ -37,6 +37,8 @@ public final class Runner {
         Map<String, Scenario> scenarios = new TreeMap<>();
         ProducerScenarios.register(scenarios);
         TransactionScenarios.register(scenarios);
+        ConsumerScenarios.register(scenarios);
+        GroupScenarios.register(scenarios);
         return scenarios;
     }
 
