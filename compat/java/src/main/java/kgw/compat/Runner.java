@@ -39,6 +39,7 @@ public final class Runner {
         TransactionScenarios.register(scenarios);
         ConsumerScenarios.register(scenarios);
         GroupScenarios.register(scenarios);
+        AdminScenarios.register(scenarios);
         return scenarios;
     }
 
