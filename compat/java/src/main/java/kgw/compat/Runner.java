@@ -40,6 +40,7 @@ public final class Runner {
         ConsumerScenarios.register(scenarios);
         GroupScenarios.register(scenarios);
         AdminScenarios.register(scenarios);
+        kgw.compat.streams.StreamsScenarios.register(scenarios);
         return scenarios;
     }
 

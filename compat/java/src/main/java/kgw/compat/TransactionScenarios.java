@@ -206,6 +206,9 @@ final class TransactionScenarios {
                         producer.send(new ProducerRecord<>(output, 0, null, Clients.bytes("out-" + Clients.text(r.value()))));
                         next = r.offset() + 1;
                     }
+                    // Written before the abort too: abortTransaction() drops
+                    // what the producer has not sent yet.
+                    producer.flush();
                     producer.sendOffsetsToTransaction(
                             Map.of(new TopicPartition(input, 0), new OffsetAndMetadata(next)), consumer.groupMetadata());
                     if (commits.get(round)) {
