@@ -69,3 +69,11 @@ def test_group_of_three_member_leaves_and_rejoins(java, kgw_bootstrap, kgw_topic
     assert r["distinct"] == 180 and r["duplicates"] == []
     assert sum(r["readByEachMember"]) == 180
     assert r["committed"] == {str(p): 30 for p in range(6)}
+
+
+def test_the_new_group_protocol_is_refused_with_a_clear_error(java, kgw_bootstrap, kgw_topic):
+    # kgw serves the classic protocol only (no ConsumerGroupHeartbeat, KIP-848):
+    # the consumer says so at its first poll instead of hanging.
+    r = java.call("consumer_new_group_protocol", bootstrap=kgw_bootstrap, topic=kgw_topic, group=f"{kgw_topic}-g")
+    assert r["outcome"] == "UnsupportedVersionException"
+    assert "Set group.protocol=classic" in r["message"]

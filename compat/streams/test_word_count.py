@@ -92,3 +92,28 @@ def test_word_count_stays_exact_across_a_kgw_restart(streams_jvm, own_kgw, topic
     assert_counts_only_grew(r["history"], counts(text))
     status = streams_jvm.call("streams_status", name="a")
     assert status["uncaught"] == [] and status["state"] == "RUNNING"
+
+
+@pytest.mark.kgw_topic(partitions=4)
+def test_a_second_instance_joins_mid_stream_and_takes_half_the_tasks(streams_jvm, kgw_bootstrap, kgw_topic,
+                                                                      tmp_path):
+    output, app = word_count(kgw_bootstrap, kgw_topic, tmp_path / "first")
+    streams_jvm.call("streams_start", name="first", **app)
+    text = lines(0, 800)
+    streams_jvm.call("streams_feed_start", bootstrap=kgw_bootstrap, topic=kgw_topic, lines=text, chunk=10,
+                     pauseMs=40)
+    while streams_jvm.call("streams_feed_progress")["acknowledged"] < 200:
+        time.sleep(0.05)
+    app["stateDir"] = str(tmp_path / "second")
+    streams_jvm.call("streams_start", name="second", **app)
+    assert streams_jvm.call("streams_feed_finish")["acknowledged"] == len(text)
+    r = read_table(streams_jvm, kgw_bootstrap, output, counts(text), "long")
+    assert r["matched"] and r["table"] == counts(text)
+    assert_counts_only_grew(r["history"], counts(text))
+    first, second = (streams_jvm.call("streams_status", name=n) for n in ("first", "second"))
+    # Four sub-topologies' worth of tasks (two stages, four partitions each), split in two.
+    assert len(first["activeTasks"]) == len(second["activeTasks"]) == 4
+    assert sorted(first["activeTasks"] + second["activeTasks"]) == [f"{s}_{p}" for s in (0, 1) for p in range(4)]
+    # The tasks that moved brought their stores back from the changelog.
+    assert second["restored"] > 0
+    assert first["uncaught"] == second["uncaught"] == []

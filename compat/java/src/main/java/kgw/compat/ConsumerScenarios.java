@@ -29,6 +29,22 @@ final class ConsumerScenarios {
     static void register(Map<String, Runner.Scenario> scenarios) {
         scenarios.put("consumer_positions", ConsumerScenarios::positions);
         scenarios.put("consumer_commits", ConsumerScenarios::commits);
+        scenarios.put("consumer_new_group_protocol", ConsumerScenarios::newGroupProtocol);
+    }
+
+    /** group.protocol=consumer (KIP-848), which kgw does not serve yet. */
+    static Object newGroupProtocol(Args args, Session session) {
+        try (KafkaConsumer<byte[], byte[]> consumer = Clients.consumer(args, "group.id", args.str("group"),
+                "group.protocol", "consumer")) {
+            consumer.subscribe(List.of(args.topic()));
+            long deadline = System.nanoTime() + Clients.PATIENCE.toNanos();
+            while (System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(100));
+            }
+            return Map.of("outcome", "polled without an error");
+        } catch (Exception e) {
+            return Map.of("outcome", e.getClass().getSimpleName(), "message", String.valueOf(e.getMessage()));
+        }
     }
 
     /** p0: 10 records a second apart from `base`; p1: 5 from base + 100 s. */

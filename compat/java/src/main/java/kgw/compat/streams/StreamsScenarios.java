@@ -76,6 +76,13 @@ public final class StreamsScenarios {
         out.put("uncaught", new ArrayList<>(app.uncaught));
         out.put("restored", app.restored.get());
         out.put("restoredStores", new ArrayList<>(app.restoredStores));
+        List<String> tasks = new ArrayList<>();
+        if (app.streams.state().isRunningOrRebalancing()) {
+            app.streams.metadataForLocalThreads().forEach(thread -> thread.activeTasks()
+                    .forEach(task -> tasks.add(task.taskId().toString())));
+        }
+        tasks.sort(null);
+        out.put("activeTasks", tasks);
         return out;
     }
 
