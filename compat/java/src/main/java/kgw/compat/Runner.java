@@ -41,6 +41,7 @@ public final class Runner {
         GroupScenarios.register(scenarios);
         AdminScenarios.register(scenarios);
         kgw.compat.streams.StreamsScenarios.register(scenarios);
+        kgw.compat.bench.Perf.register(scenarios);
         return scenarios;
     }
 

@@ -15,7 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** One running KafkaStreams instance and what it went through. */
-final class StreamsApp implements AutoCloseable, StateRestoreListener {
+public final class StreamsApp implements AutoCloseable, StateRestoreListener {
     final KafkaStreams streams;
     final List<String> states = new CopyOnWriteArrayList<>();
     final List<String> uncaught = new CopyOnWriteArrayList<>();
@@ -32,7 +32,7 @@ final class StreamsApp implements AutoCloseable, StateRestoreListener {
         });
     }
 
-    static Properties props(String bootstrap, String appId, String stateDir, Map<String, String> extra) {
+    public static Properties props(String bootstrap, String appId, String stateDir, Map<String, String> extra) {
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, appId);
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);

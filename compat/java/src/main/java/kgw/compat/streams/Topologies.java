@@ -22,7 +22,7 @@ import java.util.Locale;
  * The topologies compat/streams runs. Every output has String keys, so
  * that one reader serves them all; values are Long or String.
  */
-final class Topologies {
+public final class Topologies {
     private Topologies() {
     }
 
@@ -31,7 +31,7 @@ final class Topologies {
      * (the `words` repartition topic); the count lives in the `counts`
      * store, backed by its changelog topic.
      */
-    static Topology wordCount(String input, String output) {
+    public static Topology wordCount(String input, String output) {
         StreamsBuilder builder = new StreamsBuilder();
         builder.stream(input, Consumed.with(Serdes.String(), Serdes.String()))
                 .flatMapValues(line -> Arrays.asList(line.toLowerCase(Locale.ROOT).split("\\W+")))
