@@ -36,25 +36,11 @@ public final class Args {
         return value == null || value.isNull() ? fallback : value.asLong();
     }
 
-    public boolean bool(String name, boolean fallback) {
-        JsonNode value = node.get(name);
-        return value == null || value.isNull() ? fallback : value.asBoolean();
-    }
-
     public List<String> strings(String name) {
         List<String> values = new ArrayList<>();
         JsonNode value = node.get(name);
         if (value != null) {
             value.forEach(v -> values.add(v.isNull() ? null : v.asText()));
-        }
-        return values;
-    }
-
-    public List<Long> longs(String name) {
-        List<Long> values = new ArrayList<>();
-        JsonNode value = node.get(name);
-        if (value != null) {
-            value.forEach(v -> values.add(v.asLong()));
         }
         return values;
     }

@@ -2,7 +2,6 @@ package kgw.compat;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -79,13 +78,6 @@ public final class Clients {
         }
     }
 
-    public static void createTopic(Args args, String topic, int partitions, Map<String, String> configs)
-            throws Exception {
-        try (Admin admin = admin(args)) {
-            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1).configs(configs))).all().get();
-        }
-    }
-
     public static byte[] bytes(String text) {
         return text == null ? null : text.getBytes(StandardCharsets.UTF_8);
     }
@@ -103,13 +95,6 @@ public final class Clients {
         } catch (CharacterCodingException e) {
             return "hex:" + HexFormat.of().formatHex(data);
         }
-    }
-
-    public static byte[] parseText(String text) {
-        if (text != null && text.startsWith("hex:")) {
-            return HexFormat.of().parseHex(text.substring(4));
-        }
-        return bytes(text);
     }
 
     /**

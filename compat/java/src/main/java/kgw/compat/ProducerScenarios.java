@@ -25,8 +25,6 @@ final class ProducerScenarios {
         scenarios.put("produce_steady_progress", (args, session) ->
                 Map.of("acknowledged", session.<SteadyProducer>get("steady").acked));
         scenarios.put("produce_steady_finish", ProducerScenarios::steadyFinish);
-        scenarios.put("read_all", (args, session) -> Clients.readAll(args, args.topic(),
-                "isolation.level", args.str("isolation", "read_uncommitted")));
     }
 
     static List<Map<String, Object>> sendAll(KafkaProducer<byte[], byte[]> producer,
