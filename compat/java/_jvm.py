@@ -3,13 +3,12 @@
 
 The build is Maven's: `compile` and `dependency:build-classpath`, with the
 downloaded artifacts in build/m2 and the classes in build/java (both under
-the repository's ignored build/ folder), skipped while nothing under
-compat/java changed since the last one. A `JavaRunner` is one JVM that runs
+the repository's ignored build/ folder), skipped while neither pom.xml nor
+anything under src/ changed since the last one. A `JavaRunner` is one JVM that runs
 scenarios on command: a JSON line in, a JSON line out."""
 
 import collections
 import json
-import os
 import queue
 import signal
 import subprocess
@@ -35,10 +34,9 @@ TEST_JVM_OPTIONS = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx512m"]
 
 
 class JavaError(AssertionError):
-    """A scenario failed inside the JVM; carries its exception class."""
+    """A scenario failed inside the JVM: its exception, trace and the JVM's log."""
 
     def __init__(self, scenario: str, answer: dict, stderr: str):
-        self.kind = answer.get("error")
         super().__init__(f"{scenario}: {answer.get('error')}: {answer.get('message')}\n"
                          f"{answer.get('trace', '')}\n--- JVM stderr (last lines) ---\n{stderr}")
 
@@ -49,9 +47,9 @@ def _newest_source() -> float:
 
 
 def build() -> list[str]:
-    """Compiles the scenarios if needed; returns the `java` command line
-    that runs kgw.compat.Runner (a failure in CI, a skip elsewhere, when
-    java or mvn is missing)."""
+    """Compiles the scenarios if needed; returns `java -cp CLASSPATH`, to
+    which the caller adds JVM options and the main class (a failure in CI,
+    a skip elsewhere, when java or mvn is missing)."""
     java = require_program("java")
     if not STAMP.exists() or STAMP.stat().st_mtime < _newest_source():
         mvn = require_program("mvn")
