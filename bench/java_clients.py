@@ -11,6 +11,7 @@ build it), one JVM per measurement, timing inside the JVM:
   default settings (idempotent, acks=all, batch.size 16 KiB, linger.ms 5);
 - the consumer as kafka-consumer-perf-test runs it: the same records read
   back from the beginning, outside any group;
+- the producer again with batch.size 1 MiB and linger.ms 20;
 - a Kafka Streams word count (repartition topic, changelog-backed store)
   over --lines lines of five words already in a two-partition topic, from
   RUNNING until its group has committed the end of the input, with
@@ -83,6 +84,13 @@ def main():
         produced = measured("producer (defaults: idempotent, acks=all)", "record", "bench_produce",
                             topic=topic, records=args.records, size=args.size)
         measured("consumer", "record", "bench_consume", topic=topic, records=produced["records"] + 1)
+        # kgw serves a connection one request at a time, as Kafka does, and
+        # with --flush acks answers each acks=all Produce after its fsync:
+        # the producer's 16 KiB batches pay one fsync each, larger ones less.
+        create_topic(bootstrap, f"{topic}-large")
+        measured("producer (batch.size 1 MiB, linger.ms 20)", "record", "bench_produce",
+                 topic=f"{topic}-large", records=args.records, size=args.size,
+                 config={"batch.size": str(1 << 20), "linger.ms": "20"})
 
         print(f"Kafka Streams 4.4.0 word count: {args.lines:,} lines of 5 words, 2 partitions, one thread")
         words = f"bench-words-{uuid.uuid4().hex[:8]}"
