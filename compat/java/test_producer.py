@@ -68,6 +68,7 @@ def test_keys_go_where_the_default_partitioner_puts_them(java, kgw_bootstrap, kg
     assert by_key == {k: [f"{k}#{i}" for i in range(3)] for k in keys}
 
 
+@pytest.mark.kgw_only("cuts every connection behind a proxy")
 def test_idempotent_producer_survives_cut_connections_without_duplicates(java, kgw_behind_proxy, topic_name):
     server, proxy = kgw_behind_proxy
     from ..harness import create_topic

@@ -74,6 +74,7 @@ def test_a_new_instance_with_empty_state_restores_from_the_changelog(streams_jvm
     assert streams_jvm.call("streams_stop", name="second")["uncaught"] == []
 
 
+@pytest.mark.kgw_only("restarts and kills a kgw of its own")
 @pytest.mark.parametrize("crash", [False, True], ids=["graceful", "kill-9"])
 def test_word_count_stays_exact_across_a_kgw_restart(streams_jvm, own_kgw, topic_name, tmp_path, crash):
     bootstrap = own_kgw.bootstrap
