@@ -103,7 +103,8 @@ class JavaRunner:
             line = self._answers.get(timeout=timeout)
         except queue.Empty:
             self._dump_and_kill()
-            raise AssertionError(f"{self.name}: no answer to {what} within {timeout} s\n{self.stderr(400)}")
+            raise AssertionError(
+                f"{self.name}: no answer to {what} within {timeout} s\n{self.stderr(400)}") from None
         if line is None:
             self.proc.wait(10)
             raise AssertionError(f"{self.name}: the JVM exited ({self.proc.returncode}) during {what}\n"

@@ -4,8 +4,6 @@ under exactly_once_v2 with exact results read with read_committed."""
 
 import time
 
-import pytest
-
 from ._apps import app_args, create_topics, read_table
 
 MINUTE = 60_000
