@@ -71,6 +71,7 @@ def test_group_of_three_member_leaves_and_rejoins(java, kgw_bootstrap, kgw_topic
     assert r["committed"] == {str(p): 30 for p in range(6)}
 
 
+@pytest.mark.kgw_only("Kafka serves KIP-848")
 def test_the_new_group_protocol_is_refused_with_a_clear_error(java, kgw_bootstrap, kgw_topic):
     # kgw serves the classic protocol only (no ConsumerGroupHeartbeat, KIP-848):
     # the consumer says so at its first poll instead of hanging.

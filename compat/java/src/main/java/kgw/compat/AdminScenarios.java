@@ -143,7 +143,7 @@ final class AdminScenarios {
                     Map.of(topic + "-missing", NewPartitions.increaseTo(5))).all().get()));
 
             admin.deleteTopics(List.of(topic)).all().get();
-            out.put("listedAfterDelete", admin.listTopics().names().get().contains(topic));
+            out.put("listedAfterDelete", !goneSoon(admin, topic));
             out.put("describeAfterDelete", outcome(() -> admin.describeTopics(List.of(topic)).allTopicNames().get()));
             out.put("deleteAgain", outcome(() -> admin.deleteTopics(List.of(topic)).all().get()));
 
@@ -152,9 +152,24 @@ final class AdminScenarios {
             Uuid otherId = admin.createTopics(List.of(new NewTopic(other, 1, (short) 1))).topicId(other).get();
             out.put("deleteById", outcome(() -> admin.deleteTopics(TopicCollection.ofTopicIds(List.of(otherId)))
                     .all().get()));
-            out.put("listedAfterDeleteById", admin.listTopics().names().get().contains(other));
+            out.put("listedAfterDeleteById", !goneSoon(admin, other));
         }
         return out;
+    }
+
+    /**
+     * Whether the topic leaves the listing within the patience: Kafka
+     * deletes topics asynchronously, after DeleteTopics has answered.
+     */
+    static boolean goneSoon(Admin admin, String topic) throws Exception {
+        long deadline = System.nanoTime() + Clients.PATIENCE.toNanos();
+        while (admin.listTopics().names().get().contains(topic)) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return true;
     }
 
     static Map<String, Object> entries(Admin admin, ConfigResource resource, Collection<String> names)
@@ -192,11 +207,13 @@ final class AdminScenarios {
                     new AlterConfigOp(new ConfigEntry("cleanup.policy", "compact"), AlterConfigOp.OpType.APPEND))))
                     .all().get()));
             out.put("altered", entries(admin, resource, names));
+            // Keyed: the topic is compacted now, and Kafka refuses keyless
+            // records on a compacted topic (see FINDINGS).
             try (KafkaProducer<byte[], byte[]> producer = Clients.producer(args)) {
                 out.put("tooLarge", outcome(() -> producer.send(
-                        new ProducerRecord<>(topic, 0, null, new byte[5000])).get()));
+                        new ProducerRecord<>(topic, 0, Clients.bytes("k"), new byte[5000])).get()));
                 out.put("small", outcome(() -> producer.send(
-                        new ProducerRecord<>(topic, 0, null, new byte[500])).get()));
+                        new ProducerRecord<>(topic, 0, Clients.bytes("k"), new byte[500])).get()));
             }
             out.put("subtract", outcome(() -> admin.incrementalAlterConfigs(Map.of(resource, List.of(
                     new AlterConfigOp(new ConfigEntry("cleanup.policy", "delete"), AlterConfigOp.OpType.SUBTRACT))))
@@ -214,7 +231,11 @@ final class AdminScenarios {
             ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER, "0");
             Config brokerConfig = admin.describeConfigs(List.of(broker)).all().get().get(broker);
             out.put("brokerEntryCount", brokerConfig.entries().size());
-            out.put("brokerAlter", alterOne(admin, broker, "log.retention.ms", "1000"));
+            // validateOnly: on Kafka this cluster-wide change would take
+            // effect for every topic of the session.
+            out.put("brokerAlter", outcome(() -> admin.incrementalAlterConfigs(Map.of(broker, List.of(
+                    new AlterConfigOp(new ConfigEntry("log.retention.ms", "1000"), AlterConfigOp.OpType.SET))),
+                    new AlterConfigsOptions().validateOnly(true)).all().get()));
         }
         return out;
     }
@@ -339,7 +360,6 @@ final class AdminScenarios {
 
             out.put("delete", outcome(() -> admin.deleteConsumerGroups(List.of(group, simple)).all().get()));
             out.put("listedAfterDelete", listed(admin, group));
-            out.put("describedAfterDelete", describeGroup(admin, group));
             out.put("deleteAgain", outcome(() -> admin.deleteConsumerGroups(List.of(group)).all().get()));
         }
         try (KafkaConsumer<byte[], byte[]> member = Clients.consumer(args, "group.id", group)) {
