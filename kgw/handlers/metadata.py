@@ -3,6 +3,7 @@
 from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import DESCRIBE_CLUSTER, METADATA
+from protocol.primitives import NULL_UUID
 
 from .. import authorized_operations as ops
 from ..broker import Broker
@@ -63,8 +64,10 @@ async def metadata(broker: Broker, request: Request, context: RequestContext):
 
 
 def _one_topic(broker, wanted, allow_create: bool, include_ops: bool):
-    if wanted.name is None:
-        # v10+: a topic asked for by id.
+    if wanted.topic_id not in (None, NULL_UUID):
+        # v12+: a topic asked for by id. Kafka looks it up by the id whenever
+        # one is set and ignores the name, which the Java admin client leaves
+        # at "" (its default) rather than null.
         topic = broker.log.topic_by_id(wanted.topic_id)
         if topic is None:
             return _error_topic(ErrorCode.UNKNOWN_TOPIC_ID, None, wanted.topic_id)
