@@ -1,6 +1,6 @@
 """One client connection: requests read ahead, handled in turn, answered in order.
 
-Three tasks share a connection:
+Two tasks share a connection, and a third for each answer that has to wait:
 
 - The reader reads frames and decodes requests as they come, also while
   earlier requests wait (a long-polling Fetch, a Produce waiting for its
@@ -11,22 +11,24 @@ Three tasks share a connection:
   broker-wide `RequestMemory` budget (Kafka's queued.max.request.bytes),
   from which a frame's announced size is reserved before its body is read.
   While the budget is spent, the reader stops reading its socket.
-- The processor starts each request's handler in turn and goes on with the
-  next once the handler releases the connection: when it is done, or when
-  all it has left is waiting (`RequestContext.release`: Produce after its
-  appends, Fetch before its long poll).  Requests take effect in the order
-  they were sent, as Kafka processes them, and pipelined acks=all produces
-  on one connection share their fsyncs.
-- The writer sends the responses in request order, as Kafka clients expect.
+- The processor handles each request in turn, so requests take effect in
+  the order they were sent, as Kafka processes them.  A handler whose
+  answer has to wait returns a `Later` once everything whose order matters
+  is done (Produce after its appends, Fetch before its long poll); the
+  waiting then happens in a task of its own while the processor goes on,
+  so pipelined acks=all produces on one connection share their fsyncs.
+- Answers go out in request order, as Kafka clients expect, written by
+  whichever task completes the oldest unanswered request.
 
-A closed peer cancels every request that is only waiting; requests already
-read are still carried out (an acks=0 Produce lands) and their answers
-dropped.  A connection with nothing in flight that receives nothing for
-connections.max.idle.ms is closed, as Kafka closes idle connections.
+A closed peer cancels every answer that is waiting; requests already read
+are still carried out (an acks=0 Produce lands) and their answers dropped.
+Idle connections are closed by the server (`Server.close_idle`), as Kafka
+closes those idle for connections.max.idle.ms.
 """
 
 import logging
 import time
+from collections import deque
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +39,7 @@ from protocol.error_codes import ErrorCode
 from protocol.errors import ProtocolError, UnsupportedRequest
 from protocol.messages import API_VERSIONS
 
-from .handlers import RequestContext
+from .handlers import Later, RequestContext
 from .observability.response_errors import error_codes, error_name
 from .responses import send_response
 from .sasl import FAILED_AUTHENTICATION_DELAY_S, Authenticator
@@ -77,25 +79,21 @@ class RequestMemory:
 class _InFlight:
     """One request from the moment it is read until its answer is written."""
 
-    __slots__ = ("request", "reserved", "scope", "released", "done", "body", "close", "failure",
+    __slots__ = ("request", "reserved", "scope", "waiting", "done", "body", "close", "failure",
                  "started")
 
     def __init__(self, request: Request, reserved: int):
         self.request = request
         self.reserved = reserved
         self.scope = trio.CancelScope()
-        # Set when the next request may start: the handler is done, or only waits.
-        self.released = trio.Event()
-        self.done = trio.Event()
+        # Its answer is being waited for in a task of its own.
+        self.waiting = False
+        self.done = False
         self.body: Any = None
         # Close the connection once this answer is written (a failed SASL step).
         self.close = False
         self.failure: ProtocolError | None = None
         self.started = time.perf_counter()
-
-    @property
-    def waiting(self) -> bool:
-        return self.released.is_set() and not self.done.is_set()
 
 
 class Connection:
@@ -111,11 +109,22 @@ class Connection:
         # Until the client has authenticated; None once it has, or without SASL.
         self.sasl = Authenticator(server.sasl_users) if server.sasl_users else None
         self.scope = trio.CancelScope()
-        self._in_flight: list[_InFlight] = []
+        # Read and not yet answered, oldest first.
+        self._in_flight: deque[_InFlight] = deque()
+        self._write_lock = trio.StrictFIFOLock()
+        # While the processor has requests to handle and nothing waits, the
+        # reader does not read ahead (a syscall per frame would cost more
+        # than it gains); it is woken when the processor runs out of work or
+        # an answer starts waiting.
+        self._handling = False
+        self._waiting = 0
+        self._reader_woken: trio.Event | None = None
         self._reading = True
-        # Why the connection ends early: the peer left, or a frame could not be parsed.
+        # The peer is gone: nobody reads the answers.
         self._gone = False
         self.failure: ProtocolError | None = None
+        # When the connection last received or sent, for the idle timeout.
+        self.last_active = trio.current_time()
 
     @property
     def busy(self) -> bool:
@@ -142,7 +151,7 @@ class Connection:
             with self.scope:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._read, send)
-                    nursery.start_soon(self._process, receive, nursery)
+                    await self._process(receive, nursery)
         finally:
             # What was read but never answered (the connection was cut short).
             for item in self._in_flight:
@@ -172,12 +181,11 @@ class Connection:
                         if announced is not None and not reserved:
                             await memory.reserve(announced)
                             reserved = announced
-                        data = await self._receive(config.connections_max_idle_ms)
-                        if data is None:
-                            log.debug("closing connection from %s: idle for %d ms",
-                                     self.describe(), config.connections_max_idle_ms,
-                                     extra=self.log_fields())
-                            break
+                        while self._busy(send) and not self._waiting:
+                            self._reader_woken = trio.Event()
+                            await self._reader_woken.wait()
+                        data = await self.stream.receive_some(RECEIVE_SIZE)
+                        self.last_active = trio.current_time()
                         protocol.receive_data(data)
                         continue
                     item = _InFlight(request, reserved)
@@ -194,15 +202,6 @@ class Connection:
         if self._reading:
             self._peer_gone()
 
-    async def _receive(self, idle_ms: int) -> bytes | None:
-        """The next bytes from the peer (b"" when it closed); None after
-        idle_ms with nothing in flight and nothing received."""
-        while True:
-            with trio.move_on_after(idle_ms / 1000) as waited:
-                return await self.stream.receive_some(RECEIVE_SIZE)
-            if waited.cancelled_caught and not self._in_flight:
-                return None
-
     def _peer_gone(self) -> None:
         """Nobody will read the answers: stop whatever only waits."""
         self._gone = True
@@ -213,22 +212,32 @@ class Connection:
     # --- handling, in turn ----------------------------------------------------------
 
     async def _process(self, receive: trio.MemoryReceiveChannel, nursery: trio.Nursery) -> None:
-        writer_send, writer_receive = trio.open_memory_channel[_InFlight](READ_AHEAD)
-        nursery.start_soon(self._write, writer_receive)
-        async with writer_send, receive:
-            async for item in receive:
-                self.client_id = item.request.client_id
-                await writer_send.send(item)
-                if self.sasl is not None and item.request.api_key != API_VERSIONS.key:
-                    # Before authentication nothing overlaps: each SASL step
-                    # decides what the next may be.
-                    await self._authenticate(item)
-                    if item.close or item.failure is not None:
+        async with receive:
+            while True:
+                try:
+                    # Pipelined requests already read are taken without a
+                    # trip through the scheduler.
+                    item = receive.receive_nowait()
+                except trio.WouldBlock:
+                    try:
+                        item = await receive.receive()
+                    except trio.EndOfChannel:
                         return
-                    continue
-                nursery.start_soon(self._handle, item)
-                await item.released.wait()
-                if item.failure is not None:
+                except trio.EndOfChannel:
+                    return
+                self.client_id = item.request.client_id
+                self._handling = True
+                try:
+                    if self.sasl is not None and item.request.api_key != API_VERSIONS.key:
+                        # Before authentication each SASL step decides what the
+                        # next may be: nothing overlaps.
+                        await self._authenticate(item)
+                    else:
+                        await self._handle(item, nursery)
+                finally:
+                    self._handling = False
+                    self._wake_reader()
+                if not await self._answer_ready():
                     return
 
     async def _authenticate(self, item: _InFlight) -> None:
@@ -246,25 +255,46 @@ class Connection:
                           self.sasl.mechanism, extra=self.log_fields())
                 self.context = replace(self.context, principal=f"User:{self.sasl.user}")
                 self.sasl = None
-        item.released.set()
-        item.done.set()
+        item.done = True
 
-    async def _handle(self, item: _InFlight) -> None:
-        def release() -> None:
-            item.released.set()
-            if self._gone:
-                item.scope.cancel()
-
+    async def _handle(self, item: _InFlight, nursery: trio.Nursery) -> None:
         try:
-            with item.scope:
-                item.body = await self._dispatch(item.request, replace(self.context, release=release))
+            body = await self._dispatch(item.request)
         except ProtocolError as exc:
             item.failure = exc
-        finally:
-            item.released.set()
-            item.done.set()
+            item.done = True
+            return
+        if isinstance(body, Later):
+            item.waiting = True
+            self._waiting += 1
+            self._wake_reader()
+            nursery.start_soon(self._wait_for, item, body)
+            if self._gone:
+                item.scope.cancel()
+            return
+        item.body = body
+        item.done = True
 
-    async def _dispatch(self, request: Request, context: RequestContext):
+    async def _wait_for(self, item: _InFlight, later: Later) -> None:
+        try:
+            with item.scope:
+                item.body = await later.answer()
+        except ProtocolError as exc:
+            item.failure = exc
+        item.done = True
+        self._waiting -= 1
+        await self._answer_ready()
+
+    def _busy(self, send: trio.MemorySendChannel) -> bool:
+        """Whether the processor has work without reading more."""
+        return self._handling or send.statistics().current_buffer_used > 0
+
+    def _wake_reader(self) -> None:
+        if self._reader_woken is not None:
+            self._reader_woken.set()
+            self._reader_woken = None
+
+    async def _dispatch(self, request: Request):
         server = self.server
         handler = server.handlers.get(request.api_key)
         if handler is None or (request.version_supported
@@ -272,7 +302,7 @@ class Connection:
             # Kafka closes the connection on a request it cannot serve.
             raise UnsupportedRequest(request.api_key, request.api_version, request.correlation_id)
         try:
-            return await handler.fn(server.broker, request, context)
+            return await handler.fn(server.broker, request, self.context)
         except trio.Cancelled:
             raise
         except Exception as exc:
@@ -284,34 +314,42 @@ class Connection:
 
     # --- answering, in order ---------------------------------------------------------
 
-    async def _write(self, receive: trio.MemoryReceiveChannel) -> None:
-        async with receive:
-            async for item in receive:
+    async def _answer_ready(self) -> bool:
+        """Write the answers of the oldest requests that are done, in order;
+        False once the connection must end."""
+        async with self._write_lock:
+            while self._in_flight and self._in_flight[0].done:
+                item = self._in_flight.popleft()
                 try:
-                    await item.done.wait()
-                    request, body = item.request, item.body
-                    if item.failure is not None:
-                        self.failure = item.failure
+                    if not await self._answer(item):
                         self.scope.cancel()
-                        return
-                    if body is not None and request.expects_response and not self._gone:
-                        try:
-                            await send_response(self.stream, encode_response(request, body))
-                        except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
-                            self._peer_gone()
-                    self.server.answered(request, body, time.perf_counter() - item.started, self)
-                    if item.close:
-                        reason = getattr(body, "error_message", None) or error_name(body.error_code)
-                        log.warning("closing connection from %s: SASL: %s", self.describe(), reason,
-                                    extra=self.log_fields())
-                        self.scope.cancel()
-                        return
+                        return False
                 finally:
-                    self._in_flight.remove(item)
                     if item.reserved:
                         self.server.request_memory.release(item.reserved)
-                if not self._reading and not self._in_flight:
-                    self.scope.cancel()
+            if not self._reading and not self._in_flight:
+                self.scope.cancel()
+        return True
+
+    async def _answer(self, item: _InFlight) -> bool:
+        """Write one answer; False if the connection must end after it."""
+        request, body = item.request, item.body
+        if item.failure is not None:
+            self.failure = item.failure
+            return False
+        if body is not None and request.expects_response and not self._gone:
+            try:
+                await send_response(self.stream, encode_response(request, body))
+                self.last_active = trio.current_time()
+            except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
+                self._peer_gone()
+        self.server.answered(request, body, time.perf_counter() - item.started, self)
+        if item.close:
+            reason = getattr(body, "error_message", None) or error_name(body.error_code)
+            log.warning("closing connection from %s: SASL: %s", self.describe(), reason,
+                        extra=self.log_fields())
+            return False
+        return True
 
     def log_errors(self, request: Request, body) -> None:
         """One debug line for a response carrying error codes."""

@@ -68,6 +68,7 @@ class Server:
                     self.metrics_address = await nursery.start(
                         serve_metrics, self.broker, self.config.host, self.config.metrics_port)
                 nursery.start_soon(self._accept, listeners, nursery)
+                nursery.start_soon(self._close_idle)
                 metrics = ("" if self.metrics_address is None
                            else ", metrics on http://%s:%d/metrics" % self.metrics_address)
                 sasl = ("" if self.sasl_users is None
@@ -162,6 +163,19 @@ class Server:
             self.broker.metrics.connection_closed()
             await trio.aclose_forcefully(stream)
             log.debug("connection from %s %s", conn.describe(), how, extra=conn.log_fields())
+
+    async def _close_idle(self) -> None:
+        """Kafka's connections.max.idle.ms: close a connection with nothing in
+        flight that has neither received nor sent for that long."""
+        idle_s = self.config.connections_max_idle_ms / 1000
+        while True:
+            await trio.sleep(min(idle_s / 10, 30))
+            now = trio.current_time()
+            for conn in list(self._connections):
+                if not conn.busy and now - conn.last_active >= idle_s:
+                    log.debug("closing connection from %s: idle for %d ms", conn.describe(),
+                              self.config.connections_max_idle_ms, extra=conn.log_fields())
+                    conn.scope.cancel()
 
     def answered(self, request: Request, body, seconds: float, conn: Connection) -> None:
         """Account for a request whose answer went out (or that needs none)."""

@@ -1,12 +1,13 @@
 """Request handlers, one module per API family.
 
 A handler is `async def handler(broker, request, context) -> response body`
-(None when the request gets no response, as Produce with acks=0): the
-broker's state, the decoded request, and what the connection knows of its
-client.  Registering it with `@handles(API, lo, hi)` is also what puts (API,
-lo, hi) into the ApiVersions response, so kgw never advertises what it does
-not serve.  `load_all()` is the table the server dispatches with; a test
-may give the server a table of its own.
+(None when the request gets no response, as Produce with acks=0, or a
+`Later` when the answer must wait): the broker's state, the decoded
+request, and what the connection knows of its client.  Registering it
+with `@handles(API, lo, hi)` is also what puts (API, lo, hi) into the
+ApiVersions response, so kgw never advertises what it does not serve.
+`load_all()` is the table the server dispatches with; a test may give the
+server a table of its own.
 """
 
 from dataclasses import dataclass, field
@@ -41,10 +42,18 @@ class RequestContext:
     principal: str = "User:ANONYMOUS"
     # The handlers of the listener it came to, which ApiVersions advertises.
     served: Mapping[int, Handler] = field(default_factory=lambda: HANDLERS)
-    # Called by a handler that has done everything whose order matters and
-    # only waits now (for an fsync, a long poll): the connection starts on
-    # its next request meanwhile.  Answers still go out in order.
-    release: Callable[[], None] = lambda: None
+
+
+class Later:
+    """What a handler returns when everything whose order matters is done and
+    its answer only has to wait (for an fsync, a long poll): `answer()` is
+    awaited in a task of its own while the connection goes on with its next
+    request.  Answers still go out in request order."""
+
+    __slots__ = ("answer",)
+
+    def __init__(self, answer: Callable[[], Awaitable[Any]]):
+        self.answer = answer
 
 
 HandlerFn = Callable[["Broker", Request, RequestContext], Awaitable[Any]]

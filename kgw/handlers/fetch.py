@@ -28,7 +28,7 @@ from protocol.messages import FETCH
 
 from ..broker import Broker
 from ..errors import KafkaError
-from . import RequestContext, handles
+from . import Later, RequestContext, handles
 from .results import each_answered
 
 Response = FETCH.Response
@@ -51,19 +51,32 @@ async def fetch(broker: Broker, request: Request, context: RequestContext):
     if body.session_epoch not in SESSIONLESS_EPOCHS:
         return _top_level_error(ErrorCode.INVALID_FETCH_SESSION_EPOCH)
     deadline = trio.current_time() + max(body.max_wait_ms, 0) / 1000
-    while True:
-        read = _Read(broker, request)
-        if read.size >= body.min_bytes or read.errors or trio.current_time() >= deadline:
-            broker.metrics.fetched(read.sent)
-            return read.response
-        context.release()
-        woken = trio.Event()
-        broker.notifier.register(read.keys, woken)
-        try:
-            with trio.move_on_at(deadline):
-                await woken.wait()
-        finally:
-            broker.notifier.unregister(read.keys, woken)
+    read = _Read(broker, request)
+    if _enough(read, deadline):
+        broker.metrics.fetched(read.sent)
+        return read.response
+
+    async def long_poll():
+        nonlocal read
+        while not _enough(read, deadline):
+            woken = trio.Event()
+            broker.notifier.register(read.keys, woken)
+            try:
+                with trio.move_on_at(deadline):
+                    await woken.wait()
+            finally:
+                broker.notifier.unregister(read.keys, woken)
+            read = _Read(broker, request)
+        broker.metrics.fetched(read.sent)
+        return read.response
+
+    # The connection goes on with its next request while this one waits.
+    return Later(long_poll)
+
+
+def _enough(read: "_Read", deadline: float) -> bool:
+    return (read.size >= read.min_bytes or read.errors
+            or trio.current_time() >= deadline)
 
 
 def _top_level_error(code: ErrorCode):
@@ -77,6 +90,7 @@ class _Read:
         body = request.body
         self.broker = broker
         self.by_id = request.api_version >= 13
+        self.min_bytes = body.min_bytes
         self.committed = body.isolation_level == READ_COMMITTED
         self.remaining = body.max_bytes
         self.size = 0

@@ -15,7 +15,7 @@ from protocol.messages import INIT_PRODUCER_ID, PRODUCE
 from ..broker import Broker
 from ..errors import KafkaError
 from ..log.producer_state import AppendOrigin
-from . import RequestContext, handles
+from . import Later, RequestContext, handles
 from .results import each_answered, each_awaited
 from .transactions import coordinate
 
@@ -69,16 +69,20 @@ async def produce(broker: Broker, request: Request, context: RequestContext):
     responses = [TopicResult(name=topic_data.name, partition_responses=each_answered(
         topic_data.partition_data, functools.partial(answer, topic_data.name), failed))
         for topic_data in body.topic_data]
+    response = None if body.acks == 0 else Response(responses=responses, throttle_time_ms=0)
+    if not durable:
+        return response
+
+    async def once_durable():
+        await each_awaited(
+            ((result, functools.partial(broker.flusher.wait_durable, partition_log, end))
+             for result, partition_log, end in durable),
+            _not_durable)
+        return response
+
     # The appends are done; what is left is waiting for their fsyncs, which
     # later produces on this connection may share.
-    context.release()
-    await each_awaited(
-        ((result, functools.partial(broker.flusher.wait_durable, partition_log, end))
-         for result, partition_log, end in durable),
-        _not_durable)
-    if body.acks == 0:
-        return None
-    return Response(responses=responses, throttle_time_ms=0)
+    return Later(once_durable)
 
 
 def _not_durable(result, error: KafkaError) -> None:
