@@ -258,6 +258,26 @@ async def test_authorized_operations_are_a_real_bitfield_when_asked(tmp_path):
         assert cluster.cluster_authorized_operations > 0 and cluster.brokers[0].broker_id == 0
 
 
+async def test_describe_cluster_v2_and_endpoint_types(tmp_path):
+    """As a Kafka 4.4 broker answers: v2 marks each broker unfenced; a
+    broker asked for controllers or an unknown endpoint type refuses."""
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        cluster = await client.call(DESCRIBE_CLUSTER, 2, DESCRIBE_CLUSTER.Request(
+            include_cluster_authorized_operations=False, include_fenced_brokers=True))
+        assert cluster.error_code == 0 and cluster.endpoint_type == 1
+        assert [(b.broker_id, b.is_fenced) for b in cluster.brokers] == [(0, False)]
+        assert cluster.cluster_authorized_operations == -(1 << 31)
+        for endpoint_type, error, message in [
+                (2, ErrorCode.MISMATCHED_ENDPOINT_TYPE, "The request was sent to an endpoint of type "
+                 "BROKER, but we wanted an endpoint of type CONTROLLER"),
+                (3, ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, "Unsupported endpoint type 3")]:
+            refused = await client.call(DESCRIBE_CLUSTER, 2, DESCRIBE_CLUSTER.Request(
+                include_cluster_authorized_operations=True, endpoint_type=endpoint_type))
+            assert (refused.error_code, refused.error_message) == (error, message)
+            assert (refused.brokers, refused.cluster_id, refused.controller_id) == ([], "", -1)
+
+
 async def test_create_topics_errors(tmp_path):
     async with running_server(tmp_path) as server:
         client = await Client.connect(server)

@@ -216,7 +216,9 @@ def test_describe_cluster(kgw_broker, admin):
     cluster = admin.describe_cluster()
     assert isinstance(cluster["cluster_id"], str) and cluster["cluster_id"]
     assert cluster["controller_id"] == 0
-    assert cluster["brokers"] == [{"broker_id": 0, "host": "127.0.0.1", "port": kgw_broker.port, "rack": None}]
+    # kafka-python speaks DescribeCluster v2 (KIP-1073), which adds is_fenced.
+    assert cluster["brokers"] == [{"broker_id": 0, "host": "127.0.0.1", "port": kgw_broker.port, "rack": None,
+                                   "is_fenced": False}]
     # A second call (a new request) reports the same cluster.
     assert admin.describe_cluster()["cluster_id"] == cluster["cluster_id"]
 
