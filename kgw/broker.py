@@ -167,12 +167,21 @@ def _opened(part: T | None) -> T:
     return part
 
 
+def new_cluster_id() -> str:
+    """A random UUID in URL-safe base64 without padding, never starting with
+    "-", as Kafka's Uuid.randomUuid draws them: command-line tools would
+    read such an id as an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _load_or_create_cluster_id(data_dir: Path) -> str:
     path = data_dir / CLUSTER_FILE
     meta = read_metadata(path, CLUSTER_FILE_FORMAT)
     if meta is not None:
         return meta["cluster_id"]
-    # Kafka's cluster ids are a random UUID in URL-safe base64 without padding.
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     write_metadata(path, CLUSTER_FILE_FORMAT, {"cluster_id": cluster_id})
     return cluster_id
