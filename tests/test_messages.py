@@ -21,7 +21,7 @@ EXPECTED_RANGES = {
     "Heartbeat": (0, 4), "LeaveGroup": (0, 5), "OffsetCommit": (2, 9), "OffsetFetch": (1, 9),
     "InitProducerId": (0, 4), "AddPartitionsToTxn": (0, 3), "AddOffsetsToTxn": (0, 3),
     "EndTxn": (0, 3), "TxnOffsetCommit": (0, 3), "CreateTopics": (2, 7), "DeleteTopics": (1, 6),
-    "DescribeConfigs": (1, 4), "ListGroups": (0, 5), "DescribeGroups": (0, 5),
+    "DescribeConfigs": (1, 4), "ListGroups": (0, 5), "DescribeGroups": (0, 6),
     "DeleteRecords": (0, 2), "DeleteGroups": (0, 2), "DescribeCluster": (0, 2),
     "SaslHandshake": (0, 1), "SaslAuthenticate": (0, 2), "CreatePartitions": (0, 3),
     "AlterConfigs": (0, 2), "IncrementalAlterConfigs": (0, 1), "OffsetDelete": (0, 0),

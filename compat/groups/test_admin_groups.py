@@ -158,8 +158,10 @@ def test_kafka_python_admin(kgw_bootstrap, kgw_topic, group_name, members):
 
         assert admin.delete_groups([group_name]) == {group_name: "OK"}
         assert admin.delete_groups([group_name]) == {group_name: "GroupIdNotFoundError"}
+        # DescribeGroups v6 (KIP-1043) names an unknown group an error.
         desc = admin.describe_groups([group_name])[group_name]
-        assert (desc["error"], desc["group_state"], desc["members"]) == (None, "Dead", [])
+        assert (desc["error"], desc["group_state"], desc["members"]) == (
+            f"[Error 69] GroupIdNotFoundError: Group {group_name} not found.", "Dead", [])
         assert admin.list_group_offsets(group_name) == {group_name: {}}
 
     finally:
