@@ -480,6 +480,14 @@ async def test_alter_configs_replaces_the_overrides(tmp_path, version):
         # Kafka's controller judges the configs before the topic's existence.
         missing = await client.call(ALTER_CONFIGS, version, alter("nope", {"retention.ms": "x"}))
         assert outcome(missing) == [(2, "nope", ErrorCode.INVALID_CONFIG)]
+        # A resource named twice: both refused, neither applied, as
+        # IncrementalAlterConfigs answers (Kafka 4.4.0 drops this request;
+        # README: Differences).
+        twice = alter("t", {"retention.ms": "5"})
+        twice.resources += alter("t", {"segment.ms": "5000"}).resources
+        body = await client.call(ALTER_CONFIGS, version, twice)
+        assert outcome(body) == [(2, "t", ErrorCode.INVALID_REQUEST)] * 2
+        assert {r.error_message for r in body.responses} == {"Each resource must appear at most once."}
         assert await overrides(client, "t") == {"max.message.bytes": "300"}
 
 

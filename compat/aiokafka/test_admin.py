@@ -414,11 +414,9 @@ def test_alter_configs_errors_change_nothing(kgw_bootstrap, kgw_topic):
                 (INVALID_CONFIG, TOPIC, kgw_topic)]
             assert await _alter(client, [ConfigResource(TOPIC, kgw_topic, configs={"retention.ms": None})]) == [
                 (INVALID_REQUEST, TOPIC, kgw_topic)]
-            # The same resource twice: Kafka refuses both and applies neither.
-            assert await _alter(client, [
-                ConfigResource(TOPIC, kgw_topic, configs={"retention.ms": "5000"}),
-                ConfigResource(TOPIC, kgw_topic, configs={"max.message.bytes": "3000"}),
-            ]) == [(INVALID_REQUEST, TOPIC, kgw_topic)] * 2
+            # Not the same resource twice: aiokafka's AlterConfigs is the
+            # legacy one, which Kafka 4.4.0 never answers then (README:
+            # Differences; compat/kafka_python tests it incrementally).
             assert await _topic_configs(client, kgw_topic, "retention.ms") == {
                 "retention.ms": ("3600000", DYNAMIC_TOPIC_CONFIG)}
             assert missing not in await client.list_topics()
