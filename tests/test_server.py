@@ -278,6 +278,23 @@ async def test_describe_cluster_v2_and_endpoint_types(tmp_path):
             assert (refused.brokers, refused.cluster_id, refused.controller_id) == ([], "", -1)
 
 
+async def test_a_compacted_topic_answers_keyless_records_record_by_record(tmp_path):
+    """The Produce answer Kafka 4.4 gives: INVALID_RECORD, no offsets, the
+    log start offset, and each keyless record's index and reason."""
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("c", 1, {"cleanup.policy": "compact"}))
+        batch = build_batch([Record(0, 1_000, b"k", b"a"), Record(1, 1_000, None, b"b")])
+        answer = (await client.call(PRODUCE, 9, produce("c", 0, batch))).responses[0].partition_responses[0]
+        why = "Compacted topic cannot accept message without key in topic partition c-0"
+        assert (answer.error_code, answer.base_offset, answer.log_start_offset) == (
+            ErrorCode.INVALID_RECORD, -1, 0)
+        assert [(e.batch_index, e.batch_index_error_message) for e in answer.record_errors] == [(1, why)]
+        assert answer.error_message == (
+            "One or more records have been rejected due to 1 record errors in total, and only showing "
+            f"the first three errors at most: [RecordError(batchIndex=1, message='{why}')]")
+
+
 async def test_create_topics_errors(tmp_path):
     async with running_server(tmp_path) as server:
         client = await Client.connect(server)

@@ -110,11 +110,11 @@ def _outcome(result):
 def test_incremental_alter_configs_takes_effect_at_once(kgw_bootstrap, clients, admin, kgw_topic):
     """alter_configs sends IncrementalAlterConfigs v1 (kgw offers it): SET,
     DELETE, APPEND and SUBTRACT touch only the keys named, and the next
-    Produce is judged by the new max.message.bytes."""
+    Produce is judged by the new max.message.bytes and cleanup.policy."""
     import os
 
     from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType
-    from kafka.errors import MessageSizeTooLargeError
+    from kafka.errors import InvalidRecordError, MessageSizeTooLargeError
 
     from ._kp import read_all
 
@@ -133,7 +133,10 @@ def test_incremental_alter_configs_takes_effect_at_once(kgw_bootstrap, clients, 
     large = os.urandom(5000)
     with pytest.raises(MessageSizeTooLargeError):
         producer.send(kgw_topic, large, partition=0).get(timeout=10)
-    assert producer.send(kgw_topic, b"small", partition=0).get(timeout=10).offset == 0
+    # Compacted now: a record without a key is refused (Kafka's LogValidator).
+    with pytest.raises(InvalidRecordError):
+        producer.send(kgw_topic, b"small", partition=0).get(timeout=10)
+    assert producer.send(kgw_topic, b"small", key=b"k", partition=0).get(timeout=10).offset == 0
 
     assert alter({"max.message.bytes": (AlterConfigOp.DELETE, None),
                   "cleanup.policy": (AlterConfigOp.SUBTRACT, "compact")}) == {"topic": {kgw_topic: "OK"}}

@@ -9,7 +9,8 @@ storage (min.insync.replicas is the server's concern).  Values kgw cannot honour
 with INVALID_CONFIG rather than silently ignored: `compression.type` other
 than `producer` (kgw stores batches as the producer compressed them) and
 `remote.storage.enable=true`.  `cleanup.policy=compact` is accepted but no
-compaction is performed: such a topic keeps everything its retention keeps.
+compaction is performed: such a topic keeps everything its retention keeps,
+and refuses records without a key, as Kafka's does.
 """
 
 import enum
@@ -302,6 +303,7 @@ class LogConfig:
         self.timestamp_before_max_ms: int = get("message.timestamp.before.max.ms")
         self.timestamp_after_max_ms: int = get("message.timestamp.after.max.ms")
         self.delete_policy: bool = "delete" in get("cleanup.policy")
+        self.compact_policy: bool = "compact" in get("cleanup.policy")
 
 
 @dataclass(frozen=True)

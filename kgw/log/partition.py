@@ -49,7 +49,7 @@ from .retention import below_start
 from .scan import BatchHeader
 from .segment import Segment
 from .timestamps import first_at_or_after, first_with_max_timestamp
-from .validation import validate_records
+from .validation import check_keys, validate_records
 
 if TYPE_CHECKING:
     from .topic import Topic
@@ -253,6 +253,8 @@ class PartitionLog:
         view = memoryview(records).cast("B")
         client = origin is AppendOrigin.CLIENT
         headers = validate_records(view, config, now, client)
+        if config.compact_policy:
+            check_keys(view, headers, f"{self.topic.name}-{self.index}", self.log_start_offset)
         if len(view) > config.segment_bytes:
             raise LogError(ErrorCode.RECORD_LIST_TOO_LARGE,
                            f"{len(view)} bytes of records exceed the segment size "
