@@ -76,6 +76,7 @@ class Broker:
         self.log.hooks.appended = self._appended
         self.log.hooks.verify_transaction = self._verify_transaction
         # Set by the server once it has bound its socket.
+        self.listen_host, self.listen_port = config.host, config.port
         self.advertised_host = config.advertised_host or config.host
         self.advertised_port = config.advertised_port or config.port
 
@@ -141,6 +142,7 @@ class Broker:
                                         (partition.topic.name, partition.index))
 
     def bound(self, host: str, port: int) -> None:
+        self.listen_host, self.listen_port = host, port
         self.advertised_host = self.config.advertised_host or host
         self.advertised_port = self.config.advertised_port or port
 

@@ -489,7 +489,7 @@ async def test_alter_configs_replaces_the_overrides(tmp_path, version):
         bad = await client.call(ALTER_CONFIGS, version, alter("t", {"max.message.bytes": "lots"}))
         assert outcome(bad) == [(2, "t", ErrorCode.INVALID_CONFIG)]
         assert bad.responses[0].error_message == \
-            "Invalid value lots for configuration max.message.bytes: not an integer"
+            "Invalid value lots for configuration max.message.bytes: Not a number of type INT"
         null = await client.call(ALTER_CONFIGS, version, alter("t", {"retention.ms": None}))
         assert outcome(null) == [(2, "t", ErrorCode.INVALID_REQUEST)]
         missing = await client.call(ALTER_CONFIGS, version, alter("nope", {"retention.ms": "1"}))
@@ -523,14 +523,14 @@ async def test_incremental_alter_configs(tmp_path, version):
             (2, "v", [("retention.ms", APPEND, "1")]),
             (2, "v", [("retention.ms", SET, None)]),
             (2, "w", [("retention.ms", SET, None)]),
-            (4, "0", [("log.retention.ms", SET, "1")]),
+            (4, "0", [("num.partitions", SET, "1")]),
             (4, "7", []),
             (8, "kgw", [])]))
         assert outcome(body) == [
             (2, "t", 0), (2, "u", 0), (2, "nope", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
             (2, "x", ErrorCode.INVALID_REQUEST), (2, "v", ErrorCode.INVALID_REQUEST),
             (2, "v", ErrorCode.INVALID_REQUEST), (2, "w", ErrorCode.INVALID_REQUEST),
-            (4, "0", ErrorCode.INVALID_CONFIG), (4, "7", ErrorCode.INVALID_REQUEST),
+            (4, "0", ErrorCode.INVALID_REQUEST), (4, "7", ErrorCode.INVALID_REQUEST),
             (8, "kgw", ErrorCode.INVALID_REQUEST)]
         messages = [r.error_message for r in body.responses]
         assert messages[3:7] == ["Error due to duplicate config keys", "Each resource must appear at most once.",

@@ -289,12 +289,24 @@ const scenarios = {
           outcomes.push({ rejected: { name: e.name, type: e.type } })
         }
       }
-      const described = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: [{ type: 2 /* TOPIC */, name: topic, configNames: opts.describe }],
-      })
-      const configs = Object.fromEntries(described.resources[0].configEntries.map(e => [
-        e.configName, [e.configValue, e.configSource]]))
+      const describe = async () => {
+        const described = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: 2 /* TOPIC */, name: topic, configNames: opts.describe }],
+        })
+        return Object.fromEntries(described.resources[0].configEntries.map(e => [
+          e.configName, [e.configValue, e.configSource]]))
+      }
+      // With opts.expect, describe until the configs are those: Kafka's
+      // broker applies a change a moment after answering it.
+      const same = configs => JSON.stringify(Object.entries(configs).sort()) ===
+        JSON.stringify(Object.entries(opts.expect).sort())
+      const deadline = Date.now() + 30000
+      let configs = await describe()
+      while (opts.expect && !same(configs) && Date.now() < deadline) {
+        await sleep(100)
+        configs = await describe()
+      }
       return { outcomes, configs }
     })
   },
