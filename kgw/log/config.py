@@ -1,16 +1,18 @@
 """Topic configs: Kafka 4.x names, types, defaults and validation; broker defaults.
 
-A topic's effective config is its overrides over the broker defaults over
-Kafka's defaults, exactly as DescribeConfigs reports it.  Every Kafka topic
-config a client may set is accepted and described.  Those whose doc starts
-with "Unused" are accepted so that tools creating topics with them keep
+A topic's effective config is its overrides over the broker's layers
+(config_layers) over Kafka's defaults, exactly as DescribeConfigs reports
+it.  Every Kafka topic config a client may set is accepted and described,
+with Kafka's validators and their messages.  Those whose doc starts with
+"Unused" are accepted so that tools creating topics with them keep
 working, and mean nothing for a single node without compaction or tiered
-storage (min.insync.replicas is the server's concern).  Values kgw cannot honour are refused
-with INVALID_CONFIG rather than silently ignored: `compression.type` other
-than `producer` (kgw stores batches as the producer compressed them) and
-`remote.storage.enable=true`.  `cleanup.policy=compact` is accepted but no
-compaction is performed: such a topic keeps everything its retention keeps,
-and refuses records without a key, as Kafka's does.
+storage (min.insync.replicas is the server's concern).
+`remote.storage.enable=true`, which kgw cannot honour, is refused as a
+Kafka without tiered storage refuses it.  A compression.type other than
+`producer` has batches rebuilt in that codec (recompression).
+`cleanup.policy=compact` is accepted but no compaction is performed: such a
+topic keeps everything its retention keeps, and refuses records without a
+key, as Kafka's does.
 """
 
 import enum
@@ -19,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
+from protocol.compression import Codec
 from protocol.error_codes import ErrorCode
 
 from .errors import LogError
@@ -148,15 +151,15 @@ DEFINITIONS: tuple[ConfigDef, ...] = (
               "accepted, but kgw does not compact; records without a key are refused.",
               _each_of("compact", "delete")),
     ConfigDef("compression.type", _T.STRING, "producer", "compression.type",
-              "Only producer: kgw stores batches as the producer compressed them.",
-              _only("producer", "kgw stores batches as the producer compressed them; "
-                                "only compression.type=producer is supported")),
+              "producer stores batches as the producer compressed them; a codec (or "
+              "uncompressed) has every other batch rebuilt in it.",
+              _one_of("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")),
     ConfigDef("compression.gzip.level", _T.INT, "-1", "compression.gzip.level",
-              "Unused (no broker-side recompression).", _gzip_level),
+              "gzip level of batches kgw recompresses; -1 for zlib's default.", _gzip_level),
     ConfigDef("compression.lz4.level", _T.INT, "9", "compression.lz4.level",
-              "Unused (no broker-side recompression).", _between(1, 17)),
+              "lz4 level of batches kgw recompresses.", _between(1, 17)),
     ConfigDef("compression.zstd.level", _T.INT, "3", "compression.zstd.level",
-              "Unused (no broker-side recompression).", _between(-131072, 22)),
+              "zstd level of batches kgw recompresses.", _between(-131072, 22)),
     ConfigDef("delete.retention.ms", _T.LONG, "86400000", "log.cleaner.delete.retention.ms",
               "Unused (no compaction).", _at_least(0)),
     ConfigDef("errors.deadletterqueue.group.enable", _T.BOOLEAN, "false", None,
@@ -182,7 +185,7 @@ DEFINITIONS: tuple[ConfigDef, ...] = (
     ConfigDef("max.compaction.lag.ms", _T.LONG, str(INT64_MAX), "log.cleaner.max.compaction.lag.ms",
               "Unused (no compaction).", _at_least(1)),
     ConfigDef("max.decompressed.message.bytes", _T.INT, "2147483639", "max.decompressed.message.bytes",
-              "Unused: kgw bounds decompression itself.", _at_least(1)),
+              "Largest batch kgw inflates to check or recompress it.", _at_least(1)),
     ConfigDef("max.message.bytes", _T.INT, "1048588", "message.max.bytes",
               "Largest record batch accepted, in bytes.", _at_least(0)),
     ConfigDef("message.timestamp.after.max.ms", _T.LONG, "3600000",
@@ -344,6 +347,17 @@ def apply_changes(overrides: Mapping[str, str],
     return result
 
 
+# compression.type's codecs; "producer" keeps each batch's own.
+CODECS = {"uncompressed": Codec.NONE, "gzip": Codec.GZIP, "snappy": Codec.SNAPPY,
+          "lz4": Codec.LZ4, "zstd": Codec.ZSTD}
+_LEVELS = {
+    # -1 is zlib's default level.
+    Codec.GZIP: lambda get: None if get("compression.gzip.level") == -1 else get("compression.gzip.level"),
+    Codec.LZ4: lambda get: get("compression.lz4.level"),
+    Codec.ZSTD: lambda get: get("compression.zstd.level"),
+}
+
+
 class LogConfig:
     """The typed settings a partition acts on, from a topic's effective configs."""
 
@@ -366,6 +380,11 @@ class LogConfig:
         self.timestamp_after_max_ms: int = get("message.timestamp.after.max.ms")
         self.delete_policy: bool = "delete" in get("cleanup.policy")
         self.compact_policy: bool = "compact" in get("cleanup.policy")
+        # None for compression.type=producer: batches are stored as they come.
+        self.codec: Codec | None = CODECS.get(get("compression.type"))
+        self.compression_level: int | None = (
+            _LEVELS[self.codec](get) if self.codec in _LEVELS else None)
+        self.max_decompressed_bytes: int = get("max.decompressed.message.bytes")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from .retention import below_start
 from .scan import BatchHeader
 from .segment import Segment
 from .timestamps import first_at_or_after, first_with_max_timestamp
+from .recompression import needs_recompression, recompress
 from .validation import check_keys, validate_records
 
 if TYPE_CHECKING:
@@ -255,6 +256,10 @@ class PartitionLog:
         headers = validate_records(view, config, now, client)
         if config.compact_policy:
             check_keys(view, headers, f"{self.topic.name}-{self.index}", self.log_start_offset)
+        # compression.type=producer (codec None) stores batches as they came.
+        if (config.codec is not None and origin is not AppendOrigin.REPLICATION
+                and needs_recompression(headers, config)):
+            view, headers = recompress(view, headers, config)
         if len(view) > config.segment_bytes:
             raise LogError(ErrorCode.RECORD_LIST_TOO_LARGE,
                            f"{len(view)} bytes of records exceed the segment size "

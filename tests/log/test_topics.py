@@ -58,7 +58,7 @@ def test_minus_one_partitions_means_the_broker_default(managers):
     {"message.timestamp.type": "createtime"},
     {"min.cleanable.dirty.ratio": "1.5"},
     {"preallocate": "yes"},
-    {"compression.type": "zstd"},
+    {"compression.type": "brotli"},
     {"remote.storage.enable": "true"},
     {"retention.bytes": None},
 ])
