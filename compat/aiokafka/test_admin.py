@@ -26,6 +26,10 @@ DYNAMIC_TOPIC_CONFIG = 1
 DEFAULT_CONFIG = 5
 
 
+async def _listed(client, topic) -> bool:
+    return topic in await client.list_topics()
+
+
 def _codes(response) -> dict:
     return {t[0]: t[1] for t in response.topic_errors}
 
@@ -251,7 +255,7 @@ def test_delete_topic(kgw_bootstrap, kgw_topic):
         try:
             deleted = await client.delete_topics([kgw_topic])
             assert [tuple(t) for t in deleted.topic_error_codes] == [(kgw_topic, NONE)]
-            assert kgw_topic not in await client.list_topics()
+            assert await eventually(lambda: _listed(client, kgw_topic), False) is False
             again = await client.delete_topics([kgw_topic])
             assert [tuple(t) for t in again.topic_error_codes] == [(kgw_topic, UNKNOWN_TOPIC_OR_PARTITION)]
 

@@ -128,14 +128,20 @@ def test_delete_topic(kgw_bootstrap, topic_name):
                                     request_timeout=10)
         assert futures[topic_name].result(timeout=DEADLINE_S) is None
         assert _error_of(futures[topic_name + "-missing"]).code() == ck().KafkaError.UNKNOWN_TOPIC_OR_PART
-        assert topic_name not in adm.list_topics(timeout=10).topics
+        assert eventually(lambda: topic_name in adm.list_topics(timeout=10).topics, False) is False
         # The name is free again, with a fresh, empty log. (Kafka may answer
         # CreateTopics a moment before its Metadata lists the partitions.)
         create_topic(adm, topic_name, partitions=2)
         assert eventually(lambda: sorted(adm.list_topics(topic_name, timeout=10).topics[topic_name].partitions),
                            [0, 1]) == [0, 1]
     with consumer(kgw_bootstrap) as c:
-        assert c.get_watermark_offsets(ck().TopicPartition(topic_name, 0), timeout=10, cached=False) == (0, 0)
+        def watermarks():
+            # Kafka's broker may not lead the new partition yet (NOT_LEADER), a moment.
+            try:
+                return c.get_watermark_offsets(ck().TopicPartition(topic_name, 0), timeout=10, cached=False)
+            except ck().KafkaException as exc:
+                return exc.args[0].code()
+        assert eventually(watermarks, (0, 0)) == (0, 0)
 
 
 # --- AlterConfigs and IncrementalAlterConfigs --------------------------------

@@ -314,7 +314,7 @@ def test_delete_topic_and_recreate(kgw_bootstrap, clients, admin, kgw_topic):
 
     result = admin.delete_topics([kgw_topic])
     assert [(t["name"], t["error_code"]) for t in result["topics"]] == [(kgw_topic, 0)]
-    assert kgw_topic not in admin.list_topics()
+    assert eventually(lambda: kgw_topic in admin.list_topics(), False) is False
 
     with pytest.raises(UnknownTopicOrPartitionError):
         admin.delete_topics([kgw_topic])

@@ -179,7 +179,12 @@ const scenarios = {
       })
       const cluster = await admin.describeCluster()
       await admin.createPartitions({ topicPartitions: [{ topic, count: 5 }] })
-      const partitionsAfterGrow = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length
+      // Kafka's broker lists the new partitions a moment after its controller made them.
+      let partitionsAfterGrow = 0
+      for (const deadline = Date.now() + 30000; partitionsAfterGrow !== 5 && Date.now() < deadline;) {
+        if (partitionsAfterGrow) await sleep(100)
+        partitionsAfterGrow = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length
+      }
       let shrink
       try {
         await admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] })
@@ -188,7 +193,12 @@ const scenarios = {
         shrink = (e.cause || e).type || e.name
       }
       await admin.deleteTopics({ topics: [topic], timeout: 5000 })
-      const listedAfterDelete = (await admin.listTopics()).includes(topic)
+      // Kafka's broker forgets the topic a moment after its controller did.
+      let listedAfterDelete = true
+      for (const deadline = Date.now() + 30000; listedAfterDelete && Date.now() < deadline;) {
+        listedAfterDelete = (await admin.listTopics()).includes(topic)
+        if (listedAfterDelete) await sleep(100)
+      }
       let metadataAfterDelete
       try {
         await admin.fetchTopicMetadata({ topics: [topic] })
