@@ -49,6 +49,22 @@ def require_program(name: str) -> str:
     return path
 
 
+# How long a read may take to show an admin change: Kafka answers
+# CreateTopics, AlterConfigs and the like once its controller has the
+# change, and its broker applies it from the metadata log a moment later
+# (seconds on a loaded machine); kgw applies it before answering.
+SETTLE_TIMEOUT_S = 30
+
+
+def eventually(read, expected):
+    """`read()` once it returns `expected`, or what it last returned after
+    SETTLE_TIMEOUT_S: a read after an admin change, as a client retries it."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while (got := read()) != expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return got
+
+
 def require_kgw(fixture: str) -> None:
     """A fixture that starts a kgw of its own would quietly test kgw when
     Apache Kafka is the broker under test: its tests must be kgw_only."""

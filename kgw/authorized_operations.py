@@ -36,7 +36,9 @@ TOPIC = _bits(AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE, AclOpe
 CLUSTER = _bits(AclOperation.CREATE, AclOperation.ALTER, AclOperation.DESCRIBE,
                 AclOperation.CLUSTER_ACTION, AclOperation.DESCRIBE_CONFIGS,
                 AclOperation.ALTER_CONFIGS, AclOperation.IDEMPOTENT_WRITE)
-GROUP = _bits(AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DELETE)
+# Kafka 4 adds the config operations: groups have configs since KIP-848.
+GROUP = _bits(AclOperation.READ, AclOperation.DELETE, AclOperation.DESCRIBE,
+              AclOperation.DESCRIBE_CONFIGS, AclOperation.ALTER_CONFIGS)
 
 
 def reported(bitfield: int, requested: bool) -> int:

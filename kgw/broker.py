@@ -76,6 +76,7 @@ class Broker:
         self.log.hooks.appended = self._appended
         self.log.hooks.verify_transaction = self._verify_transaction
         # Set by the server once it has bound its socket.
+        self.listen_host, self.listen_port = config.host, config.port
         self.advertised_host = config.advertised_host or config.host
         self.advertised_port = config.advertised_port or config.port
 
@@ -142,6 +143,7 @@ class Broker:
                                         (partition.topic.name, partition.index))
 
     def bound(self, host: str, port: int) -> None:
+        self.listen_host, self.listen_port = host, port
         self.advertised_host = self.config.advertised_host or host
         self.advertised_port = self.config.advertised_port or port
 
@@ -168,12 +170,21 @@ def _opened(part: T | None) -> T:
     return part
 
 
+def new_cluster_id() -> str:
+    """A random UUID in URL-safe base64 without padding, never starting with
+    "-", as Kafka's Uuid.randomUuid draws them: command-line tools would
+    read such an id as an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _load_or_create_cluster_id(data_dir: Path) -> str:
     path = data_dir / CLUSTER_FILE
     meta = read_metadata(path, CLUSTER_FILE_FORMAT)
     if meta is not None:
         return meta["cluster_id"]
-    # Kafka's cluster ids are a random UUID in URL-safe base64 without padding.
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     write_metadata(path, CLUSTER_FILE_FORMAT, {"cluster_id": cluster_id})
     return cluster_id

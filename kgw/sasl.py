@@ -89,7 +89,7 @@ class Authenticator:
     def __init__(self, users: Users):
         self._users = users
         self._mechanism: str | None = None
-        self._scram_state: tuple[str, ScramCredential, str, str, str, str] | None = None
+        self._scram_state: tuple[str, ScramCredential, str, str, str] | None = None
         self.user: str | None = None
 
     @property
@@ -128,23 +128,31 @@ class Authenticator:
         except AuthenticationFailed as exc:
             return Response(error_code=ErrorCode.SASL_AUTHENTICATION_FAILED, error_message=str(exc),
                             auth_bytes=b""), True
-        return Response(error_code=ErrorCode.NONE, error_message=None, auth_bytes=reply), False
+        # Kafka leaves the message at its default, "", rather than null.
+        return Response(error_code=ErrorCode.NONE, error_message="", auth_bytes=reply), False
 
     @property
     def done(self) -> bool:
         return self.user is not None
 
     def _plain(self, token) -> bytes:
-        parts = bytes(token).split(b"\0")
+        # Kafka's PlainSaslServer: at most four NUL-separated tokens are
+        # counted; its failures are SaslAuthenticationExceptions, whose
+        # messages reach the client.
+        parts = bytes(token).split(b"\0", 3)
         if len(parts) != 3:
-            raise AuthenticationFailed("Invalid SASL/PLAIN response: expected 3 tokens")
+            raise AuthenticationFailed(f"Invalid SASL/PLAIN response: expected 3 tokens, got {len(parts)}")
         authzid, name = (p.decode("utf-8", "replace") for p in parts[:2])
         password = parts[2]
+        if not name:
+            raise AuthenticationFailed("Authentication failed: username not specified")
+        if not password:
+            raise AuthenticationFailed("Authentication failed: password not specified")
+        if not self._users.password_matches(name, password):
+            raise AuthenticationFailed("Authentication failed: Invalid username or password")
         if authzid and authzid != name:
             raise AuthenticationFailed("Authentication failed: Client requested an authorization id "
                                        "that is different from username")
-        if not self._users.password_matches(name, password):
-            raise AuthenticationFailed("Authentication failed: Invalid username or password")
         self.user = name
         return b""
 
@@ -154,45 +162,56 @@ class Authenticator:
         return self._scram_final(mechanism, token)
 
     def _invalid_credentials(self) -> AuthenticationFailed:
+        """Kafka's answer to every SCRAM failure but one: its ScramSaslServer
+        throws a SaslException, whose own message ("Invalid client nonce in
+        the final client message.", "Invalid SCRAM client first message
+        format: ...") the authenticator keeps from the client, as it may
+        tell whether the user exists."""
         return AuthenticationFailed("Authentication failed during authentication due to invalid "
                                     f"credentials with SASL mechanism {self._mechanism}")
 
     def _scram_first(self, mechanism: str, token: bytes) -> bytes:
         match = _CLIENT_FIRST.fullmatch(token.decode("utf-8", "replace"))
         if match is None:
-            raise AuthenticationFailed("Invalid SCRAM client first message")
+            raise self._invalid_credentials()
         if match["extensions"] and "tokenauth=true" in match["extensions"].split(","):
-            raise AuthenticationFailed("kgw has no delegation tokens")
+            # kgw has no delegation tokens: Kafka finds no such token.
+            raise self._invalid_credentials()
         name = match["name"].replace("=2C", ",").replace("=3D", "=")
-        if match["authzid"] and match["authzid"] != name:
-            raise AuthenticationFailed("Authentication failed: Client requested an authorization id "
-                                       "that is different from username")
         credential = self._users.scram(mechanism, name)
         if credential is None:
             raise self._invalid_credentials()
+        if match["authzid"] and match["authzid"] != name:
+            # The one SaslAuthenticationException: its message is sent.
+            raise AuthenticationFailed("Authentication failed: Client requested an authorization id "
+                                       "that is different from username")
         nonce = match["nonce"] + base64.b64encode(os.urandom(18)).decode()
         server_first = f"r={nonce},s={base64.b64encode(credential.salt).decode()},i={credential.iterations}"
-        self._scram_state = (name, credential, match["gs2"], match["bare"], server_first, nonce)
+        self._scram_state = (name, credential, match["bare"], server_first, nonce)
         return server_first.encode()
 
     def _scram_final(self, mechanism: str, token: bytes) -> bytes:
         if self._scram_state is None:
-            raise AuthenticationFailed("SCRAM client final message before the first")
-        name, credential, gs2, client_first_bare, server_first, nonce = self._scram_state
+            raise self._invalid_credentials()
+        name, credential, client_first_bare, server_first, nonce = self._scram_state
         match = _CLIENT_FINAL.fullmatch(token.decode("utf-8", "replace"))
         if match is None:
-            raise AuthenticationFailed("Invalid SCRAM client final message")
-        # endswith, as Kafka checks it: librdkafka 2.0.2 (kcat) sends its
-        # own nonce again in front of the combined one.
-        if not match["nonce"].endswith(nonce):
-            raise AuthenticationFailed("Invalid client nonce in the final client message.")
-        if _b64(match["binding"]) != gs2.encode():
             raise self._invalid_credentials()
-        proof = _b64(match["proof"])
+        # The combined nonce exactly, as RFC 5802 has it and Kafka 4.4 checks
+        # it (String.equals; releases before checked endsWith):
+        # librdkafka 2.0.2 sends its own nonce again in front of it.
+        if match["nonce"] != nonce:
+            raise self._invalid_credentials()
+        binding, proof = _b64(match["binding"]), _b64(match["proof"])
+        if binding is None or proof is None:
+            raise self._invalid_credentials()
+        # Kafka signs what it parsed, not the bytes sent: the channel
+        # binding re-encoded, any extensions left out.
+        without_proof = f"c={base64.b64encode(binding).decode()},r={match['nonce']}"
         hash_name = SCRAM_HASHES[mechanism]
-        auth_message = f"{client_first_bare},{server_first},{match['without_proof']}".encode()
+        auth_message = f"{client_first_bare},{server_first},{without_proof}".encode()
         signature = hmac.digest(credential.stored_key, auth_message, hash_name)
-        if proof is None or len(proof) != len(signature):
+        if len(proof) != len(signature):
             raise self._invalid_credentials()
         client_key = bytes(a ^ b for a, b in zip(proof, signature))
         if not hmac.compare_digest(hashlib.new(hash_name, client_key).digest(), credential.stored_key):
@@ -206,11 +225,11 @@ class Authenticator:
 # ("n"), an optional authzid, an ASCII user name with "," and "=" escaped,
 # and extensions (KIP-84's tokenauth) after the nonce.
 _CLIENT_FIRST = re.compile(
-    r"(?P<gs2>n,(?:a=(?P<authzid>[^,]*))?,)"
+    r"n,(?:a=(?P<authzid>[^,]*))?,"
     r"(?P<bare>n=(?P<name>(?:[\x01-\x2b\x2d-\x3c\x3e-\x7f]|=2C|=3D)+),"
     r"r=(?P<nonce>[\x21-\x2b\x2d-\x7e]+)(?:,(?P<extensions>.*))?)")
 _CLIENT_FINAL = re.compile(
-    r"(?P<without_proof>c=(?P<binding>[A-Za-z0-9+/=]*),r=(?P<nonce>[^,]+)(?:,[^,]*)*?)"
+    r"c=(?P<binding>[A-Za-z0-9+/=]*),r=(?P<nonce>[\x21-\x2b\x2d-\x7e]+)(?:,[^,]*)*?"
     r",p=(?P<proof>[A-Za-z0-9+/=]+)")
 
 

@@ -53,18 +53,20 @@ class Codec(enum.IntEnum):
     ZSTD = 4
 
 
-def compress(codec: Codec, data) -> bytes:
-    """Compress `data` the way the Java client does for `codec`."""
+def compress(codec: Codec, data, level: int | None = None) -> bytes:
+    """Compress `data` the way the Java client does for `codec`; `level`, if
+    given, is the codec's level as Kafka's compression.<codec>.level names
+    it (snappy has none)."""
     codec = Codec(codec)
     if codec is Codec.NONE:
         return bytes(data)
     if codec is Codec.GZIP:
-        return gzip.compress(data, compresslevel=_GZIP_LEVEL, mtime=0)
+        return gzip.compress(data, compresslevel=_GZIP_LEVEL if level is None else level, mtime=0)
     if codec is Codec.SNAPPY:
         return _xerial_compress(data)
     if codec is Codec.LZ4:
-        return _lz4_compress(data)
-    return bytes(cramjam.zstd.compress(data, level=_ZSTD_LEVEL))
+        return _lz4_compress(data, level)
+    return bytes(cramjam.zstd.compress(data, level=_ZSTD_LEVEL if level is None else level))
 
 
 def decompress(codec, data, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
@@ -171,10 +173,11 @@ def _snappy_block(block, max_size: int):
 
 # --- lz4 and zstd ----------------------------------------------------------
 
-def _lz4_compress(data) -> bytes:
+def _lz4_compress(data, level: int | None = None) -> bytes:
     # Kafka's Lz4BlockInputStream refuses frames with linked blocks (see its
     # FLG.validate), and cramjam links blocks unless told not to.
-    compressor = cramjam.lz4.Compressor(content_checksum=False, block_linked=False)
+    options = {} if level is None else {"level": level}
+    compressor = cramjam.lz4.Compressor(content_checksum=False, block_linked=False, **options)
     compressor.compress(data)
     return bytes(compressor.finish())
 

@@ -354,13 +354,14 @@ def build_batch(records, *, base_offset: int = 0, codec: Codec = Codec.NONE,
                 base_timestamp: int | None = None, timestamp_type: int = CREATE_TIME,
                 producer_id: int = -1, producer_epoch: int = -1, base_sequence: int = -1,
                 is_transactional: bool = False, is_control: bool = False,
-                partition_leader_epoch: int = -1) -> bytes:
+                partition_leader_epoch: int = -1, level: int | None = None) -> bytes:
     """Encode `records` (a sequence of Record, offsets absolute and increasing).
 
     `base_timestamp` defaults to the first record's timestamp; maxTimestamp
     is the largest record timestamp (-1 for an empty batch, as are the
     timestamps Kafka writes then).  The payload is compressed with `codec`
-    even if that does not make it smaller, as the Java client does.
+    (at `level`, see `compress`) even if that does not make it smaller, as
+    the Java client does.
     """
     records = list(records)
     _check_offsets(records, base_offset)
@@ -371,7 +372,7 @@ def build_batch(records, *, base_offset: int = 0, codec: Codec = Codec.NONE,
     payload = b"".join(_encode_record(r, base_offset, base_timestamp) for r in records)
     codec = Codec(codec)
     if codec is not Codec.NONE:
-        payload = compress(codec, payload)
+        payload = compress(codec, payload, level)
     attributes = codec | timestamp_type << 3 | is_transactional << 4 | is_control << 5
     tail = _HEADER_TAIL.pack(
         attributes,

@@ -1,11 +1,13 @@
 """The server's seams: an injected broker and handler table, and the
 context each handler is given."""
 
+import uuid
 from dataclasses import replace
 
 import pytest
 import trio
 
+from kgw import broker as broker_module
 from kgw.broker import Broker
 from kgw.config import BrokerConfig
 from kgw.handlers import HANDLERS, Handler, load_all
@@ -61,3 +63,10 @@ async def test_an_injected_broker_is_the_one_served(tmp_path):
         assert [b.node_id for b in body.brokers] == [3]
         assert body.cluster_id == broker.cluster_id != ""
         server.shutdown()
+
+
+async def test_a_new_cluster_id_never_starts_with_a_dash(monkeypatch):
+    # 0xf8 encodes as "-" first; Kafka's Uuid.randomUuid draws again then.
+    draws = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=b"\x01" * 16)])
+    monkeypatch.setattr(broker_module.uuid, "uuid4", lambda: next(draws))
+    assert broker_module.new_cluster_id() == "AQEBAQEBAQEBAQEBAQEBAQ"

@@ -52,14 +52,32 @@ def admin(bootstrap: str) -> "AIOKafkaAdminClient":
     return AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=REQUEST_TIMEOUT_MS)
 
 
+async def eventually(read, expected):
+    """`await read()` once it returns `expected`, or what it last returned
+    after harness.SETTLE_TIMEOUT_S: a read after an admin change, which
+    Kafka's broker applies a moment after answering it."""
+    deadline = time.monotonic() + harness.SETTLE_TIMEOUT_S
+    while (got := await read()) != expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    return got
+
+
+async def partitions_of(client: "AIOKafkaAdminClient", topic: str) -> list[int]:
+    """The topic's partitions as DescribeTopics lists them ([] while unknown)."""
+    [described] = await client.describe_topics([topic])
+    return sorted(p["partition"] for p in described["partitions"])
+
+
 async def create_topic(bootstrap: str, name: str, partitions: int = 1, configs=None) -> None:
     client = admin(bootstrap)
     await client.start()
     try:
         response = await client.create_topics([NewTopic(name, partitions, 1, topic_configs=configs or {})])
+        assert [(t[0], t[1]) for t in response.topic_errors] == [(name, 0)], response
+        wanted = list(range(partitions))
+        assert await eventually(lambda: partitions_of(client, name), wanted) == wanted
     finally:
         await client.close()
-    assert [(t[0], t[1]) for t in response.topic_errors] == [(name, 0)], response
 
 
 async def consume(cons: "AIOKafkaConsumer", count: int) -> list:

@@ -3,6 +3,7 @@ acks=all and consuming, and an idempotent producer (InitProducerId v0,
 sequence numbers) whose connections are cut mid-stream."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -210,6 +211,7 @@ def test_idempotent_producer_survives_a_broker_crash(own_kgw, topic_name):
 
 
 OUT_OF_ORDER_SEQUENCE_NUMBER = 45
+COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, CONCURRENT_TRANSACTIONS = 14, 15, 51
 
 
 def _raw_batch(pid, epoch, sequence, values):
@@ -230,10 +232,20 @@ async def _raw_client(bootstrap):
     return client
 
 
+# What a client retries InitProducerId on: a fresh Kafka answers
+# COORDINATOR_LOAD_IN_PROGRESS until it holds a block of producer ids.
+_INIT_RETRIABLE = {COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, CONCURRENT_TRANSACTIONS}
+
+
 async def _init_producer_id(client):
     from aiokafka.protocol.transaction import InitProducerIdRequest
-    # What aiokafka sends for an idempotent (not transactional) producer.
-    init = await client.send(0, InitProducerIdRequest(None, 2**31 - 1))
+    deadline = time.monotonic() + 30
+    while True:
+        # What aiokafka sends for an idempotent (not transactional) producer.
+        init = await client.send(0, InitProducerIdRequest(None, 2**31 - 1))
+        if init.error_code not in _INIT_RETRIABLE or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
     assert init.error_code == 0 and init.producer_id >= 0 and init.producer_epoch >= 0
     return init.producer_id, init.producer_epoch
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from ..harness import eventually
 from .util import DEADLINE_S, Deliveries, admin, ck, consume_to_eof, consumer, create_topic, producer, read_all
 
 
@@ -41,8 +42,13 @@ def test_create_topic_then_list_and_describe(kgw_bootstrap, topic_name):
 
         broker = ConfigResource("broker", "0")
         broker_configs = adm.describe_configs([broker])[broker].result(timeout=DEADLINE_S)
-        assert broker_configs["log.retention.ms"].value is None or broker_configs["log.retention.ms"].value
-        assert "log.cleanup.policy" in broker_configs
+        # Kafka's answer: log.retention.ms has no value while only the
+        # hours' default applies.
+        assert broker_configs["log.retention.ms"].value is None
+        assert broker_configs["log.retention.hours"].value == "168"
+        assert (broker_configs["log.cleanup.policy"].value, broker_configs["log.cleanup.policy"].is_read_only) == (
+            "delete", False)
+        assert broker_configs["num.partitions"].is_read_only
 
 
 def test_create_topics_errors(kgw_bootstrap, topic_name):
@@ -75,8 +81,8 @@ def test_create_partitions(kgw_bootstrap, kgw_topic):
         NewPartitions = ck().admin.NewPartitions
         futures = adm.create_partitions([NewPartitions(kgw_topic, 3)], request_timeout=10)
         assert futures[kgw_topic].result(timeout=DEADLINE_S) is None
-        md = adm.list_topics(kgw_topic, timeout=10)
-        assert sorted(md.topics[kgw_topic].partitions) == [0, 1, 2]
+        assert eventually(lambda: sorted(adm.list_topics(kgw_topic, timeout=10).topics[kgw_topic].partitions),
+                          [0, 1, 2]) == [0, 1, 2]
         # Fewer partitions than now is refused.
         futures = adm.create_partitions([NewPartitions(kgw_topic, 2)], request_timeout=10)
         assert _error_of(futures[kgw_topic]).code() == ck().KafkaError.INVALID_PARTITIONS
@@ -122,12 +128,20 @@ def test_delete_topic(kgw_bootstrap, topic_name):
                                     request_timeout=10)
         assert futures[topic_name].result(timeout=DEADLINE_S) is None
         assert _error_of(futures[topic_name + "-missing"]).code() == ck().KafkaError.UNKNOWN_TOPIC_OR_PART
-        assert topic_name not in adm.list_topics(timeout=10).topics
-        # The name is free again, with a fresh, empty log.
+        assert eventually(lambda: topic_name in adm.list_topics(timeout=10).topics, False) is False
+        # The name is free again, with a fresh, empty log. (Kafka may answer
+        # CreateTopics a moment before its Metadata lists the partitions.)
         create_topic(adm, topic_name, partitions=2)
-        assert sorted(adm.list_topics(topic_name, timeout=10).topics[topic_name].partitions) == [0, 1]
+        assert eventually(lambda: sorted(adm.list_topics(topic_name, timeout=10).topics[topic_name].partitions),
+                           [0, 1]) == [0, 1]
     with consumer(kgw_bootstrap) as c:
-        assert c.get_watermark_offsets(ck().TopicPartition(topic_name, 0), timeout=10, cached=False) == (0, 0)
+        def watermarks():
+            # Kafka's broker may not lead the new partition yet (NOT_LEADER), a moment.
+            try:
+                return c.get_watermark_offsets(ck().TopicPartition(topic_name, 0), timeout=10, cached=False)
+            except ck().KafkaException as exc:
+                return exc.args[0].code()
+        assert eventually(watermarks, (0, 0)) == (0, 0)
 
 
 # --- AlterConfigs and IncrementalAlterConfigs --------------------------------
@@ -138,6 +152,12 @@ def _configs(adm, topic, names):
     resource = ConfigResource("topic", topic)
     configs = adm.describe_configs([resource], request_timeout=10)[resource].result(timeout=DEADLINE_S)
     return {name: (configs[name].value, ConfigSource(configs[name].source).name) for name in names}
+
+
+def _expect_configs(adm, topic, expected):
+    """The topic's configs named in `expected` become `expected` (on Kafka a
+    moment after the change was answered)."""
+    assert eventually(lambda: _configs(adm, topic, expected), expected) == expected
 
 
 def _outcomes(futures) -> dict:
@@ -170,49 +190,64 @@ def _produce_sizes(bootstrap, topic, *sizes):
     return [err if err is None else err.code() for err, *_ in deliveries.reports]
 
 
-# DescribeConfigs' config_source for a topic override (1) and a default (5).
+# DescribeConfigs' config_source for a topic override (1), a broker's
+# dynamic config (2) and a default (5).
 TOPIC_CONFIG, DEFAULT_CONFIG = "DYNAMIC_TOPIC_CONFIG", "DEFAULT_CONFIG"
+BROKER_CONFIG = "DYNAMIC_BROKER_CONFIG"
+
+
+def _broker_configs(adm, broker, names):
+    ConfigResource, ConfigSource = ck().admin.ConfigResource, ck().admin.ConfigSource
+    resource = ConfigResource("broker", broker)
+    configs = adm.describe_configs([resource], request_timeout=10)[resource].result(timeout=DEADLINE_S)
+    return {name: (configs[name].value, ConfigSource(configs[name].source).name) for name in names if name in configs}
+
+
+def _alter_broker(adm, broker, *changes):
+    admin_api = ck().admin
+    entries = [admin_api.ConfigEntry(name, value, incremental_operation=admin_api.AlterConfigOpType[op])
+               for name, op, value in changes]
+    resource = admin_api.ConfigResource("broker", broker, incremental_configs=entries)
+    return _outcomes(adm.incremental_alter_configs([resource], request_timeout=10))[broker]
 
 
 @pytest.mark.kgw_topic(configs={"retention.ms": "3600000"})
 def test_incremental_alter_configs_set_and_delete_take_effect_at_once(kgw_bootstrap, kgw_topic):
     KafkaError = ck().KafkaError
-    names = ("max.message.bytes", "retention.ms")
     with admin(kgw_bootstrap) as adm:
         assert _incremental(adm, kgw_topic, ("max.message.bytes", "SET", "2000")) is None
         # The other override stays: only the named config changes.
-        assert _configs(adm, kgw_topic, names) == {
-            "max.message.bytes": ("2000", TOPIC_CONFIG), "retention.ms": ("3600000", TOPIC_CONFIG)}
-        # The next produce already sees the new limit.
+        _expect_configs(adm, kgw_topic, {
+            "max.message.bytes": ("2000", TOPIC_CONFIG), "retention.ms": ("3600000", TOPIC_CONFIG)})
+        # The next produce sees the new limit.
         assert _produce_sizes(kgw_bootstrap, kgw_topic, 100, 5000) == [None, KafkaError.MSG_SIZE_TOO_LARGE]
 
         # validate_only: accepted, and nothing changes.
         assert _incremental(adm, kgw_topic, ("max.message.bytes", "SET", "100000"), validate_only=True) is None
-        assert _configs(adm, kgw_topic, names)["max.message.bytes"] == ("2000", TOPIC_CONFIG)
+        _expect_configs(adm, kgw_topic, {"max.message.bytes": ("2000", TOPIC_CONFIG)})
         assert _produce_sizes(kgw_bootstrap, kgw_topic, 5000) == [KafkaError.MSG_SIZE_TOO_LARGE]
 
         # DELETE: back to the default, and the large record goes through.
         assert _incremental(adm, kgw_topic, ("max.message.bytes", "DELETE", None)) is None
-        assert _configs(adm, kgw_topic, names) == {
-            "max.message.bytes": ("1048588", DEFAULT_CONFIG), "retention.ms": ("3600000", TOPIC_CONFIG)}
+        _expect_configs(adm, kgw_topic, {
+            "max.message.bytes": ("1048588", DEFAULT_CONFIG), "retention.ms": ("3600000", TOPIC_CONFIG)})
         assert _produce_sizes(kgw_bootstrap, kgw_topic, 5000) == [None]
     assert [(r[1], len(r[3])) for r in read_all(kgw_bootstrap, kgw_topic)] == [(0, 100), (1, 5000)]
 
 
 def test_incremental_alter_configs_list_operations_and_errors(kgw_bootstrap, kgw_topic):
     KafkaError, admin_api = ck().KafkaError, ck().admin
-    names = ("cleanup.policy", "segment.ms", "max.message.bytes")
     with admin(kgw_bootstrap) as adm:
         # APPEND starts from the default (delete) and adds only what is missing.
         assert _incremental(adm, kgw_topic, ("cleanup.policy", "APPEND", "compact")) is None
-        assert _configs(adm, kgw_topic, names)["cleanup.policy"] == ("delete,compact", TOPIC_CONFIG)
+        _expect_configs(adm, kgw_topic, {"cleanup.policy": ("delete,compact", TOPIC_CONFIG)})
         assert _incremental(adm, kgw_topic, ("cleanup.policy", "APPEND", "compact")) is None
-        assert _configs(adm, kgw_topic, names)["cleanup.policy"] == ("delete,compact", TOPIC_CONFIG)
+        _expect_configs(adm, kgw_topic, {"cleanup.policy": ("delete,compact", TOPIC_CONFIG)})
         # Kafka 4 accepts an empty cleanup.policy (keep everything).
         assert _incremental(adm, kgw_topic, ("cleanup.policy", "SUBTRACT", "delete,compact")) is None
-        assert _configs(adm, kgw_topic, names)["cleanup.policy"] == ("", TOPIC_CONFIG)
+        _expect_configs(adm, kgw_topic, {"cleanup.policy": ("", TOPIC_CONFIG)})
         assert _incremental(adm, kgw_topic, ("cleanup.policy", "APPEND", "compact")) is None
-        assert _configs(adm, kgw_topic, names)["cleanup.policy"] == ("compact", TOPIC_CONFIG)
+        _expect_configs(adm, kgw_topic, {"cleanup.policy": ("compact", TOPIC_CONFIG)})
         # Deleting a name that is not set is a no-op, even an unknown one.
         assert _incremental(adm, kgw_topic, ("no.such.config", "DELETE", None)) is None
 
@@ -231,22 +266,22 @@ def test_incremental_alter_configs_list_operations_and_errors(kgw_bootstrap, kgw
         futures = adm.incremental_alter_configs([
             admin_api.ConfigResource("topic", kgw_topic + "-missing", incremental_configs=[
                 admin_api.ConfigEntry("segment.ms", "100000", incremental_operation=SET)]),
+            # Read-only on the broker, as in Kafka (a startup setting).
             admin_api.ConfigResource("broker", "0", incremental_configs=[
-                admin_api.ConfigEntry("log.retention.ms", "1000", incremental_operation=SET)]),
+                admin_api.ConfigEntry("num.partitions", "3", incremental_operation=SET)]),
         ], request_timeout=10)
         assert _outcomes(futures) == {kgw_topic + "-missing": KafkaError.UNKNOWN_TOPIC_OR_PART,
-                                      "0": KafkaError.INVALID_CONFIG}
+                                      "0": KafkaError.INVALID_REQUEST}
 
-        assert _configs(adm, kgw_topic, names) == {
+        _expect_configs(adm, kgw_topic, {
             "cleanup.policy": ("compact", TOPIC_CONFIG), "segment.ms": ("604800000", DEFAULT_CONFIG),
-            "max.message.bytes": ("1048588", DEFAULT_CONFIG)}
+            "max.message.bytes": ("1048588", DEFAULT_CONFIG)})
 
 
 @pytest.mark.filterwarnings("ignore:alter_configs has been deprecated:DeprecationWarning")
 @pytest.mark.kgw_topic(configs={"retention.ms": "3600000", "cleanup.policy": "compact"})
 def test_alter_configs_replaces_every_override(kgw_bootstrap, kgw_topic):
     ConfigResource, KafkaError = ck().admin.ConfigResource, ck().KafkaError
-    names = ("max.message.bytes", "retention.ms", "cleanup.policy")
 
     def alter(configs, **options):
         resource = ConfigResource("topic", kgw_topic, set_config=configs)
@@ -258,18 +293,45 @@ def test_alter_configs_replaces_every_override(kgw_bootstrap, kgw_topic):
         only_max_message_bytes = {
             "max.message.bytes": ("2000", TOPIC_CONFIG), "retention.ms": ("604800000", DEFAULT_CONFIG),
             "cleanup.policy": ("delete", DEFAULT_CONFIG)}
-        assert _configs(adm, kgw_topic, names) == only_max_message_bytes
+        _expect_configs(adm, kgw_topic, only_max_message_bytes)
         assert _produce_sizes(kgw_bootstrap, kgw_topic, 5000) == [KafkaError.MSG_SIZE_TOO_LARGE]
 
         # Neither a dry run nor a refused change alters anything.
         assert alter({"retention.ms": "1000"}, validate_only=True) is None
         assert alter({"max.message.bytes": "3000", "no.such.config": "1"}) == KafkaError.INVALID_CONFIG
         assert alter({"max.message.bytes": "3000", "retention.ms": "-2"}) == KafkaError.INVALID_CONFIG
-        assert _configs(adm, kgw_topic, names) == only_max_message_bytes
+        _expect_configs(adm, kgw_topic, only_max_message_bytes)
 
         # No configs at all: every override goes.
         assert alter({}) is None
-        assert _configs(adm, kgw_topic, names) == {
+        _expect_configs(adm, kgw_topic, {
             "max.message.bytes": ("1048588", DEFAULT_CONFIG), "retention.ms": ("604800000", DEFAULT_CONFIG),
-            "cleanup.policy": ("delete", DEFAULT_CONFIG)}
+            "cleanup.policy": ("delete", DEFAULT_CONFIG)})
         assert _produce_sizes(kgw_bootstrap, kgw_topic, 5000) == [None]
+
+
+@pytest.mark.kgw_topic(configs={"segment.ms": "100000"})
+def test_broker_configs_are_dynamic_defaults_of_every_topic(kgw_bootstrap, kgw_topic):
+    """log.retention.ms and message.max.bytes set for broker 0 become the
+    topic's at once, with Kafka's sources; the session's broker gets its
+    defaults back at the end. (confluent-kafka cannot name the
+    cluster-wide resource, ""; compat/kafka_python does.)"""
+    KafkaError = ck().KafkaError
+    dynamic = {"retention.ms": ("3600000", BROKER_CONFIG), "max.message.bytes": ("2000", BROKER_CONFIG),
+               "segment.ms": ("100000", TOPIC_CONFIG)}
+    defaults = {"retention.ms": ("604800000", DEFAULT_CONFIG), "max.message.bytes": ("1048588", DEFAULT_CONFIG),
+                "segment.ms": ("100000", TOPIC_CONFIG)}
+    with admin(kgw_bootstrap) as adm:
+        try:
+            assert _alter_broker(adm, "0", ("log.retention.ms", "SET", "3600000"),
+                                 ("message.max.bytes", "SET", "2000")) is None
+            _expect_configs(adm, kgw_topic, dynamic)
+            assert _broker_configs(adm, "0", ["log.retention.ms", "log.retention.hours", "message.max.bytes"]) == {
+                "log.retention.ms": ("3600000", BROKER_CONFIG), "log.retention.hours": ("168", DEFAULT_CONFIG),
+                "message.max.bytes": ("2000", BROKER_CONFIG)}
+            too_large = [KafkaError.MSG_SIZE_TOO_LARGE]
+            assert eventually(lambda: _produce_sizes(kgw_bootstrap, kgw_topic, 5000), too_large) == too_large
+        finally:
+            _alter_broker(adm, "0", ("log.retention.ms", "DELETE", None), ("message.max.bytes", "DELETE", None))
+        _expect_configs(adm, kgw_topic, defaults)
+        assert eventually(lambda: _produce_sizes(kgw_bootstrap, kgw_topic, 5000), [None]) == [None]

@@ -8,6 +8,8 @@ import os
 import time
 from contextlib import contextmanager
 
+from ..harness import eventually
+
 
 # Short enough that a broken test fails fast, long enough for a slow CI box.
 DEADLINE_S = 20
@@ -72,6 +74,10 @@ def create_topic(adm, name: str, partitions: int = 1, config: dict | None = None
                               config=config or {})
     futures = adm.create_topics([new], operation_timeout=5, request_timeout=10)
     assert futures[name].result(timeout=DEADLINE_S) is None
+    # Kafka's broker lists the topic a moment after its controller made it.
+    wanted = list(range(partitions))
+    assert eventually(lambda: sorted(getattr(adm.list_topics(name, timeout=10).topics.get(name), "partitions", [])),
+                      wanted) == wanted
 
 
 def row(msg):

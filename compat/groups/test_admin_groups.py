@@ -84,7 +84,9 @@ def test_kafka_python_admin(kgw_bootstrap, kgw_topic, group_name, members):
         desc = admin.describe_groups([group_name], include_authorized_operations=True)[group_name]
         assert (desc["error"], desc["group_state"], desc["protocol_type"], desc["protocol_data"]) == \
             (None, "Stable", "consumer", "range")
-        assert sorted(desc["authorized_operations"]) == ["DELETE", "DESCRIBE", "READ"]
+        # Kafka 4 adds the config operations: groups have configs (KIP-848).
+        assert sorted(desc["authorized_operations"]) == [
+            "ALTER_CONFIGS", "DELETE", "DESCRIBE", "DESCRIBE_CONFIGS", "READ"]
         assert {m["client_id"]: ({p for a in m["member_assignment"]["assigned_partitions"]
                                   for p in a["partitions"]}, m["client_host"], m["member_metadata"]["topics"])
                 for m in desc["members"]} == \
@@ -155,8 +157,10 @@ def test_kafka_python_admin(kgw_bootstrap, kgw_topic, group_name, members):
 
         assert admin.delete_groups([group_name]) == {group_name: "OK"}
         assert admin.delete_groups([group_name]) == {group_name: "GroupIdNotFoundError"}
+        # DescribeGroups v6 (KIP-1043) names an unknown group an error.
         desc = admin.describe_groups([group_name])[group_name]
-        assert (desc["error"], desc["group_state"], desc["members"]) == (None, "Dead", [])
+        assert (desc["error"], desc["group_state"], desc["members"]) == (
+            f"[Error 69] GroupIdNotFoundError: Group {group_name} not found.", "Dead", [])
         assert admin.list_group_offsets(group_name) == {group_name: {}}
 
     finally:
@@ -209,7 +213,8 @@ def test_confluent_admin(kgw_bootstrap, kgw_topic, group_name, members):
                                           include_authorized_operations=True)[group_name].result()
     assert (desc.group_id, desc.is_simple_consumer_group, desc.state, desc.partition_assignor) == \
         (group_name, False, ConsumerGroupState.STABLE, "range")
-    assert sorted(op.name for op in desc.authorized_operations) == ["DELETE", "DESCRIBE", "READ"]
+    assert sorted(op.name for op in desc.authorized_operations) == [
+        "ALTER_CONFIGS", "DELETE", "DESCRIBE", "DESCRIBE_CONFIGS", "READ"]
     assert {m.client_id: ({tp.partition for tp in m.assignment.topic_partitions}, m.host)
             for m in desc.members} == {w.name: (w.assignment, "/127.0.0.1") for w in live}
 

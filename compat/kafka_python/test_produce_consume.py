@@ -97,6 +97,42 @@ def test_one_partition_mixing_every_codec(kgw_broker, clients, kgw_topic):
     assert sorted(set(stored)) == sorted(CODEC_IDS[c or "none"] for c in codecs)
 
 
+@pytest.mark.kgw_topic(configs={"compression.type": "zstd"})
+def test_the_topics_codec_rebuilds_every_other(kgw_broker, clients, kgw_topic):
+    """compression.type=zstd: batches sent uncompressed, in gzip and by an
+    idempotent producer are stored in zstd, each with its own records,
+    producer id and sequence, and read back unchanged."""
+    from kafka.codec import has_zstd
+
+    from ._kp import CODEC_IDS, read_all, record_tuple
+
+    base_ts = int(time.time() * 1000) - 60_000
+    expected = []
+    for codec, idempotent in ((None, False), ("gzip", False), ("zstd", False), (None, True)):
+        if codec == "zstd" and not has_zstd():
+            continue
+        producer = clients.producer(kgw_broker.bootstrap, compression_type=codec, linger_ms=50,
+                                    enable_idempotence=idempotent, acks="all")
+        for i in range(10):
+            record = (f"k{i}".encode(), (f"{codec}-{idempotent}-{i}|" * 20).encode(),
+                      [("n", str(i).encode())], base_ts + 7 * i)
+            producer.send(kgw_topic, key=record[0], value=record[1], headers=record[2],
+                          timestamp_ms=record[3], partition=0)
+            expected.append(record)
+        producer.close(timeout=10)
+
+    got = read_all(clients.consumer(kgw_broker.bootstrap), kgw_topic, [0], len(expected))
+    [records] = got.values()
+    assert [record_tuple(r) + (r.timestamp,) for r in records] == [
+        (0, offset, key, value, headers, ts) for offset, (key, value, headers, ts) in enumerate(expected)]
+    batches = _stored(kgw_broker.data_dir, kgw_topic, 0)
+    assert {b["codec"] for b in batches} == {CODEC_IDS["zstd"]}
+    assert sum(b["record_count"] for b in batches) == len(expected)
+    idempotent_batches = [b for b in batches if b["producer_id"] >= 0]
+    assert idempotent_batches and idempotent_batches[0]["base_sequence"] == 0
+    assert sum(b["record_count"] for b in idempotent_batches) == 10
+
+
 def test_keys_null_values_headers_and_timestamps(kgw_bootstrap, clients, kgw_topic):
     from ._kp import read_all
 

@@ -179,7 +179,12 @@ const scenarios = {
       })
       const cluster = await admin.describeCluster()
       await admin.createPartitions({ topicPartitions: [{ topic, count: 5 }] })
-      const partitionsAfterGrow = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length
+      // Kafka's broker lists the new partitions a moment after its controller made them.
+      let partitionsAfterGrow = 0
+      for (const deadline = Date.now() + 30000; partitionsAfterGrow !== 5 && Date.now() < deadline;) {
+        if (partitionsAfterGrow) await sleep(100)
+        partitionsAfterGrow = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length
+      }
       let shrink
       try {
         await admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] })
@@ -188,7 +193,12 @@ const scenarios = {
         shrink = (e.cause || e).type || e.name
       }
       await admin.deleteTopics({ topics: [topic], timeout: 5000 })
-      const listedAfterDelete = (await admin.listTopics()).includes(topic)
+      // Kafka's broker forgets the topic a moment after its controller did.
+      let listedAfterDelete = true
+      for (const deadline = Date.now() + 30000; listedAfterDelete && Date.now() < deadline;) {
+        listedAfterDelete = (await admin.listTopics()).includes(topic)
+        if (listedAfterDelete) await sleep(100)
+      }
       let metadataAfterDelete
       try {
         await admin.fetchTopicMetadata({ topics: [topic] })
@@ -289,12 +299,24 @@ const scenarios = {
           outcomes.push({ rejected: { name: e.name, type: e.type } })
         }
       }
-      const described = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: [{ type: 2 /* TOPIC */, name: topic, configNames: opts.describe }],
-      })
-      const configs = Object.fromEntries(described.resources[0].configEntries.map(e => [
-        e.configName, [e.configValue, e.configSource]]))
+      const describe = async () => {
+        const described = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [{ type: 2 /* TOPIC */, name: topic, configNames: opts.describe }],
+        })
+        return Object.fromEntries(described.resources[0].configEntries.map(e => [
+          e.configName, [e.configValue, e.configSource]]))
+      }
+      // With opts.expect, describe until the configs are those: Kafka's
+      // broker applies a change a moment after answering it.
+      const same = configs => JSON.stringify(Object.entries(configs).sort()) ===
+        JSON.stringify(Object.entries(opts.expect).sort())
+      const deadline = Date.now() + 30000
+      let configs = await describe()
+      while (opts.expect && !same(configs) && Date.now() < deadline) {
+        await sleep(100)
+        configs = await describe()
+      }
       return { outcomes, configs }
     })
   },

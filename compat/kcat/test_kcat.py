@@ -10,7 +10,7 @@ import pytest
 from protocol.compression import Codec
 
 from ..harness import stored_batches
-from .util import COMMON, advertised, consume_json, essentials, kcat, produce
+from .util import COMMON, TIMEOUT_S, advertised, consume_json, essentials, kcat, produce
 
 
 def _now_ms() -> int:
@@ -46,12 +46,22 @@ def test_metadata_list(kgw_bootstrap, kgw_topic):
 
 
 def test_metadata_for_unknown_topic_auto_creates_it(kgw_bootstrap, topic_name):
-    # kcat's -L handle is a producer: its Metadata v4 allows auto-creation,
-    # and kgw auto-creates by default (1 partition), as Kafka would.
-    md = json.loads(kcat(kgw_bootstrap, "-L", "-J", "-t", topic_name).stdout)
-    assert md["topics"] == [{"topic": topic_name, "partitions": [
-        {"partition": 0, "leader": 0, "replicas": [{"id": 0}], "isrs": [{"id": 0}]}]}]
-
+    """kcat's -L handle is a producer: its Metadata v4 allows auto-creation,
+    and the broker auto-creates by default (1 partition). Kafka's first
+    answer is UNKNOWN_TOPIC_OR_PARTITION while its controller creates the
+    topic (kgw's lists it at once, see the README), so -L is run again, as
+    a client retries, until the topic is there."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        md = json.loads(kcat(kgw_bootstrap, "-L", "-J", "-t", topic_name).stdout)
+        [topic] = md["topics"]
+        assert topic["topic"] == topic_name
+        if "error" not in topic or time.monotonic() > deadline:
+            break
+        assert topic == {"topic": topic_name, "partitions": [], "error": "Broker: Unknown topic or partition"}
+        time.sleep(0.1)
+    assert topic == {"topic": topic_name, "partitions": [
+        {"partition": 0, "leader": 0, "replicas": [{"id": 0}], "isrs": [{"id": 0}]}]}
 
 
 def test_consumer_of_unknown_topic_gets_unknown_topic_and_creates_nothing(kgw_bootstrap, topic_name):

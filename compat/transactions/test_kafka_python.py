@@ -335,7 +335,8 @@ def test_admin_lists_and_describes_transactions_and_producers(kgw_broker, kgw_to
     assert (described.coordinator_id, described.state, described.producer_id, described.producer_epoch,
             described.transaction_timeout_ms, described.topic_partitions) == (
         0, TransactionState.ONGOING, pid, 0, 45_000, {TopicPartition(kgw_topic, 0)})
-    assert described.transaction_start_time_ms > 0
+    started = described.transaction_start_time_ms
+    assert started > 0
 
     def producers():
         state = admin.describe_producers([TopicPartition(kgw_topic, 0)])[TopicPartition(kgw_topic, 0)]
@@ -347,8 +348,9 @@ def test_admin_lists_and_describes_transactions_and_producers(kgw_broker, kgw_to
     producer.commit_transaction()
     assert producers() == sorted([(done_pid, 0, 0, 0, -1), (pid, 0, 1, 0, -1)])
     described = admin.describe_transactions([txn_id])[txn_id]
+    # Kafka keeps the start time of the transaction that ended.
     assert (described.state, described.topic_partitions, described.transaction_start_time_ms) == (
-        TransactionState.COMPLETE_COMMIT, set(), -1)
+        TransactionState.COMPLETE_COMMIT, set(), started)
 
 
 @pytest.mark.kgw_only("wipes kgw's transaction state while its own kgw is down (own_kgw)")

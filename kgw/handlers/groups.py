@@ -1,6 +1,6 @@
 """The classic group protocol and its admin APIs: FindCoordinator 0-6,
 JoinGroup 0-7, SyncGroup 0-5, Heartbeat 0-4, LeaveGroup 0-5, ListGroups 0-5,
-DescribeGroups 0-5 and DeleteGroups 0-2.
+DescribeGroups 0-6 and DeleteGroups 0-2.
 
 These only translate between each version's messages and kgw.groups, where
 the state machine lives. Versions: JoinGroup v4+ asks new members to come
@@ -18,6 +18,7 @@ from protocol.messages import (
 
 from ..authorized_operations import GROUP, reported
 from ..groups import JoinRequest, SyncRequest
+from ..groups.group import DEAD
 from ..broker import Broker
 from . import RequestContext, handles
 
@@ -144,6 +145,13 @@ async def describe_groups(broker: Broker, request: Request, context: RequestCont
     described = []
     for group_id in body.groups:
         group = broker.groups.describe_group(group_id)
+        if group.state == DEAD and request.api_version >= 6:
+            # KIP-1043: v6 names an unknown group an error rather than Dead.
+            described.append(Described(
+                error_code=ErrorCode.GROUP_ID_NOT_FOUND, error_message=f"Group {group_id} not found.",
+                group_id=group_id, group_state=DEAD, protocol_type="", protocol_data="",
+                members=[]))
+            continue
         described.append(Described(
             error_code=ErrorCode.NONE, group_id=group_id, group_state=group.state,
             protocol_type=group.protocol_type, protocol_data=group.protocol,

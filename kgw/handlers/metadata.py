@@ -1,4 +1,4 @@
-"""Metadata 0-12 and DescribeCluster 0-1: one node, node 0, leads everything."""
+"""Metadata 0-12 and DescribeCluster 0-2: one node, node 0, leads everything."""
 
 from protocol.connection import Request
 from protocol.error_codes import ErrorCode
@@ -9,6 +9,10 @@ from .. import authorized_operations as ops
 from ..broker import Broker
 from ..log import LogError
 from . import RequestContext, handles
+
+# DescribeCluster's EndpointType (KIP-919).
+BROKER_ENDPOINT = 1
+CONTROLLER_ENDPOINT = 2
 
 Response = METADATA.Response
 Topic = Response.MetadataResponseTopic
@@ -83,11 +87,27 @@ def _one_topic(broker, wanted, allow_create: bool, include_ops: bool):
 
 @handles(DESCRIBE_CLUSTER)
 async def describe_cluster(broker: Broker, request: Request, context: RequestContext):
+    """v2 (KIP-1073) may ask for fenced brokers too; a single node is never
+    fenced while it answers.  kgw's one listener is a broker's: asking it
+    for controllers (endpoint type 2) is MISMATCHED_ENDPOINT_TYPE, as on a
+    Kafka broker, and any other type UNSUPPORTED_ENDPOINT_TYPE."""
     Cluster = DESCRIBE_CLUSTER.Response
+    body = request.body
+    if body.endpoint_type != BROKER_ENDPOINT:
+        error, message = ((ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+                           "The request was sent to an endpoint of type BROKER, but we wanted an "
+                           "endpoint of type CONTROLLER")
+                          if body.endpoint_type == CONTROLLER_ENDPOINT else
+                          (ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+                           f"Unsupported endpoint type {body.endpoint_type}"))
+        return Cluster(throttle_time_ms=0, error_code=error, error_message=message,
+                       endpoint_type=BROKER_ENDPOINT, cluster_id="", controller_id=-1, brokers=[],
+                       cluster_authorized_operations=ops.NOT_REQUESTED)
     return Cluster(
-        throttle_time_ms=0, error_code=ErrorCode.NONE, error_message=None, endpoint_type=1,
-        cluster_id=broker.cluster_id, controller_id=broker.node_id,
+        throttle_time_ms=0, error_code=ErrorCode.NONE, error_message=None,
+        endpoint_type=BROKER_ENDPOINT, cluster_id=broker.cluster_id, controller_id=broker.node_id,
         brokers=[Cluster.DescribeClusterBroker(broker_id=broker.node_id, host=broker.advertised_host,
-                                               port=broker.advertised_port, rack=None)],
+                                               port=broker.advertised_port, rack=None,
+                                               is_fenced=False)],
         cluster_authorized_operations=ops.reported(
-            ops.CLUSTER, request.body.include_cluster_authorized_operations))
+            ops.CLUSTER, body.include_cluster_authorized_operations))

@@ -14,6 +14,7 @@ from protocol.messages import INIT_PRODUCER_ID, PRODUCE
 
 from ..broker import Broker
 from ..errors import KafkaError
+from ..log.errors import RecordErrors
 from ..log.producer_state import AppendOrigin
 from . import Later, RequestContext, handles
 from .results import each_answered, each_awaited
@@ -64,7 +65,15 @@ async def produce(broker: Broker, request: Request, context: RequestContext):
         return result
 
     def failed(data, error: KafkaError):
-        return _result(data.index, error.code, error.message)
+        result = _result(data.index, error.code, error.message)
+        if isinstance(error, RecordErrors):
+            # As Kafka answers a batch refused record by record: each
+            # record's error, and the partition's log start offset.
+            Indexed = PartitionResult.BatchIndexAndErrorMessage
+            result.record_errors = [Indexed(batch_index=index, batch_index_error_message=message)
+                                    for index, message in error.errors]
+            result.log_start_offset = error.log_start_offset
+        return result
 
     responses = [TopicResult(name=topic_data.name, partition_responses=each_answered(
         topic_data.partition_data, functools.partial(answer, topic_data.name), failed))

@@ -8,6 +8,7 @@ and the partition directories (see kgw.log.topic):
 - `.kgw-clean-shutdown`, written by `close()` after everything was flushed
   and removed by `open()`: its absence at start-up means the previous run
   did not stop cleanly, and the partitions are recovered;
+- `broker-configs.json`: the dynamic broker configs (see config_layers);
 - `recovery-point-offset-checkpoint`: per partition, the offset below which
   everything was fsynced, written at shutdown and periodically by the
   Flusher.  Recovery re-validates only what lies past it, as Kafka's
@@ -29,6 +30,7 @@ from typing import Callable, Iterator
 from protocol.error_codes import ErrorCode
 
 from .config import BrokerDefaults, parse_flush_mode, validate
+from .config_layers import ConfigLayers
 from .errors import LogError
 from .files import OpenFile, fsync_dir, read_metadata, write_metadata
 from .partition import LogHooks, PartitionLog
@@ -59,6 +61,7 @@ class LogManager:
                  clock: Callable[[], float] = time.time):
         self.data_dir = Path(data_dir)
         self.defaults = defaults or BrokerDefaults()
+        self.layers = ConfigLayers(self.defaults)
         self._clock = clock
         # Shared by every partition; the broker sets what it listens for.
         self.hooks = LogHooks(self.now_ms)
@@ -77,6 +80,7 @@ class LogManager:
         started = time.monotonic()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock_directory()
+        self.layers.load(self.data_dir)
         meta_dir = self.data_dir / META_DIR
         if not meta_dir.is_dir():
             meta_dir.mkdir()
@@ -129,7 +133,7 @@ class LogManager:
                 usable.update(validate({key: value}))
             except LogError as exc:
                 log.error("topic %s: ignoring stored config %s=%r: %s", name, key, value, exc.message)
-        topic = Topic(name, topic_id, usable, self.defaults)
+        topic = Topic(name, topic_id, usable, self.layers)
         for index in range(count):
             directory = topic.partition_dir(self.data_dir, index)
             if directory.is_dir():
@@ -294,7 +298,7 @@ class LogManager:
         if num_partitions == -1:
             num_partitions = self.defaults.num_partitions
         check_partition_count(num_partitions)
-        topic = Topic(name, uuid.uuid4(), validate(configs or {}), self.defaults)
+        topic = Topic(name, uuid.uuid4(), validate(configs or {}), self.layers)
         if validate_only:
             return topic
         try:
@@ -366,6 +370,24 @@ class LogManager:
                            f"cannot change the configs of {name}: {exc}") from exc
         log.info("topic %s configs now %s", name, topic.overrides or "the defaults")
         return topic
+
+    def alter_broker_configs(self, level: str, configs: dict[str, str], *,
+                             validate_only: bool = False) -> None:
+        """Replace one dynamic layer of broker configs (config_layers.CLUSTER
+        or BROKER), as AlterConfigs on the broker resource does: the file
+        first, then every topic's configs, at once."""
+        self.layers.check(configs)
+        if validate_only:
+            return
+        try:
+            self.layers.save(self.data_dir, level, configs)
+        except OSError as exc:
+            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
+                           f"cannot change the broker configs: {exc}") from exc
+        self.layers.set_dynamic(level, configs)
+        for topic in self._topics.values():
+            topic.refresh()
+        log.info("dynamic %s broker configs now %s", level, configs or "none")
 
     def delete_topic(self, name: str) -> None:
         """Delete a topic and its files; fetches holding file ranges still complete."""

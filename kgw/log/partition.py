@@ -48,8 +48,9 @@ from .recovery import LOG_START_OFFSET_FILE, LOG_START_OFFSET_FORMAT, load_direc
 from .retention import below_start
 from .scan import BatchHeader
 from .segment import Segment
+from .recompression import needs_recompression, recompress
 from .timestamps import Probe, first_resolved, probe_max_timestamp, probes_at_or_after, resolve
-from .validation import validate_records
+from .validation import check_keys, validate_records
 
 if TYPE_CHECKING:
     from .topic import Topic
@@ -253,6 +254,12 @@ class PartitionLog:
         view = memoryview(records).cast("B")
         client = origin is AppendOrigin.CLIENT
         headers = validate_records(view, config, now, client)
+        if config.compact_policy:
+            check_keys(view, headers, f"{self.topic.name}-{self.index}", self.log_start_offset)
+        # compression.type=producer (codec None) stores batches as they came.
+        if (config.codec is not None and origin is not AppendOrigin.REPLICATION
+                and needs_recompression(headers, config)):
+            view, headers = recompress(view, headers, config)
         if len(view) > config.segment_bytes:
             raise LogError(ErrorCode.RECORD_LIST_TOO_LARGE,
                            f"{len(view)} bytes of records exceed the segment size "

@@ -13,7 +13,7 @@ from typing import Iterator, NamedTuple
 import crc32c
 
 from protocol.records import (
-    ATTRIBUTES_OFFSET, BATCH_HEADER_SIZE, CONTROL_MASK, LOG_OVERHEAD, MAGIC_V2, MIN_BATCH_LENGTH,
+    ATTRIBUTES_OFFSET, BATCH_HEADER_SIZE, CODEC_MASK, CONTROL_MASK, LOG_OVERHEAD, MAGIC_V2, MIN_BATCH_LENGTH,
     TRANSACTIONAL_MASK,
 )
 
@@ -64,6 +64,11 @@ class BatchHeader(NamedTuple):
     @property
     def is_control(self) -> bool:
         return bool(self.attributes & CONTROL_MASK)
+
+    @property
+    def codec(self) -> int:
+        """The compression codec id (protocol.compression.Codec's values)."""
+        return self.attributes & CODEC_MASK
 
 
 def parse_header(buf, offset: int, position: int) -> BatchHeader:

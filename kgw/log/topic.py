@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Mapping
 
 from protocol.error_codes import ErrorCode
 
-from .config import BrokerDefaults, ConfigEntry, LogConfig
+from .config import ConfigEntry, LogConfig
+from .config_layers import ConfigLayers
 from .errors import LogError
 from .files import read_metadata, write_metadata
 
@@ -60,25 +61,29 @@ def check_partition_count(count: int) -> None:
 
 class Topic:
     def __init__(self, name: str, topic_id: uuid.UUID, overrides: Mapping[str, str],
-                 defaults: BrokerDefaults):
+                 layers: ConfigLayers):
         self.name = name
         self.topic_id = topic_id
         self.partitions: list["PartitionLog"] = []
-        self._defaults = defaults
+        self._layers = layers
         self.set_overrides(overrides)
 
     def set_overrides(self, overrides: Mapping[str, str]) -> None:
         """Take validated overrides; partitions read `log_config` at each
         append, roll and retention pass, so a change applies from then on."""
         self.overrides = dict(overrides)
-        self.configs = self._defaults.effective(self.overrides)
+        self.configs = self._layers.effective(self.overrides)
         self.log_config = LogConfig(self.configs)
+
+    def refresh(self) -> None:
+        """The broker's configs changed under the overrides."""
+        self.set_overrides(self.overrides)
 
     def __repr__(self) -> str:
         return f"Topic({self.name!r}, {len(self.partitions)} partitions, id={self.topic_id})"
 
     def describe_configs(self) -> list[ConfigEntry]:
-        return self._defaults.describe_topic_configs(self.overrides)
+        return self._layers.describe_topic(self.overrides)
 
     def meta_path(self, data_dir: Path) -> Path:
         return data_dir / META_DIR / f"{self.topic_id}.json"

@@ -22,7 +22,7 @@ from protocol.records import (
 )
 
 from .config import INT64_MAX, LogConfig
-from .errors import LogError
+from .errors import LogError, RecordErrors
 from .scan import BatchHeader, parse_header
 
 _I32 = struct.Struct(">i")
@@ -115,6 +115,26 @@ def _check_timestamps(view: memoryview, header: BatchHeader, config: LogConfig,
     for record in records:
         if record.timestamp != -1 and record.timestamp < earliest:
             raise _bad_timestamp(record.timestamp, now_ms, config)
+
+
+def check_keys(view: memoryview, headers: list[BatchHeader], partition: str,
+               log_start_offset: int) -> None:
+    """A compacted topic keeps the last record of each key, so Kafka's
+    LogValidator refuses every record without one (an empty key is a key),
+    and with them the batch.  Only topics whose cleanup.policy includes
+    compact pay for decoding the records."""
+    for header in headers:
+        if header.is_control:
+            continue
+        try:
+            records = RecordBatch(view, header.position).records()
+        except DecodeError as exc:
+            raise _corrupt(f"records cannot be decoded: {exc}") from None
+        keyless = [(index, f"Compacted topic cannot accept message without key in topic partition "
+                           f"{partition}")
+                   for index, record in enumerate(records) if record.key is None]
+        if keyless:
+            raise RecordErrors(ErrorCode.INVALID_RECORD, keyless, log_start_offset)
 
 
 def _bad_timestamp(timestamp: int, now_ms: int, config: LogConfig) -> LogError:

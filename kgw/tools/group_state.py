@@ -12,11 +12,13 @@ INACTIVE = ("Empty", "Dead")
 
 
 def describe_group(conn: Connection, group: str):
-    """DescribeGroups' answer for `group` (an unknown group is Dead, as Kafka has it)."""
+    """DescribeGroups' answer for `group`; an unknown group is Dead with no
+    members, as before v6, which names it GROUP_ID_NOT_FOUND (KIP-1043): a
+    group that does not exist yet may still be given offsets."""
     body = conn.call(DESCRIBE_GROUPS, DESCRIBE_GROUPS.Request(groups=[group]))
     described = body.groups[0]
     if described.error_code == ErrorCode.GROUP_ID_NOT_FOUND:
-        raise ToolError(f"unknown group {group!r}")
+        described.error_code, described.group_state, described.members = ErrorCode.NONE, "Dead", []
     check(described.error_code, f"describing group {group!r}")
     return described
 

@@ -27,7 +27,7 @@ from protocol.error_codes import ErrorCode
 from ..errors import KafkaError
 from ..journal import Journal
 from .state import (
-    COMPLETE_ABORT, COMPLETE_COMMIT, JOURNAL, MAX_EPOCH, ONGOING, PREPARE_ABORT, PREPARE_COMMIT,
+    COMPLETE_ABORT, COMPLETE_COMMIT, EMPTY, JOURNAL, MAX_EPOCH, ONGOING, PREPARE_ABORT, PREPARE_COMMIT,
     PREPARING, SETTLED, STATES, TRANSACTION_EXPIRED, Transaction, expiry_record,
 )
 
@@ -134,6 +134,9 @@ class TransactionCoordinator:
             # PrepareEpochFence), then bump the epoch once more for this one.
             await self._end(txn, commit=False, bump_epoch=True)
         self._bump_epoch(txn)
+        # Kafka's prepareIncrementProducerEpoch: a new incarnation starts
+        # with no transaction, Empty.
+        txn.state, txn.started_ms = EMPTY, -1
         txn.timeout_ms = timeout_ms
         await self._persist(txn)
         return txn.producer_id, txn.producer_epoch
@@ -286,10 +289,12 @@ class TransactionCoordinator:
                                   only_open)
         for group_id in sorted(txn.groups):
             await self._end_group_transaction(group_id, txn.producer_id, commit)
+        # The start time stays, as Kafka's does, until the next transaction
+        # or InitProducerId: DescribeTransactions and ListTransactions'
+        # duration filter still see when the last one began.
         txn.state = COMPLETE_COMMIT if commit else COMPLETE_ABORT
         txn.partitions = set()
         txn.groups = set()
-        txn.started_ms = -1
         # Not waited for: lost to a crash, the Prepare state before it makes
         # start-up complete the transaction again, which finds every marker
         # written and every group's offsets settled. Any later change's

@@ -44,8 +44,8 @@ class Transaction:
     partitions: set[tuple[str, int]] = field(default_factory=set)
     # Groups whose offsets the transaction commits (AddOffsetsToTxn).
     groups: set[str] = field(default_factory=set)
-    # When the first partition or group was added, for the timeout; -1 when
-    # no transaction is open.
+    # When the first partition or group of the last transaction was added,
+    # for the timeout; -1 before the first and after InitProducerId.
     started_ms: int = -1
     # When the state last changed, for the id's expiry.
     updated_ms: int = -1

@@ -132,7 +132,7 @@ LIST_GROUPS = Api(
 )
 
 DESCRIBE_GROUPS = Api(
-    15, "DescribeGroups", "0-5", flexible="5+",
+    15, "DescribeGroups", "0-6", flexible="5+",
     request=[
         Field("groups", Array(STRING)),
         Field("include_authorized_operations", BOOL, "3+"),
@@ -141,6 +141,7 @@ DESCRIBE_GROUPS = Api(
         Field("throttle_time_ms", INT32, "1+"),
         Field("groups", structs("DescribedGroup",
             Field("error_code", INT16),
+            Field("error_message", STRING, "6+", nullable="6+", default=None),
             Field("group_id", STRING),
             Field("group_state", STRING),
             Field("protocol_type", STRING),

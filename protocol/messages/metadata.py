@@ -70,10 +70,11 @@ METADATA = Api(
 )
 
 DESCRIBE_CLUSTER = Api(
-    60, "DescribeCluster", "0-1", flexible="0+",
+    60, "DescribeCluster", "0-2", flexible="0+",
     request=[
         Field("include_cluster_authorized_operations", BOOL),
         Field("endpoint_type", INT8, "1+", default=1),
+        Field("include_fenced_brokers", BOOL, "2+", default=False),
     ],
     response=[
         Field("throttle_time_ms", INT32),
@@ -86,7 +87,8 @@ DESCRIBE_CLUSTER = Api(
             Field("broker_id", INT32),
             Field("host", STRING),
             Field("port", INT32),
-            Field("rack", STRING, nullable="0+", default=None))),
+            Field("rack", STRING, nullable="0+", default=None),
+            Field("is_fenced", BOOL, "2+", default=False))),
         Field("cluster_authorized_operations", INT32, default=-2147483648),
     ],
 )

@@ -19,7 +19,7 @@ from .harness import Member, call, commit, fetch, running, trio_test
 
 SERVED = {FIND_COORDINATOR: (0, 6), JOIN_GROUP: (0, 7), SYNC_GROUP: (0, 5), HEARTBEAT: (0, 4),
           LEAVE_GROUP: (0, 5), OFFSET_COMMIT: (2, 9), OFFSET_FETCH: (1, 9), LIST_GROUPS: (0, 5),
-          DESCRIBE_GROUPS: (0, 5), DELETE_GROUPS: (0, 2)}
+          DESCRIBE_GROUPS: (0, 6), DELETE_GROUPS: (0, 2)}
 
 
 def test_registered_versions():
@@ -97,17 +97,22 @@ async def test_offset_fetch(tmp_path, version):
             assert await fetch(broker, "g", None, version=version) == {("t", 0): (3, "m")}
 
 
-@pytest.mark.parametrize("version", range(0, 6))
+@pytest.mark.parametrize("version", range(0, 7))
 @trio_test
 async def test_list_and_describe_groups(tmp_path, version):
     async with running(tmp_path) as broker:
         member = Member(broker, client_id="a", instance_id="i" if version >= 4 else None)
         await member.join_and_sync()
-        response = await call(broker, LIST_GROUPS, version, LIST_GROUPS.Request())
+        response = await call(broker, LIST_GROUPS, min(version, 5), LIST_GROUPS.Request())
         assert [(g.group_id, g.protocol_type) for g in response.groups] == [("g", "consumer")]
         response = await call(broker, DESCRIBE_GROUPS, version, DESCRIBE_GROUPS.Request(
             groups=["g", "nope"], include_authorized_operations=True))
         assert [(g.group_state, len(g.members)) for g in response.groups] == [("Stable", 1), ("Dead", 0)]
+        # v6 (KIP-1043) makes the unknown group an error, as Kafka 4.4 answers it.
+        unknown = response.groups[1]
+        assert (unknown.error_code, unknown.error_message, unknown.authorized_operations) == (
+            (ErrorCode.GROUP_ID_NOT_FOUND, "Group nope not found.", -(1 << 31)) if version >= 6
+            else (ErrorCode.NONE, None, 3400 if version >= 3 else -(1 << 31)))
 
 
 @pytest.mark.parametrize("version", range(0, 3))

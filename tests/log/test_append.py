@@ -7,6 +7,8 @@ import struct
 import pytest
 
 from kgw.log import AppendOrigin, LogError
+from kgw.log.errors import RecordErrors
+from protocol.compression import Codec
 from protocol.error_codes import ErrorCode
 from protocol.records import Record, RecordBatch, build_batch, build_control_batch
 
@@ -244,3 +246,31 @@ def test_appends_after_storage_error_survive_restart(managers, monkeypatch):
     partition = managers().partition("t", 0)
     assert [b.base_offset for b in read_all(partition)] == [0, 3]
 
+
+
+@pytest.mark.parametrize("policy", ["compact", "delete,compact"])
+@pytest.mark.parametrize("codec", [Codec.NONE, Codec.ZSTD])
+def test_a_compacted_topic_refuses_records_without_a_key(managers, policy, codec):
+    """Kafka's LogValidator: every record without a key is an error of its
+    own (an empty key is a key), and the batch is not written."""
+    partition = managers().create_topic("c", 1, {"cleanup.policy": policy}).partitions[0]
+    keys = [b"k", None, b"", None, None, None]
+    batch = build_batch([Record(i, 1_000, key, b"v") for i, key in enumerate(keys)], codec=codec)
+    with pytest.raises(RecordErrors) as err:
+        partition.append(batch)
+    why = "Compacted topic cannot accept message without key in topic partition c-0"
+    assert err.value.code == ErrorCode.INVALID_RECORD
+    assert err.value.errors == [(i, why) for i in (1, 3, 4, 5)]
+    assert err.value.log_start_offset == 0
+    assert err.value.message == (
+        "One or more records have been rejected due to 4 record errors in total, and only showing the "
+        f"first three errors at most: [RecordError(batchIndex=1, message='{why}'), "
+        f"RecordError(batchIndex=3, message='{why}'), RecordError(batchIndex=4, message='{why}')]")
+    assert partition.log_end_offset == 0
+    keyed = build_batch([Record(i, 1_000, b"k%d" % i, None) for i in range(2)], codec=codec)
+    assert partition.append(keyed).base_offset == 0
+
+
+def test_a_topic_that_only_deletes_takes_records_without_a_key(managers):
+    partition = managers().create_topic("d", 1).partitions[0]
+    assert partition.append(build_batch([Record(0, 1_000, None, b"v")])).base_offset == 0

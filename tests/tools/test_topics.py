@@ -107,7 +107,7 @@ def test_alter_failures_are_one_line(kgw, topic):
     bad = kgw("topics", "alter", topic, "-c", "retention.ms=soon")
     assert (bad.exit_code, bad.stdout) == (1, "")
     assert bad.stderr == (f"Error: cannot alter the configs of topic '{topic}': INVALID_CONFIG "
-                          "(Invalid value soon for configuration retention.ms: not an integer)\n")
+                          "(Invalid value soon for configuration retention.ms: Not a number of type LONG)\n")
     nothing = kgw("topics", "alter", topic)
     assert nothing.exit_code == 2
     assert nothing.stderr.startswith("Error: nothing to change: give --config or --delete-config")

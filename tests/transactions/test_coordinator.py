@@ -70,13 +70,17 @@ async def test_commit_writes_commit_markers_and_ends_the_groups(tmp_path):
     await txns.add_offsets("app", 0, 0, "readers")
     txn = txns.transactions["app"]
     assert (txn.state, txn.partitions, txn.groups) == (ONGOING, {T0, T1}, {"readers"})
+    started = txn.started_ms
+    assert started > 0
     txns.check_produce("app", 0, 0, T0)
     txns.check_offset_commit("app", 0, 0, "readers")
 
     await txns.end_transaction("app", 0, 0, commit=True)
     assert rec.markers == [(0, 0, True, [T0, T1], False)]
     assert rec.groups == [("readers", 0, True)]
-    assert (txn.state, txn.partitions, txn.groups, txn.started_ms) == (COMPLETE_COMMIT, set(), set(), -1)
+    # Kafka keeps the start of the transaction that ended.
+    assert (txn.state, txn.partitions, txn.groups, txn.started_ms) == (
+        COMPLETE_COMMIT, set(), set(), started)
     # A retried commit succeeds without writing anything; an abort of it cannot.
     await txns.end_transaction("app", 0, 0, commit=True)
     await raises(ErrorCode.INVALID_TXN_STATE, txns.end_transaction("app", 0, 0, commit=False))
@@ -114,7 +118,9 @@ async def test_a_new_incarnation_aborts_the_open_transaction_and_fences_the_old(
     # The abort carries the fencing epoch, so the old producer's batches
     # can no longer be written.
     assert rec.markers == [(0, 1, False, [T0], False)]
-    assert txns.transactions["app"].state == COMPLETE_ABORT
+    # The new incarnation starts Empty, with no start time (Kafka's
+    # prepareIncrementProducerEpoch).
+    assert (txns.transactions["app"].state, txns.transactions["app"].started_ms) == (EMPTY, -1)
     await raises(ErrorCode.PRODUCER_FENCED, txns.add_partitions("app", 0, 0, [T0]))
     await raises(ErrorCode.PRODUCER_FENCED, txns.end_transaction("app", 0, 0, commit=True))
     with pytest.raises(TransactionError) as caught:

@@ -222,9 +222,10 @@ async def test_the_admin_apis_show_transactions_and_producers(tmp_path):
     async with running_server(tmp_path) as server:
         client = await Client.connect(server)
         await client.call(CREATE_TOPICS, 4, create("t", 2))
-        done, open_ = Producer(client, "done"), Producer(client, "open")
+        done, open_, idle = Producer(client, "done"), Producer(client, "open"), Producer(client, "idle")
         await done.init()
         await open_.init(timeout_ms=30_000)
+        await idle.init()
         await done.add_partitions(("t", 1))
         await done.produce("t", 1, b"x", b"y")
         assert await done.end(commit=True) == NONE
@@ -239,15 +240,17 @@ async def test_the_admin_apis_show_transactions_and_producers(tmp_path):
                     sorted((s.transactional_id, s.producer_id, s.transaction_state)
                            for s in response.transaction_states))
 
-        everything = (NONE, [], [("done", 0, "CompleteCommit"), ("open", 1, "Ongoing")])
+        everything = (NONE, [], [("done", 0, "CompleteCommit"), ("idle", 2, "Empty"),
+                                 ("open", 1, "Ongoing")])
         assert await listed() == everything
         assert await listed(version=0) == everything
         assert await listed(states=["Ongoing", "Nonsense", "Dead"]) == (
             NONE, ["Nonsense"], [("open", 1, "Ongoing")])
         assert await listed(producer_ids=[0, 7]) == (NONE, [], [("done", 0, "CompleteCommit")])
-        # Open for longer than an hour: only the one with no transaction
-        # (its start time is -1, as in Kafka).
-        assert await listed(duration=3_600_000) == (NONE, [], [("done", 0, "CompleteCommit")])
+        # Started more than an hour ago: only the one that never began a
+        # transaction (its start time is -1, as in Kafka); a finished one
+        # keeps its start time.
+        assert await listed(duration=3_600_000) == (NONE, [], [("idle", 2, "Empty")])
         assert await listed(pattern="op.*") == (NONE, [], [("open", 1, "Ongoing")])
         assert await listed(pattern="op") == (NONE, [], [])
         assert (await listed(pattern="("))[0] == ErrorCode.INVALID_REGULAR_EXPRESSION
@@ -260,8 +263,9 @@ async def test_the_admin_apis_show_transactions_and_producers(tmp_path):
                 [(t.topic, t.partitions) for t in by_id["open"].topics]) == (
             NONE, "Ongoing", 30_000, 1, [("t", [0, 1])])
         assert by_id["open"].transaction_start_time_ms > 0
-        assert (by_id["done"].transaction_state, by_id["done"].transaction_start_time_ms,
-                by_id["done"].topics) == ("CompleteCommit", -1, [])
+        # Kafka keeps the start of the transaction that ended.
+        assert (by_id["done"].transaction_state, by_id["done"].topics) == ("CompleteCommit", [])
+        assert 0 < by_id["done"].transaction_start_time_ms <= by_id["open"].transaction_start_time_ms
         assert by_id["missing"].error_code == ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
 
         Topic = DESCRIBE_PRODUCERS.Request.TopicRequest
