@@ -50,12 +50,12 @@ func standardMessages(prefix string, count int) []Message {
 // Consumed is a record as the tests compare it: bytes as text, or "hex:..."
 // when they are not printable UTF-8, and null for null.
 type Consumed struct {
-	Partition int32      `json:"partition"`
-	Offset    int64      `json:"offset"`
-	Key       *string    `json:"key"`
-	Value     *string    `json:"value"`
+	Partition int32        `json:"partition"`
+	Offset    int64        `json:"offset"`
+	Key       *string      `json:"key"`
+	Value     *string      `json:"value"`
 	Headers   [][2]*string `json:"headers"`
-	Timestamp int64      `json:"timestamp"`
+	Timestamp int64        `json:"timestamp"`
 }
 
 func text(b []byte) *string {
