@@ -5,6 +5,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"log"
+	"os"
 	"sort"
 	"time"
 
@@ -19,6 +21,9 @@ func init() {
 // saramaConfig is what an application written for Kafka 4 sets: the
 // broker version, which decides the request versions Sarama sends.
 func saramaConfig(version string) (*sarama.Config, error) {
+	if os.Getenv("KGWGO_DEBUG") != "" {
+		sarama.Logger = log.New(os.Stderr, "[sarama] ", log.Lmicroseconds)
+	}
 	config := sarama.NewConfig()
 	config.ClientID = "kgw-compat-sarama"
 	if version == "" {
