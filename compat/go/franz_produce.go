@@ -67,6 +67,7 @@ func franzProduce(ctx context.Context, r *Run) (any, error) {
 		Prefix       string
 		Codec        string
 		Acks         int
+		Timestamps   []int64 // per record, in ms; the time of producing if absent
 	}{Count: 10, Batch: 10, Prefix: "m", Codec: "none", Acks: -1}
 	r.Decode(&o)
 	codec, err := franzCodec(o.Codec)
@@ -96,8 +97,12 @@ func franzProduce(ctx context.Context, r *Run) (any, error) {
 		defer cl.Close()
 		results := make(chan *kgo.Record, end-start)
 		errs := make(chan error, end-start)
-		for _, m := range messages[start:end] {
-			cl.Produce(ctx, franzRecord(r.Topic, o.Partition, m), func(rec *kgo.Record, err error) {
+		for i, m := range messages[start:end] {
+			rec := franzRecord(r.Topic, o.Partition, m)
+			if start+i < len(o.Timestamps) {
+				rec.Timestamp = time.UnixMilli(o.Timestamps[start+i])
+			}
+			cl.Produce(ctx, rec, func(rec *kgo.Record, err error) {
 				if err != nil {
 					errs <- err
 					return
