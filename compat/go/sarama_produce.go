@@ -16,6 +16,7 @@ import (
 func init() {
 	register("sarama_produce", saramaProduce)
 	register("sarama_consume", saramaConsume)
+	register("sarama_txn", saramaTxn)
 }
 
 // saramaConfig is what an application written for Kafka 4 sets: the
@@ -184,4 +185,59 @@ func saramaConsume(ctx context.Context, r *Run) (any, error) {
 	}
 	sort.SliceStable(consumed, func(i, j int) bool { return consumed[i].Partition < consumed[j].Partition })
 	return map[string]any{"records": consumed, "timedOut": timedOut}, nil
+}
+
+// saramaTxn runs the transactions of a franz_txn scenario with Sarama's
+// transactional SyncProducer and returns the offsets each record got.
+func saramaTxn(ctx context.Context, r *Run) (any, error) {
+	o := struct {
+		txnOptions
+		Version string
+	}{}
+	r.Decode(&o)
+	config, err := saramaConfig(o.Version)
+	if err != nil {
+		return nil, err
+	}
+	config.Producer.Idempotent = true
+	config.Producer.Transaction.ID = o.TransactionalID
+	config.Producer.RequiredAcks = sarama.WaitForAll
+	config.Producer.Return.Successes = true
+	config.Producer.Partitioner = sarama.NewManualPartitioner
+	config.Net.MaxOpenRequests = 1
+	producer, err := sarama.NewSyncProducer([]string{r.Bootstrap}, config)
+	if err != nil {
+		return nil, err
+	}
+	defer producer.Close()
+	var results [][][]int64
+	for _, txn := range o.Txns {
+		records, err := txnRecords(r.Topic, txn)
+		if err != nil {
+			return nil, err
+		}
+		if err := producer.BeginTxn(); err != nil {
+			return nil, err
+		}
+		var offsets [][]int64
+		for _, rec := range records {
+			msg := &sarama.ProducerMessage{Topic: r.Topic, Partition: rec.Partition,
+				Key: sarama.ByteEncoder(rec.Key), Value: sarama.ByteEncoder(rec.Value)}
+			partition, offset, err := producer.SendMessage(msg)
+			if err != nil {
+				return nil, err
+			}
+			offsets = append(offsets, []int64{int64(partition), offset})
+		}
+		results = append(results, offsets)
+		if txn.End == "commit" {
+			err = producer.CommitTxn()
+		} else {
+			err = producer.AbortTxn()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", txn.End, err)
+		}
+	}
+	return map[string]any{"offsets": results}, nil
 }

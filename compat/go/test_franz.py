@@ -4,8 +4,8 @@ import pytest
 
 from protocol.compression import Codec
 
-from ..harness import stored_batches
-from ._go import run
+from ..harness import create_topic, stored_batches
+from ._go import GoProcess, run
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 
@@ -36,3 +36,42 @@ def test_produce_consume_codec(kgw_broker, kgw_topic, codec):
         (0, 6, Codec[codec.upper()]), (6, 6, Codec[codec.upper()])]
     c = run("franz_consume", kgw_broker.bootstrap, kgw_topic, count=12)
     assert without_timestamps(c["records"]) == standard("m", 12)
+
+
+@pytest.mark.parametrize("acks", [0, 1])
+def test_acks(kgw_broker, kgw_topic, acks):
+    p = run("franz_produce", kgw_broker.bootstrap, kgw_topic, count=6, batch=3, acks=acks)
+    # With acks=0 there is no answer: franz-go numbers each batch's records
+    # from 0 (one client, so one batch, per flush here).
+    assert p["offsets"] == (list(range(6)) if acks else [0, 1, 2, 0, 1, 2])
+    c = run("franz_consume", kgw_broker.bootstrap, kgw_topic, count=6)
+    assert without_timestamps(c["records"]) == standard("m", 6)
+    batches = stored_batches(kgw_broker.data_dir, kgw_topic)
+    assert [(b.base_offset, b.record_count, b.producer_id) for b in batches] == [(0, 3, -1), (3, 3, -1)]
+
+
+def test_idempotent_producer_with_cut_connections(kgw_behind_proxy, topic_name):
+    server, proxy = kgw_behind_proxy
+    bootstrap = f"127.0.0.1:{proxy.port}"
+    create_topic(bootstrap, topic_name, 1)
+    count = 80
+    producer = GoProcess("franz_idempotent", bootstrap, topic_name, count=count, pauseMs=5)
+    try:
+        cuts = []
+        for at in (10, 30, 50, 70):
+            producer.wait_for(lambda lines: any(x.get("sent", 0) >= at for x in lines), what=f"{at} sent")
+            cuts.append(proxy.cut())
+        acks = producer.result("acks")["acks"]
+    finally:
+        producer.close()
+    assert producer.proc.returncode == 0, "".join(producer.stderr[-30:])
+    assert all(n > 0 for n in cuts), cuts
+    assert proxy.connections > len(cuts)
+    assert acks == list(range(count))
+    c = run("franz_consume", bootstrap, topic_name, count=count + 1, idleMs=1500)
+    assert [(r["offset"], r["key"], r["value"]) for r in c["records"]] == [
+        (i, f"k{i}", f"idem-{i}") for i in range(count)]
+    # One producer id; each batch's first sequence is its first offset.
+    batches = stored_batches(server.data_dir, topic_name)
+    assert len({b.producer_id for b in batches}) == 1 and batches[0].producer_id >= 0
+    assert [b.base_sequence for b in batches] == [b.base_offset for b in batches]

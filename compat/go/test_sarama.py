@@ -1,12 +1,21 @@
-"""Sarama against a live kgw."""
+"""Sarama against a live kgw: produce and consume with every codec and\nacks setting, the idempotent and the transactional producer, read_committed,\nand ClusterAdmin."""
 
 import pytest
 
 from protocol.compression import Codec
 
+from protocol.error_codes import ErrorCode
+
 from ..harness import stored_batches
+from ..transactions import _util as u
 from ._go import run
 from .test_franz import CODECS, standard, without_timestamps
+
+OFFSET_OUT_OF_RANGE = ErrorCode.OFFSET_OUT_OF_RANGE
+UNKNOWN_TOPIC_OR_PARTITION = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+TOPIC_ALREADY_EXISTS = ErrorCode.TOPIC_ALREADY_EXISTS
+INVALID_PARTITIONS = ErrorCode.INVALID_PARTITIONS
+GROUP_ID_NOT_FOUND = ErrorCode.GROUP_ID_NOT_FOUND
 
 
 @pytest.mark.parametrize("codec", CODECS)
@@ -18,3 +27,63 @@ def test_produce_consume_codec(kgw_broker, kgw_topic, codec):
         (0, 6, Codec[codec.upper()]), (6, 6, Codec[codec.upper()])]
     c = run("sarama_consume", kgw_broker.bootstrap, kgw_topic, count=12)
     assert without_timestamps(c["records"]) == standard("m", 12)
+
+
+def test_idempotent_producer(kgw_broker, kgw_topic):
+    p = run("sarama_produce", kgw_broker.bootstrap, kgw_topic, count=12, batch=4, idempotent=True, codec="zstd")
+    assert p["offsets"] == list(range(12))
+    batches = stored_batches(kgw_broker.data_dir, kgw_topic)
+    assert len({b.producer_id for b in batches}) == 1 and batches[0].producer_id >= 0
+    # One request in flight: how Sarama batches depends on timing, but each
+    # batch's sequence continues the previous one's.
+    assert [b.base_sequence for b in batches] == [b.base_offset for b in batches]
+    assert sum(b.record_count for b in batches) == 12
+
+
+@pytest.mark.parametrize("acks", [0, 1])
+def test_acks(kgw_broker, kgw_topic, acks):
+    p = run("sarama_produce", kgw_broker.bootstrap, kgw_topic, count=6, batch=3, acks=acks)
+    # With acks=0 there is no answer, so no offsets: Sarama reports 0.
+    assert p["offsets"] == (list(range(6)) if acks else [0] * 6)
+    c = run("sarama_consume", kgw_broker.bootstrap, kgw_topic, count=6)
+    assert without_timestamps(c["records"]) == standard("m", 6)
+
+
+def test_transactions_abort_then_commit(kgw_broker, kgw_topic):
+    bootstrap = kgw_broker.bootstrap
+    r = run("sarama_txn", bootstrap, kgw_topic, transactionalId=u.unique("sarama"),
+            txns=[{"records": {"0": u.ABORTED}, "end": "abort"}, {"records": {"0": u.COMMITTED}, "end": "commit"}])
+    assert r["offsets"] == [[[0, 0], [0, 1], [0, 2]], [[0, 4], [0, 5]]]
+    assert u.log_layout(kgw_broker.data_dir, kgw_topic) == u.ABORT_LAYOUT
+    assert u.stable_and_high(bootstrap, kgw_topic) == {0: (u.ABORT_END, u.ABORT_END)}
+    rows = {isolation: [(m["partition"], m["offset"], m["key"], m["value"]) for m in run(
+        "sarama_consume", bootstrap, kgw_topic, count=5, isolation=isolation, idleMs=1500)["records"]]
+        for isolation in ("committed", "uncommitted")}
+    assert rows == {"committed": u.ABORT_COMMITTED_ROWS, "uncommitted": u.ABORT_ALL_ROWS}
+
+
+def test_cluster_admin(kgw_bootstrap, topic_name):
+    r = run("sarama_admin", kgw_bootstrap, topic_name, group=u.unique("sarama-admin"))
+    host_port = kgw_bootstrap
+    assert (r["created"], r["createdAgain"]) == (0, TOPIC_ALREADY_EXISTS)
+    assert r["listed"] == {"partitions": 2, "replicationFactor": 1, "configs": {"retention.ms": "3600000"}}
+    assert (r["createPartitions"], r["shrinkPartitions"]) == (0, INVALID_PARTITIONS)
+    assert r["described"] == {"error": 0, "partitions": [
+        {"partition": p, "leader": 0, "replicas": [0], "isr": [0]} for p in range(3)]}
+    default = {"cleanup.policy": ["delete", "Default"], "max.message.bytes": ["1048588", "Default"],
+               "retention.ms": ["604800000", "Default"]}
+    assert r["configs"] == {**default, "retention.ms": ["3600000", "Topic"]}
+    assert r["incrementalAlter"] == 0
+    assert r["configsAfterIncremental"] == {**default, "retention.ms": ["3600000", "Topic"],
+                                           "max.message.bytes": ["2000", "Topic"]}
+    assert r["alter"] == 0  # AlterConfigs replaces every override
+    assert r["configsAfterAlter"] == {**default, "cleanup.policy": ["compact", "Topic"]}
+    assert (r["deleteRecords"], r["startAfterDelete"], r["deleteRecordsBeyondEnd"]) == (0, [2, 0], OFFSET_OUT_OF_RANGE)
+    assert r["groupOffsets"] == {"0": [4, "meta-0", 0], "1": [0, "meta-1", 0], "2": [-1, "", 0]}
+    assert r["listedGroup"] == ""  # a group with offsets and no members has no protocol type
+    assert r["describedGroup"] == {"state": "Empty", "protocolType": "", "members": 0, "error": 0}
+    assert r["deleteGroupOffset"] == 0
+    assert r["groupOffsetsAfterDelete"] == {"0": [4, "meta-0", 0], "1": [-1, "", 0], "2": [-1, "", 0]}
+    assert (r["deleteGroup"], r["deleteGroupAgain"]) == (0, GROUP_ID_NOT_FOUND)
+    assert r["cluster"] == {"brokers": [f"0@{host_port}"], "controller": 0}
+    assert (r["deleted"], r["deletedAgain"], r["listedAfterDelete"]) == (0, UNKNOWN_TOPIC_OR_PARTITION, False)
