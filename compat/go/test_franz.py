@@ -75,3 +75,19 @@ def test_idempotent_producer_with_cut_connections(kgw_behind_proxy, topic_name):
     batches = stored_batches(server.data_dir, topic_name)
     assert len({b.producer_id for b in batches}) == 1 and batches[0].producer_id >= 0
     assert [b.base_sequence for b in batches] == [b.base_offset for b in batches]
+
+
+@pytest.mark.parametrize("crash", [False, True], ids=["graceful", "kill9"])
+def test_group_resumes_from_committed_offsets_across_a_restart(own_kgw, topic_name, crash):
+    create_topic(own_kgw.bootstrap, topic_name, 2)
+    run("franz_produce", own_kgw.bootstrap, topic_name, count=10, partition=0)
+    run("franz_produce", own_kgw.bootstrap, topic_name, count=6, partition=1, prefix="z", codec="zstd")
+    group = f"{topic_name}-g"
+    first = run("franz_consume", own_kgw.bootstrap, topic_name, count=16, group=group)
+    assert len(first["records"]) == 16
+    run("franz_produce", own_kgw.bootstrap, topic_name, count=4, partition=1, prefix="after")
+    own_kgw.restart(crash=crash)
+    # Only what came after the commit, once.
+    again = run("franz_consume", own_kgw.bootstrap, topic_name, count=5, group=group, idleMs=3000)
+    assert again["timedOut"] is True
+    assert without_timestamps(again["records"]) == standard("after", 4, partition=1, first_offset=6)
