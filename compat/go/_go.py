@@ -22,7 +22,7 @@ TIMEOUT_S = 120
 
 def go_env() -> dict:
     return {**os.environ, "GOMODCACHE": str(BUILD / "mod"), "GOCACHE": str(BUILD / "cache"),
-            "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
+            "GOFLAGS": "-mod=mod -buildvcs=false", "CGO_ENABLED": "0"}
 
 
 def build(go: str = "go") -> Path:
