@@ -227,9 +227,10 @@ func franzIdempotent(ctx context.Context, r *Run) (any, error) {
 }
 
 // franzStream writes s-n to partition n % Partitions, so that s-n lands at
-// offset n / Partitions, until told to stop (and at least Minimum records).
+// offset n / Partitions, for n from First until told to stop (and at least
+// Minimum records).
 func franzStream(ctx context.Context, r *Run) (any, error) {
-	o := struct{ Partitions, Minimum, PauseMs int }{Partitions: 6, Minimum: 0, PauseMs: 15}
+	o := struct{ Partitions, Minimum, PauseMs, First int }{Partitions: 6, Minimum: 0, PauseMs: 15}
 	r.Decode(&o)
 	cl, err := franzClient(r, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
@@ -238,9 +239,9 @@ func franzStream(ctx context.Context, r *Run) (any, error) {
 	defer cl.Close()
 	cmds := commands()
 	stopping := false
-	n := 0
+	n := o.First
 	emit(map[string]string{"event": "started"})
-	for !stopping || n < o.Minimum {
+	for !stopping || n-o.First < o.Minimum {
 		select {
 		case cmd := <-cmds:
 			stopping = stopping || cmd == "stop"
@@ -260,5 +261,5 @@ func franzStream(ctx context.Context, r *Run) (any, error) {
 			perPartition[strconv.Itoa(p)]++
 		}
 	}
-	return map[string]any{"total": n, "perPartition": perPartition}, nil
+	return map[string]any{"total": n - o.First, "perPartition": perPartition}, nil
 }
