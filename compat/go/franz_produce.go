@@ -18,6 +18,7 @@ func init() {
 	register("franz_consume", franzConsume)
 	register("franz_idempotent", franzIdempotent)
 	register("franz_stream", franzStream)
+	register("franz_big_record", franzBigRecord)
 }
 
 func franzCodec(name string) (kgo.CompressionCodec, error) {
@@ -262,4 +263,39 @@ func franzStream(ctx context.Context, r *Run) (any, error) {
 		}
 	}
 	return map[string]any{"total": n - o.First, "perPartition": perPartition}, nil
+}
+
+// franzBigRecord produces one record of Size bytes with the timestamp
+// TimestampMs, reports the outcome, then reads the partition with a
+// consumer whose fetch limits are MaxBytes, as franz-go sees it.
+func franzBigRecord(ctx context.Context, r *Run) (any, error) {
+	o := struct {
+		Size        int
+		TimestampMs int64
+		MaxBytes    int32
+	}{Size: 1000, MaxBytes: 1 << 20}
+	r.Decode(&o)
+	cl, err := franzClient(r, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ConsumeTopics(r.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxBytes(o.MaxBytes),
+		kgo.FetchMaxPartitionBytes(o.MaxBytes), kgo.ProducerBatchMaxBytes(16<<20), kgo.BrokerMaxWriteBytes(32<<20))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	rec := &kgo.Record{Topic: r.Topic, Value: make([]byte, o.Size), Timestamp: time.UnixMilli(o.TimestampMs)}
+	res := cl.ProduceSync(ctx, rec)
+	out := map[string]any{"produced": errorName(res.FirstErr()), "offset": rec.Offset,
+		"producedTimestamp": rec.Timestamp.UnixMilli()}
+	records, timedOut, err := pollUntil(ctx, cl, 1, 3*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	var read []map[string]any
+	for _, rec := range records {
+		read = append(read, map[string]any{"offset": rec.Offset, "size": len(rec.Value),
+			"timestamp": rec.Timestamp.UnixMilli(), "logAppendTime": rec.Attrs.TimestampType() == 1})
+	}
+	out["read"] = read
+	out["timedOut"] = timedOut
+	return out, nil
 }

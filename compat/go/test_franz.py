@@ -1,5 +1,7 @@
 """franz-go (kgo) against a live kgw."""
 
+import time
+
 import pytest
 
 from protocol.compression import Codec
@@ -91,3 +93,19 @@ def test_group_resumes_from_committed_offsets_across_a_restart(own_kgw, topic_na
     again = run("franz_consume", own_kgw.bootstrap, topic_name, count=5, group=group, idleMs=3000)
     assert again["timedOut"] is True
     assert without_timestamps(again["records"]) == standard("after", 4, partition=1, first_offset=6)
+
+
+def test_a_record_larger_than_the_fetch_limits_still_comes(kgw_bootstrap, kgw_topic):
+    r = run("franz_big_record", kgw_bootstrap, kgw_topic, size=300_000, timestampMs=1_000_000, maxBytes=1000)
+    # KIP-74: the first batch of a fetch is returned whole, whatever the limits.
+    assert r["produced"] == "" and r["offset"] == 0
+    assert r["read"] == [{"offset": 0, "size": 300_000, "timestamp": 1_000_000, "logAppendTime": False}]
+
+
+@pytest.mark.kgw_topic(configs={"message.timestamp.type": "LogAppendTime"})
+def test_log_append_time_topic(kgw_bootstrap, kgw_topic):
+    before = int(time.time() * 1000)
+    r = run("franz_big_record", kgw_bootstrap, kgw_topic, size=10, timestampMs=1_000_000)
+    after = int(time.time() * 1000)
+    (read,) = r["read"]
+    assert read["logAppendTime"] is True and before <= read["timestamp"] <= after
