@@ -110,8 +110,6 @@ def test_transactions_and_producers(kgw_bootstrap, kgw_topic):
     after = run("kadm_transactions", kgw_bootstrap, kgw_topic, transactionalId=tid)
     assert after["listed"] == {"state": "CompleteCommit", "producerId": pid, "coordinator": 0}
     assert after["listedOngoing"] is False
-    # (Whether the start time of a completed transaction is still shown is
-    # left out: kgw shows none.)
-    del after["described"]["started"], r["described"]["started"]
-    assert after["described"] == {**r["described"], "state": "CompleteCommit", "topics": {}}
+    # A completed transaction keeps its start time, as in Kafka.
+    assert after["described"] == {**r["described"], "state": "CompleteCommit", "topics": {}, "started": True}
     assert [p["txnStartOffset"] for p in after["producers"]["active"]] == [-1, -1]

@@ -335,6 +335,7 @@ def test_admin_lists_and_describes_transactions_and_producers(kgw_broker, kgw_to
             described.transaction_timeout_ms, described.topic_partitions) == (
         0, TransactionState.ONGOING, pid, 0, 45_000, {TopicPartition(kgw_topic, 0)})
     assert described.transaction_start_time_ms > 0
+    started = described.transaction_start_time_ms
 
     def producers():
         state = admin.describe_producers([TopicPartition(kgw_topic, 0)])[TopicPartition(kgw_topic, 0)]
@@ -346,8 +347,9 @@ def test_admin_lists_and_describes_transactions_and_producers(kgw_broker, kgw_to
     producer.commit_transaction()
     assert producers() == sorted([(done_pid, 0, 0, 0, -1), (pid, 0, 1, 0, -1)])
     described = admin.describe_transactions([txn_id])[txn_id]
+    # A completed transaction keeps its start time, as in Kafka.
     assert (described.state, described.topic_partitions, described.transaction_start_time_ms) == (
-        TransactionState.COMPLETE_COMMIT, set(), -1)
+        TransactionState.COMPLETE_COMMIT, set(), started)
 
 
 def test_admin_aborts_a_transaction_its_coordinator_lost(own_kgw, topic_name, kp, txn_id):

@@ -292,7 +292,8 @@ class TransactionCoordinator:
         txn.state = COMPLETE_COMMIT if commit else COMPLETE_ABORT
         txn.partitions = set()
         txn.groups = set()
-        txn.started_ms = -1
+        # started_ms stays: Kafka's CompleteCommit/CompleteAbort keep the
+        # ended transaction's start time, which DescribeTransactions shows.
         # Not waited for: lost to a crash, the Prepare state before it makes
         # start-up complete the transaction again, which finds every marker
         # written and every group's offsets settled. Any later change's

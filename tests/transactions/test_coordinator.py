@@ -61,19 +61,26 @@ async def raises(code, call):
 @trio_test
 async def test_commit_writes_commit_markers_and_ends_the_groups(tmp_path):
     rec = Recorder()
-    txns = coordinator(tmp_path, rec)
+    clock = Clock()
+    txns = coordinator(tmp_path, rec, clock)
     assert await txns.init_producer_id("app", 60_000) == (0, 0)
+    clock.now += 5
     await txns.add_partitions("app", 0, 0, [T0, T1])
+    clock.now += 5
     await txns.add_offsets("app", 0, 0, "readers")
     txn = txns.transactions["app"]
     assert (txn.state, txn.partitions, txn.groups) == (ONGOING, {T0, T1}, {"readers"})
     txns.check_produce("app", 0, 0, T0)
     txns.check_offset_commit("app", 0, 0, "readers")
 
+    clock.now += 5
     await txns.end_transaction("app", 0, 0, commit=True)
     assert rec.markers == [(0, 0, True, [T0, T1], False)]
     assert rec.groups == [("readers", 0, True)]
-    assert (txn.state, txn.partitions, txn.groups, txn.started_ms) == (COMPLETE_COMMIT, set(), set(), -1)
+    # As in Kafka, the ended transaction keeps its start time (the first
+    # AddPartitionsToTxn), which DescribeTransactions shows.
+    assert (txn.state, txn.partitions, txn.groups, txn.started_ms) == (
+        COMPLETE_COMMIT, set(), set(), 1_700_000_005_000)
     # A retried commit succeeds without writing anything; an abort of it cannot.
     await txns.end_transaction("app", 0, 0, commit=True)
     await raises(ErrorCode.INVALID_TXN_STATE, txns.end_transaction("app", 0, 0, commit=False))
