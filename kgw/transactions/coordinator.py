@@ -26,8 +26,8 @@ from protocol.error_codes import ErrorCode
 
 from ..journal import Journal, encode_frame
 from .state import (
-    COMPLETE_ABORT, COMPLETE_COMMIT, MAX_EPOCH, ONGOING, PREPARE_ABORT, PREPARE_COMMIT, PREPARING,
-    SETTLED, STATES, Transaction, expiry_record,
+    COMPLETE_ABORT, COMPLETE_COMMIT, EMPTY, MAX_EPOCH, ONGOING, PREPARE_ABORT, PREPARE_COMMIT,
+    PREPARING, SETTLED, STATES, Transaction, expiry_record,
 )
 
 log = logging.getLogger("kgw.transactions")
@@ -138,6 +138,10 @@ class TransactionCoordinator:
             await self._end(txn, commit=False, bump_epoch=True)
         self._bump_epoch(txn)
         txn.timeout_ms = timeout_ms
+        # A new incarnation has no transaction yet: Empty, with no start
+        # time, as Kafka's prepareIncrementProducerEpoch leaves it.
+        txn.state = EMPTY
+        txn.started_ms = -1
         await self._persist(txn)
         return txn.producer_id, txn.producer_epoch
 

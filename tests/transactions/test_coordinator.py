@@ -103,9 +103,17 @@ async def test_init_producer_id_validates_and_bumps_the_epoch(tmp_path):
     assert await txns.init_producer_id("app", 1000) == (0, 1)
     assert txns.transactions["app"].timeout_ms == 1000
     assert await txns.init_producer_id("other", 1000) == (1, 0)
+    # After a transaction, a new incarnation is Empty again, with no start
+    # time, as Kafka's InitProducerId leaves it.
+    await txns.add_partitions("app", 0, 1, [T0])
+    await txns.end_transaction("app", 0, 1, commit=True)
+    assert txns.transactions["app"].state == COMPLETE_COMMIT
+    assert await txns.init_producer_id("app", 1000) == (0, 2)
+    assert (txns.transactions["app"].state, txns.transactions["app"].started_ms) == (EMPTY, -1)
+    await raises(ErrorCode.INVALID_TXN_STATE, txns.end_transaction("app", 0, 2, commit=True))
     # KIP-360: the current producer may re-initialise itself, no one else.
-    assert await txns.init_producer_id("app", 1000, 0, 1) == (0, 2)
-    await raises(ErrorCode.PRODUCER_FENCED, txns.init_producer_id("app", 1000, 0, 1))
+    assert await txns.init_producer_id("app", 1000, 0, 2) == (0, 3)
+    await raises(ErrorCode.PRODUCER_FENCED, txns.init_producer_id("app", 1000, 0, 2))
 
 
 @trio_test
@@ -118,7 +126,8 @@ async def test_a_new_incarnation_aborts_the_open_transaction_and_fences_the_old(
     # The abort carries the fencing epoch, so the old producer's batches
     # can no longer be written.
     assert rec.markers == [(0, 1, False, [T0], False)]
-    assert txns.transactions["app"].state == COMPLETE_ABORT
+    # The new incarnation starts Empty, as in Kafka.
+    assert (txns.transactions["app"].state, txns.transactions["app"].started_ms) == (EMPTY, -1)
     await raises(ErrorCode.PRODUCER_FENCED, txns.add_partitions("app", 0, 0, [T0]))
     await raises(ErrorCode.PRODUCER_FENCED, txns.end_transaction("app", 0, 0, commit=True))
     with pytest.raises(TransactionError) as caught:
