@@ -17,6 +17,7 @@ import (
 func init() {
 	register("franz_txn", franzTxn)
 	register("franz_txn_open", franzTxnOpen)
+	register("franz_plain", franzPlain)
 	register("franz_ctp_member", franzCtpMember)
 }
 
@@ -218,4 +219,28 @@ func ownedList(owned map[int32]bool) []int32 {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i] < list[j] })
 	return list
+}
+
+// franzPlain writes the first transaction's records without one: keyed
+// "k-" + value, with an idempotent producer.
+func franzPlain(ctx context.Context, r *Run) (any, error) {
+	var o txnOptions
+	r.Decode(&o)
+	cl, err := franzClient(r, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	records, err := txnRecords(r.Topic, o.Txns[0])
+	if err != nil {
+		return nil, err
+	}
+	var offsets []int64
+	for _, rec := range records {
+		if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+			return nil, err
+		}
+		offsets = append(offsets, rec.Offset)
+	}
+	return map[string]any{"offsets": offsets}, nil
 }

@@ -6,7 +6,7 @@ from protocol.compression import Codec
 
 from protocol.error_codes import ErrorCode
 
-from ..harness import stored_batches
+from ..harness import create_topic, stored_batches
 from ..transactions import _util as u
 from ._go import run
 from .test_franz import CODECS, standard, without_timestamps
@@ -87,3 +87,33 @@ def test_cluster_admin(kgw_bootstrap, topic_name):
     assert (r["deleteGroup"], r["deleteGroupAgain"]) == (0, GROUP_ID_NOT_FOUND)
     assert r["cluster"] == {"brokers": [f"0@{host_port}"], "controller": 0}
     assert (r["deleted"], r["deletedAgain"], r["listedAfterDelete"]) == (0, UNKNOWN_TOPIC_OR_PARTITION, False)
+
+
+def test_consume_transform_produce(kgw_broker, kgw_topic):
+    """compat/transactions' consume-transform-produce with Sarama: round 1
+    commits i0..i2 and the group offset 3, round 2 aborts i3, i4, and a new
+    process resumes at 3 and commits them."""
+    bootstrap = kgw_broker.bootstrap
+    output, group, tid = f"{kgw_topic}-out", u.unique("sarama-ctp"), u.unique("sarama-ctp")
+    create_topic(bootstrap, output, 1)
+
+    def ctp(*rounds):
+        r = run("sarama_ctp", bootstrap, kgw_topic, group=group, output=output, transactionalId=tid,
+                rounds=[{"count": count, "end": end} for count, end in rounds])
+        return [([tuple(row) for row in x["in"]], x["out"]) for x in r["rounds"]]
+
+    def plain(values):
+        return run("franz_plain", bootstrap, kgw_topic, txns=[{"records": {"0": values}, "end": ""}])["offsets"]
+
+    assert plain(u.CTP_INPUT1 + u.CTP_INPUT2) == [0, 1, 2, 3, 4]
+    assert ctp((3, "commit"), (2, "abort")) == [(u.CTP_INPUT_ROWS1, [0, 1, 2]), (u.CTP_INPUT_ROWS2, [4, 5])]
+    assert u.committed_offsets(bootstrap, group, kgw_topic) == {0: 3}
+    assert ctp((2, "commit")) == [(u.CTP_INPUT_ROWS2, [7, 8])]
+    assert u.committed_offsets(bootstrap, group, kgw_topic) == {0: 5}
+
+    assert u.log_layout(kgw_broker.data_dir, output) == u.CTP_OUTPUT_LAYOUT
+    assert u.stable_and_high(bootstrap, output) == {0: (u.CTP_OUTPUT_END, u.CTP_OUTPUT_END)}
+    rows = {isolation: [(m["partition"], m["offset"], m["key"], m["value"]) for m in run(
+        "sarama_consume", bootstrap, output, count=8, isolation=isolation, idleMs=1500)["records"]]
+        for isolation in ("committed", "uncommitted")}
+    assert rows == {"committed": u.CTP_OUTPUT_COMMITTED_ROWS, "uncommitted": u.CTP_OUTPUT_ALL_ROWS}
