@@ -109,9 +109,7 @@ func franzTxnOpen(ctx context.Context, r *Run) (any, error) {
 		return nil, err
 	}
 	emit(map[string]string{"event": "open"})
-	for range commands() {
-		break
-	}
+	<-commands()
 	err = cl.EndTransaction(ctx, kgo.TransactionEndTry(o.Txns[0].End == "commit"))
 	return map[string]any{"ended": errorName(err)}, nil
 }

@@ -28,15 +28,17 @@ type memberOptions struct {
 	SessionTimeoutMs int
 	Balancer         string
 	Version          string
+	InstanceID       string // static membership (KIP-345) when set
 }
 
 func processed(partition int32, offset int64, value []byte) map[string]any {
 	return map[string]any{"p": partition, "o": offset, "v": string(value)}
 }
 
-func freeze(frozen string) {
-	emit(map[string]string{"event": frozen})
-	select {} // until killed
+// freeze reports that the member stopped consuming, and waits to be killed.
+func freeze() {
+	emit(map[string]string{"event": "frozen"})
+	select {}
 }
 
 func franzMember(ctx context.Context, r *Run) (any, error) {
@@ -49,14 +51,18 @@ func franzMember(ctx context.Context, r *Run) (any, error) {
 		}
 		emit(map[string]any{"event": event, "partitions": partitions[r.Topic], "owned": ownedList(owned)})
 	}
-	cl, err := franzClient(r, kgo.ConsumerGroup(o.Group), kgo.ConsumeTopics(r.Topic),
+	opts := []kgo.Opt{kgo.ConsumerGroup(o.Group), kgo.ConsumeTopics(r.Topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
-		kgo.SessionTimeout(time.Duration(o.SessionTimeoutMs)*time.Millisecond),
-		kgo.HeartbeatInterval(500*time.Millisecond),
+		kgo.SessionTimeout(time.Duration(o.SessionTimeoutMs) * time.Millisecond),
+		kgo.HeartbeatInterval(500 * time.Millisecond),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, p map[string][]int32) { report("assigned", p) }),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, p map[string][]int32) { report("revoked", p) }),
-		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, p map[string][]int32) { report("lost", p) }))
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, p map[string][]int32) { report("lost", p) })}
+	if o.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(o.InstanceID))
+	}
+	cl, err := franzClient(r, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +72,7 @@ func franzMember(ctx context.Context, r *Run) (any, error) {
 		select {
 		case cmd := <-cmds:
 			if cmd == "freeze" {
-				freeze("frozen")
+				freeze()
 			}
 			cl.Close() // leaves the group
 			return map[string]string{"event": "stopped"}, nil
@@ -188,7 +194,7 @@ func saramaMember(ctx context.Context, r *Run) (any, error) {
 	case cmd := <-commands():
 		if cmd == "freeze" {
 			handler.mu.Lock()
-			freeze("frozen")
+			freeze()
 		}
 	case err := <-consumed:
 		return nil, err

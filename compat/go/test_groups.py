@@ -84,3 +84,43 @@ def test_group_processes_each_record_once_across_rebalances(kgw_bootstrap, kgw_t
     assert errors == []
     ends = {int(p): n for p, n in end["perPartition"].items()}
     assert u.committed_offsets(kgw_bootstrap, group, kgw_topic, PARTITIONS) == ends
+
+
+@pytest.mark.kgw_topic(partitions=PARTITIONS)
+def test_a_static_member_comes_back_to_its_partitions(kgw_bootstrap, kgw_topic):
+    """KIP-345 with franz-go: B (not the leader) is killed and restarted with
+    its instance id inside its session timeout; it gets its partitions back
+    without a rebalance (A sees no change) and resumes from its commits."""
+    group = u.unique("static")
+    stream = GoProcess("franz_stream", kgw_bootstrap, kgw_topic, partitions=PARTITIONS, minimum=300, pauseMs=10)
+    members = {}
+
+    def member(name):
+        members[name] = GoProcess("franz_member", kgw_bootstrap, kgw_topic, name=name, group=group,
+                                  instanceId=name[0], sessionTimeoutMs=30_000)
+        return members[name]
+
+    try:
+        stream.event("started")
+        a = member("A")
+        _wait_split([a])  # A joins first, so A leads
+        b = member("B")
+        _wait_split([a, b])
+        owned = {name: _owned(m) for name, m in members.items()}
+        changes_of_a = len([x for x in a.snapshot() if "owned" in x])
+        b.kill()
+        again = member("B2")
+        again.wait_for(lambda _: _owned(again) == owned["B"] and _processed(again), what="B's partitions back")
+        stream.send("stop")
+        end = stream.result("total")
+        a.wait_for(lambda _: sum(len(_processed(m)) for m in members.values()) >= end["total"],
+                   what=f"{end['total']} processed")
+        assert len([x for x in a.snapshot() if "owned" in x]) == changes_of_a
+        assert _owned(a) == owned["A"]
+    finally:
+        for m in members.values():
+            m.close()
+        stream.close()
+    everything = [x for m in members.values() for x in _processed(m)]
+    assert [k for k, n in Counter(everything).items() if n > 1] == []
+    assert sorted(everything) == sorted((n % PARTITIONS, n // PARTITIONS, f"s-{n}") for n in range(end["total"]))
