@@ -4,7 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test bench clean
+KAFKA_PORT ?= 9092
+# Apache Kafka, the reference (compat/reference/): fetched by Maven into build/.
+KAFKA := $(BIN)/python -m compat.reference.apache_kafka
+
+.PHONY: serve test unit compat lint bench clean kafka-fetch kafka test-kafka
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +25,29 @@ $(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
 serve: $(VENV)/.installed
 	$(BIN)/kgw serve --host 127.0.0.1 --port 9092 --data-dir ./data
 
-test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest tests compat
+# tests/: unit, property and in-process server tests; compat/: real clients
+# against a live kgw.
+test: unit compat
+
+unit: $(VENV)/.installed-test
+	$(BIN)/python -m pytest tests
+
+compat: $(VENV)/.installed-test
+	$(BIN)/python -m pytest compat
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check kgw protocol tests compat bench
+	$(BIN)/mypy
+
+kafka-fetch: $(VENV)/.installed
+	$(KAFKA) fetch
+
+kafka: $(VENV)/.installed
+	$(KAFKA) serve --port $(KAFKA_PORT)
+
+# compat/ against Apache Kafka; tests marked kgw_only are skipped.
+test-kafka: $(VENV)/.installed-test kafka-fetch
+	KGW_BROKER=kafka $(BIN)/python -m pytest compat
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.protocol_codec

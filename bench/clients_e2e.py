@@ -26,8 +26,9 @@ READY = re.compile(r"kgw ready on ([\d.]+):(\d+)")
 class Broker:
     """A kgw child process, observed through /proc."""
 
-    def __init__(self, data_dir: str):
+    def __init__(self, data_dir: str, *serve_args: str):
         self.data_dir = data_dir
+        self.serve_args = serve_args
         self.proc = None
         self.bootstrap = None
 
@@ -37,7 +38,7 @@ class Broker:
 
         t0 = time.perf_counter()
         self.proc = subprocess.Popen([sys.executable, "-m", "kgw", "serve", "--port", "0",
-                                      "--data-dir", self.data_dir],
+                                      "--data-dir", self.data_dir, *self.serve_args],
                                      stderr=subprocess.PIPE, text=True)
         for line in self.proc.stderr:
             match = READY.search(line)

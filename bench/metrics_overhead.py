@@ -112,7 +112,7 @@ def calls_ns() -> dict[str, float]:
         Result.PartitionProduceResponse(index=0, error_code=0, base_offset=7)])])
     out = {}
     for name, metrics in (("on", Metrics()), ("off", NO_METRICS)):
-        def per_request():
+        def per_request(metrics=metrics):
             metrics.request(PRODUCE.key, response, 0.0002)
             metrics.produced("t", 160, 1)
         number = 200_000

@@ -11,14 +11,20 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from protocol.connection import NEED_DATA, ClientConnection
-from protocol.messages import APIS, CREATE_TOPICS
+from protocol.error_codes import ErrorCode
+from protocol.messages import APIS, CREATE_TOPICS, LIST_OFFSETS, OFFSET_FETCH
 from protocol.records import iter_batches
 
 WIRE_TIMEOUT_S = 30
+# How long a compat test waits for something a client or kgw should get to.
+WAIT_S = 30
+# The broker under test: "kgw", or "kafka" for Apache Kafka (compat/conftest.py).
+BROKER = os.environ.get("KGW_BROKER", "kgw")
 READY = re.compile(r"kgw ready on ([\d.]+):(\d+)")
 START_TIMEOUT_S = 20
 
@@ -41,6 +47,14 @@ def require_program(name: str) -> str:
             pytest.fail(f"program {name} is required but missing")
         pytest.skip(f"program {name} not installed")
     return path
+
+
+def require_kgw(fixture: str) -> None:
+    """A fixture that starts a kgw of its own would quietly test kgw when
+    Apache Kafka is the broker under test: its tests must be kgw_only."""
+    if BROKER != "kgw":
+        pytest.fail(f"{fixture} runs a kgw of its own: mark the test @pytest.mark.kgw_only(reason)",
+                    pytrace=False)
 
 
 class KgwProcess:
@@ -212,6 +226,62 @@ class Wire:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def wait_until(predicate, what: str, timeout: float = WAIT_S, interval: float = 0.05,
+               details: Callable[[], str] | None = None):
+    """Poll `predicate` until it returns something true, and return that; on
+    timeout, fail naming `what`, with `details()` when given (where a group
+    or a transaction got stuck)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            extra = f"\n{details()}" if details is not None else ""
+            raise AssertionError(f"timed out waiting for {what}{extra}")
+        time.sleep(interval)
+
+
+def end_offsets(bootstrap: str, topic: str, partitions: int, isolation: int = 0) -> dict[int, int]:
+    """ListOffsets v2, latest: {partition: offset}, the high watermark, or
+    with isolation 1 (read_committed) the last stable offset."""
+    Topic = LIST_OFFSETS.Request.ListOffsetsTopic
+    with Wire(bootstrap) as wire:
+        body = wire.call(LIST_OFFSETS.key, 2, replica_id=-1, isolation_level=isolation, topics=[
+            Topic(name=topic, partitions=[Topic.ListOffsetsPartition(partition_index=p, timestamp=-1)
+                                          for p in range(partitions)])])
+    out = {}
+    for t in body.topics:
+        for p in t.partitions:
+            assert p.error_code == 0, p
+            out[p.partition_index] = p.offset
+    return out
+
+
+def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int = 1) -> dict[int, int]:
+    """OffsetFetch v7 for explicit partitions: {partition: committed offset},
+    -1 where the group never committed.  With require_stable, a partition
+    whose transactional commit is still pending answers
+    UNSTABLE_OFFSET_COMMIT, which is retried as clients do."""
+    Topic = OFFSET_FETCH.Request.OffsetFetchRequestTopic
+
+    def fetch():
+        with Wire(bootstrap) as wire:
+            body = wire.call(OFFSET_FETCH.key, 7, group_id=group, require_stable=True,
+                             topics=[Topic(name=topic, partition_indexes=list(range(partitions)))])
+        assert body.error_code in (0, ErrorCode.UNSTABLE_OFFSET_COMMIT), body
+        out = {}
+        for t in body.topics:
+            for p in t.partitions:
+                if p.error_code == ErrorCode.UNSTABLE_OFFSET_COMMIT:
+                    return None
+                assert p.error_code == 0, p
+                out[p.partition_index] = p.committed_offset
+        return out if body.error_code == 0 else None
+
+    return wait_until(fetch, f"stable offsets of group {group}")
 
 
 def create_topic(bootstrap: str, name: str, partitions: int) -> None:

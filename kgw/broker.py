@@ -1,28 +1,33 @@
 """The broker's shared state: what every handler reaches through `broker`."""
 
 import base64
-import json
 import logging
-import os
 import uuid
 from pathlib import Path
+from typing import TypeVar
 
 import trio
 
 from protocol.error_codes import ErrorCode
 
-from .config import NODE_ID, BrokerConfig
+from .config import BrokerConfig
+from .errors import KafkaError
 from .groups import GroupCoordinator
 from .log import LogError, LogManager
 from .log.durability import Flusher
+from .log.files import read_metadata, write_metadata
+from .log.partition import AppendResult, PartitionLog
+from .log.producer_state import AppendOrigin
+from .log.scan import BatchHeader
 from .observability.metrics import NO_METRICS, Metrics
-from .producers import ProducerRegistry
+from .producers import ProducerIds
 from .transactions import MarkerWriter, TransactionCoordinator
 
 log = logging.getLogger("kgw.broker")
 
 CLUSTER_FILE = "cluster.json"
 CLUSTER_FILE_FORMAT = 1
+T = TypeVar("T")
 
 
 class AppendNotifier:
@@ -56,18 +61,20 @@ class AppendNotifier:
 class Broker:
     def __init__(self, config: BrokerConfig):
         self.config = config
-        self.node_id = NODE_ID
+        self.node_id = config.node_id
         data_dir = Path(config.data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.cluster_id = _load_or_create_cluster_id(data_dir)
+        self.cluster_id = ""  # read by open(), under the data directory's lock
         self.log = LogManager(data_dir, config.log_defaults())
         self.flusher = Flusher(config.flush, self.log)
-        self.producers = ProducerRegistry(data_dir)
-        self.groups: GroupCoordinator | None = None  # made by open()
-        self.transactions: TransactionCoordinator | None = None  # made by open()
+        # Made by open(), under the data directory's lock.
+        self._producer_ids: ProducerIds | None = None
+        self._groups: GroupCoordinator | None = None
+        self._transactions: TransactionCoordinator | None = None
         self.notifier = AppendNotifier()
-        self.markers = MarkerWriter(self.log, self.flusher, self.notifier, self.producers)
+        self.markers = MarkerWriter(self.log, self.flusher)
         self.metrics = Metrics() if config.metrics_port is not None else NO_METRICS
+        self.log.hooks.appended = self._appended
+        self.log.hooks.verify_transaction = self._verify_transaction
         # Set by the server once it has bound its socket.
         self.advertised_host = config.advertised_host or config.host
         self.advertised_port = config.advertised_port or config.port
@@ -78,27 +85,61 @@ class Broker:
         # offsets journal may truncate or compact it, which would corrupt
         # the journal of another kgw already serving this directory.
         try:
-            self.groups = GroupCoordinator(
+            self.cluster_id = _load_or_create_cluster_id(self.log.data_dir)
+            self._producer_ids = ProducerIds(self.log.data_dir)
+            self._groups = GroupCoordinator(
                 self.log.data_dir,
                 initial_rebalance_delay_ms=self.config.group_initial_rebalance_delay_ms,
                 offsets_retention_minutes=self.config.offsets_retention_minutes,
                 group_max_size=self.config.group_max_size)
-            self.transactions = TransactionCoordinator(
-                self.log.data_dir, new_producer_id=self.producers.new_producer_id,
+            self._transactions = TransactionCoordinator(
+                self.log.data_dir, new_producer_id=self._producer_ids.new_producer_id,
                 write_markers=self.markers,
-                end_group_transaction=self.groups.end_transaction,
+                end_group_transaction=self._groups.end_transaction,
                 max_timeout_ms=self.config.transaction_max_timeout_ms,
                 abort_check_interval_ms=self.config.transaction_abort_check_interval_ms)
         except BaseException:
             self.close()
             raise
 
-    def close(self) -> None:
-        if self.transactions is not None:
-            self.transactions.close()
-        if self.groups is not None:
-            self.groups.close()
-        self.log.close()
+    def close(self) -> bool:
+        """Close everything; whether the log was flushed and marked clean."""
+        if self._transactions is not None:
+            self._transactions.close()
+        if self._groups is not None:
+            self._groups.close()
+        return self.log.close()
+
+    @property
+    def producer_ids(self) -> ProducerIds:
+        return _opened(self._producer_ids)
+
+    @property
+    def groups(self) -> GroupCoordinator:
+        return _opened(self._groups)
+
+    @property
+    def transactions(self) -> TransactionCoordinator:
+        return _opened(self._transactions)
+
+    def _appended(self, partition: PartitionLog, result: AppendResult,
+                  origin: AppendOrigin) -> None:
+        """Every append, whoever made it: wake the fetches waiting on the
+        partition (a marker can move the LSO they wait for), count a client's."""
+        self.notifier.appended(partition.topic.name, partition.index)
+        if origin is AppendOrigin.CLIENT:
+            self.metrics.produced(partition.topic.name, result.size,
+                                  result.last_offset + 1 - result.base_offset)
+
+    def _verify_transaction(self, transactional_id: str | None, header: BatchHeader,
+                            partition: PartitionLog) -> None:
+        if transactional_id is None:
+            # Kafka asks for the transactional id's authorization first.
+            raise KafkaError(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                             "a transactional batch needs the producer's transactional id")
+        self.transactions.check_produce(transactional_id, header.producer_id,
+                                        header.producer_epoch,
+                                        (partition.topic.name, partition.index))
 
     def bound(self, host: str, port: int) -> None:
         self.advertised_host = self.config.advertised_host or host
@@ -121,18 +162,18 @@ class Broker:
         return topic
 
 
+def _opened(part: T | None) -> T:
+    if part is None:
+        raise RuntimeError("the broker is not open")
+    return part
+
+
 def _load_or_create_cluster_id(data_dir: Path) -> str:
     path = data_dir / CLUSTER_FILE
-    if path.exists():
-        meta = json.loads(path.read_text())
-        if meta.get("format_version") != CLUSTER_FILE_FORMAT:
-            raise RuntimeError(f"{path}: unknown format_version {meta.get('format_version')}")
+    meta = read_metadata(path, CLUSTER_FILE_FORMAT)
+    if meta is not None:
         return meta["cluster_id"]
     # Kafka's cluster ids are a random UUID in URL-safe base64 without padding.
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"format_version": CLUSTER_FILE_FORMAT, "cluster_id": cluster_id}))
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_metadata(path, CLUSTER_FILE_FORMAT, {"cluster_id": cluster_id})
     return cluster_id

@@ -2,6 +2,7 @@
 environment variable (`--data-dir` from KGW_DATA_DIR, and so on)."""
 
 import re
+import sys
 from pathlib import Path
 
 import click
@@ -11,6 +12,9 @@ from .config import BrokerConfig
 from .log import LogError
 from .healthcheck import health
 from .observability.logs import configure_logging
+
+# `kgw serve`'s status after a graceful stop that could not flush everything.
+EXIT_NOT_FLUSHED = 3
 
 
 def _flush_mode(ctx, param, value: str) -> str:
@@ -66,6 +70,14 @@ def main(log_level, log_format):
 @click.option("--max-request-size", default=100 * 1024 * 1024, show_default=True,
               type=click.IntRange(1024), help="Largest request frame accepted, in bytes.",
               envvar="KGW_MAX_REQUEST_SIZE", show_envvar=True)
+@click.option("--queued-max-request-bytes", default=256 * 1024 * 1024, show_default=True,
+              type=click.IntRange(1024),
+              help="Request bytes held in memory across all connections; past it kgw stops "
+                   "reading from sockets until memory is released.",
+              envvar="KGW_QUEUED_MAX_REQUEST_BYTES", show_envvar=True)
+@click.option("--connections-max-idle-ms", default=600_000, show_default=True,
+              type=click.IntRange(1), help="Close a connection idle for this long.",
+              envvar="KGW_CONNECTIONS_MAX_IDLE_MS", show_envvar=True)
 @click.option("--flush", default="acks", show_default=True, callback=_flush_mode,
               help="When to fsync: acks (before acknowledging acks=all, group commit), "
                    "always, never, or interval:<ms>.",
@@ -96,7 +108,8 @@ def main(log_level, log_format):
                    "[default: no authentication]",
               envvar="KGW_SASL_USERS", show_envvar=True)
 def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions,
-          auto_create_topics, max_request_size, flush, retention_check_interval_ms,
+          auto_create_topics, max_request_size, queued_max_request_bytes, connections_max_idle_ms,
+          flush, retention_check_interval_ms,
           group_initial_rebalance_delay_ms, offsets_retention_minutes, transaction_max_timeout_ms,
           transaction_abort_check_interval_ms, metrics_port, sasl_users):
     """Run the broker until SIGINT or SIGTERM."""
@@ -107,7 +120,9 @@ def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions
     config = BrokerConfig(
         host=host, port=port, data_dir=data_dir, advertised_host=advertised_host,
         advertised_port=advertised_port, num_partitions=num_partitions,
-        auto_create_topics=auto_create_topics, max_request_size=max_request_size, flush=flush,
+        auto_create_topics=auto_create_topics, max_request_size=max_request_size,
+        queued_max_request_bytes=queued_max_request_bytes,
+        connections_max_idle_ms=connections_max_idle_ms, flush=flush,
         retention_check_interval_ms=retention_check_interval_ms,
         group_initial_rebalance_delay_ms=group_initial_rebalance_delay_ms,
         offsets_retention_minutes=offsets_retention_minutes,
@@ -115,7 +130,7 @@ def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions
         transaction_abort_check_interval_ms=transaction_abort_check_interval_ms,
         metrics_port=metrics_port, sasl_users=sasl_users)
     try:
-        trio.run(serve_until_signalled, config)
+        flushed = trio.run(serve_until_signalled, config)
     except (OSError, LogError, ExceptionGroup) as exc:
         # A port in use or a data dir that cannot be opened: one line, not
         # a traceback (trio wraps the error in exception groups).
@@ -123,6 +138,10 @@ def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions
         if error is None:
             raise
         raise click.ClickException(f"cannot serve: {error}") from None
+    if not flushed:
+        # Stopped as asked, but the disk refused some of the flush (full, or
+        # read-only): the next start recovers what it could not write.
+        sys.exit(EXIT_NOT_FLUSHED)
 
 
 def _first_startup_error(exc: BaseException) -> BaseException | None:

@@ -7,11 +7,11 @@ from protocol.connection import DEFAULT_MAX_FRAME_SIZE
 
 from .log import BrokerDefaults
 
-NODE_ID = 0
-
 
 @dataclass
 class BrokerConfig:
+    # Kafka's node.id: what Metadata, FindCoordinator and DescribeCluster name.
+    node_id: int = 0
     host: str = "127.0.0.1"
     port: int = 9092
     data_dir: Path = Path("./data")
@@ -28,11 +28,19 @@ class BrokerConfig:
     # How long in-flight requests may run after SIGTERM before being cut.
     shutdown_grace_s: float = 5.0
     max_connections: int = 10_000
+    # Kafka's connections.max.idle.ms: a connection with nothing in flight
+    # that sends nothing for this long is closed.
+    connections_max_idle_ms: int = 600_000
+    # Kafka's queued.max.request.bytes: request bytes held in memory across
+    # all connections, beyond which kgw stops reading from sockets.
+    queued_max_request_bytes: int = 256 * 1024 * 1024
     # Kafka's group.initial.rebalance.delay.ms is 3000; 0 gives a new
     # consumer its first message without waiting (the choice).
     group_initial_rebalance_delay_ms: int = 0
     offsets_retention_minutes: int = 10_080
-    group_max_size: int | None = None
+    # Kafka's group.max.size (unbounded in Kafka): members per group, the
+    # member ids handed out but not yet joined with included.
+    group_max_size: int | None = 10_000
     # Kafka's transaction.max.timeout.ms, and how often transactions open
     # longer than their timeout are aborted (its
     # transaction.abort.timed.out.transaction.cleanup.interval.ms).

@@ -73,11 +73,14 @@ class EmbeddedBroker:
             raise RuntimeError("this broker is already running")
         if self._given_dir is None:
             self._temp_dir = Path(tempfile.mkdtemp(prefix="kgw-"))
-        self.data_dir = self._given_dir or self._temp_dir
-        self.config = replace(self._config, data_dir=self.data_dir)
+        data_dir = self._given_dir or self._temp_dir
+        assert data_dir is not None
+        self.data_dir = data_dir
+        self.config = config = replace(self._config, data_dir=data_dir)
         self._failure = None
         ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(ready,), name="kgw-broker", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(ready, config), name="kgw-broker",
+                                        daemon=True)
         self._thread.start()
         ready.wait()
         if self._failure is not None:
@@ -90,9 +93,10 @@ class EmbeddedBroker:
         failed with if it stopped on its own."""
         if self._thread is None:
             return
-        if self._thread.is_alive():
+        server = self._server
+        if self._thread.is_alive() and server is not None:
             try:
-                trio.from_thread.run_sync(self._server.shutdown, trio_token=self._token)
+                trio.from_thread.run_sync(server.shutdown, trio_token=self._token)
             except trio.RunFinishedError:
                 # It stopped between the check and the call: the join below
                 # and the failure it left are all there is to handle.
@@ -100,7 +104,8 @@ class EmbeddedBroker:
         self._finish()
 
     def _finish(self) -> None:
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         self._thread = None
         self._server = None
         self._token = None
@@ -116,9 +121,9 @@ class EmbeddedBroker:
             raise RuntimeError("the broker is not running: use start() or a with block")
         return self._server
 
-    def _run(self, ready: threading.Event) -> None:
+    def _run(self, ready: threading.Event, config: BrokerConfig) -> None:
         try:
-            trio.run(self._serve, ready)
+            trio.run(self._serve, ready, config)
         except BaseException as exc:
             self._failure = exc
             # Logged now as well: a broker dying mid-test shows up first as
@@ -129,8 +134,8 @@ class EmbeddedBroker:
         finally:
             ready.set()
 
-    async def _serve(self, ready: threading.Event) -> None:
-        self._server = Server(self.config)
+    async def _serve(self, ready: threading.Event, config: BrokerConfig) -> None:
+        self._server = Server(config)
         self._token = trio.lowlevel.current_trio_token()
         # The thread's whole job is this one call, so it reports readiness
         # straight to start() rather than through a nursery, which would

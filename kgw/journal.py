@@ -3,10 +3,18 @@
 The committed offsets (kgw.groups.offsets) and the transaction coordinator's
 state (kgw.transactions) each keep one. Layout: an 8-byte header, a 4-byte
 magic naming what the journal holds and a big-endian uint32 format version,
-then frames of `uint32 length, uint32 CRC-32C of the payload, payload`, the
-payload being one record as compact JSON. A crash can leave a torn last frame; opening the journal keeps
-every frame before the first one that is short or fails its CRC and cuts the
-rest off, as Kafka's log recovery truncates at the first invalid batch.
+then frames of `uint32 length, uint32 CRC-32C of the payload, payload`.
+A payload is one record: an int16 naming its kind, then the record as
+`kgw.disk_records` encodes it (its own int16 version, then its fields), as
+Kafka's coordinator records carry a key version naming the kind and a
+versioned value.  Each journal declares its kinds (`JournalKinds`).  A
+crash can leave a torn last frame; opening the journal keeps every frame
+before the first one that is short or fails its CRC and cuts the rest off,
+as Kafka's log recovery truncates at the first invalid batch.
+
+Format version 1, written by kgw before 0.2, held JSON payloads; such a
+journal is read through the kinds' `legacy` converter and rewritten at
+once in the current format.
 
 Appends are plain `os.write`s; `sync()` makes them durable with fsync, and
 callers that arrive while an fsync is running wait for the next one, so any
@@ -18,17 +26,21 @@ import logging
 import os
 import struct
 from pathlib import Path
+from typing import Any, Callable
 
 import crc32c
 import trio
 
+from .disk_records import DiskFormatError, DiskRecord
 from .log.files import atomic_write
 
 log = logging.getLogger("kgw.journal")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+JSON_FORMAT_VERSION = 1
 _HEADER = struct.Struct(">4sI")
 _FRAME = struct.Struct(">II")
+_KIND = struct.Struct(">h")
 
 
 class JournalError(Exception):
@@ -36,23 +48,48 @@ class JournalError(Exception):
     inside a checksummed frame (a bug, not a crash)."""
 
 
-def encode_frame(record: dict) -> bytes:
-    payload = json.dumps(record, separators=(",", ":")).encode()
-    return _FRAME.pack(len(payload), crc32c.crc32c(payload)) + payload
+class JournalKinds:
+    """The records one journal holds: `{kind number: DiskRecord}`, and
+    `legacy(dict) -> record` for the JSON records of format version 1."""
+
+    def __init__(self, magic: bytes, kinds: dict[int, DiskRecord],
+                 legacy: Callable[[dict], Any] | None = None):
+        self.magic = magic
+        self._kinds = kinds
+        self._by_class = {record.cls: (kind, record) for kind, record in kinds.items()}
+        self.legacy = legacy
+
+    def encode_frame(self, value: Any) -> bytes:
+        kind, record = self._by_class[type(value)]
+        payload = _KIND.pack(kind) + record.encode(value)
+        return _FRAME.pack(len(payload), crc32c.crc32c(payload)) + payload
+
+    def decode(self, payload) -> Any:
+        if len(payload) < _KIND.size:
+            raise DiskFormatError("a record too short to name its kind")
+        kind = _KIND.unpack_from(payload)[0]
+        record = self._kinds.get(kind)
+        if record is None:
+            raise DiskFormatError(f"unknown record kind {kind}")
+        return record.decode(memoryview(payload)[_KIND.size:])
 
 
 def _header(magic: bytes) -> bytes:
     return _HEADER.pack(magic, FORMAT_VERSION)
 
 
-def _read_records(path: Path, data: bytes, expected_magic: bytes) -> tuple[list[dict], int]:
-    """The records of a journal's bytes, and where its valid part ends."""
+def _read_records(path: Path, data: bytes, kinds: JournalKinds) -> tuple[list, int, int]:
+    """The records of a journal's bytes, where its valid part ends, and its format version."""
     magic, version = _HEADER.unpack_from(data)
-    if magic != expected_magic:
-        raise JournalError(f"{path} is not a kgw journal of kind {expected_magic.decode()}")
-    if version != FORMAT_VERSION:
+    if magic != kinds.magic:
+        raise JournalError(f"{path} is not a kgw journal of kind {kinds.magic.decode()}")
+    if version == JSON_FORMAT_VERSION and kinds.legacy is not None:
+        decode = lambda payload: kinds.legacy(json.loads(payload))  # noqa: E731
+    elif version == FORMAT_VERSION:
+        decode = kinds.decode
+    else:
         raise JournalError(f"{path} has format version {version}; this kgw reads {FORMAT_VERSION}")
-    records = []
+    records: list[Any] = []
     position = _HEADER.size
     while position + _FRAME.size <= len(data):
         length, crc = _FRAME.unpack_from(data, position)
@@ -61,17 +98,17 @@ def _read_records(path: Path, data: bytes, expected_magic: bytes) -> tuple[list[
         if len(payload) < length or crc32c.crc32c(payload) != crc:
             break
         try:
-            records.append(json.loads(payload))
-        except ValueError as exc:
+            records.append(decode(payload))
+        except (ValueError, KeyError, TypeError) as exc:
             raise JournalError(f"{path}: undecodable record at byte {position}: {exc}") from None
         position = start + length
-    return records, position
+    return records, position, version
 
 
 class Journal:
-    def __init__(self, path: Path, magic: bytes, fd: int, end: int):
+    def __init__(self, path: Path, kinds: JournalKinds, fd: int, end: int):
         self.path = path
-        self._magic = magic
+        self.kinds = kinds
         self._fd = fd
         self._end = end
         self._synced = end
@@ -79,16 +116,18 @@ class Journal:
         self._failed: OSError | None = None
 
     @classmethod
-    def open(cls, path: Path, magic: bytes) -> tuple["Journal", list[dict]]:
-        """Open (or create) the journal at `path`, holding records of the kind
-        `magic` names; returns it and its records."""
+    def open(cls, path: Path, kinds: JournalKinds) -> tuple["Journal", list]:
+        """Open (or create) the journal at `path`, holding `kinds` of
+        records; returns it and its records."""
         data = path.read_bytes() if path.exists() else b""
+        version = FORMAT_VERSION
         if len(data) < _HEADER.size:
             # New, or a crash while it was being created: nothing was in it.
-            atomic_write(path, _header(magic))
-            records, end = [], _HEADER.size
+            atomic_write(path, _header(kinds.magic))
+            records: list[Any] = []
+            end = _HEADER.size
         else:
-            records, end = _read_records(path, data, magic)
+            records, end, version = _read_records(path, data, kinds)
             if end < len(data):
                 log.warning("%s: dropping %d bytes after the last whole record (a torn write)",
                             path, len(data) - end)
@@ -96,7 +135,12 @@ class Journal:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         if end < len(data):
             os.fsync(fd)
-        return cls(path, magic, fd, end), records
+        journal = cls(path, kinds, fd, end)
+        if version != FORMAT_VERSION:
+            log.info("%s: rewriting %d record(s) in format version %d", path, len(records),
+                     FORMAT_VERSION)
+            journal.rewrite(records)
+        return journal, records
 
     @property
     def size(self) -> int:
@@ -107,11 +151,11 @@ class Journal:
         """Everything before this position is on disk."""
         return self._synced
 
-    def append(self, record: dict) -> int:
+    def append(self, record: Any) -> int:
         """Write one record; returns the position that `sync` must reach."""
         if self._failed is not None:
             raise OSError(f"{self.path}: an earlier fsync failed: {self._failed}")
-        frame = encode_frame(record)
+        frame = self.kinds.encode_frame(record)
         unwritten = memoryview(frame)
         try:
             while unwritten:
@@ -151,9 +195,10 @@ class Journal:
         # In a thread: a slow disk must not stall every other connection.
         await trio.to_thread.run_sync(os.fsync, self._fd)
 
-    def rewrite(self, records: list[dict]) -> None:
+    def rewrite(self, records: list) -> None:
         """Replace the whole journal with `records`, atomically."""
-        atomic_write(self.path, _header(self._magic) + b"".join(encode_frame(r) for r in records))
+        atomic_write(self.path, _header(self.kinds.magic)
+                     + b"".join(self.kinds.encode_frame(r) for r in records))
         os.close(self._fd)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         self._end = self._synced = os.fstat(self._fd).st_size

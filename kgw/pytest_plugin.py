@@ -14,6 +14,7 @@ Kafka-compatible broker.
 
 import re
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -57,7 +58,7 @@ def kgw_sasl(kgw_broker):
 
 
 @pytest.fixture
-def kgw_topic(request, kgw_bootstrap, kgw_sasl) -> str:
+def kgw_topic(request, kgw_bootstrap, kgw_sasl) -> Iterator[str]:
     """The name of a topic created for this test alone and deleted after it:
     one partition unless `@pytest.mark.kgw_topic(partitions=N)` says more."""
     from kgw.topic_admin import TopicAdminError, create_topic, delete_topic

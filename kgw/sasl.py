@@ -89,7 +89,7 @@ class Authenticator:
     def __init__(self, users: Users):
         self._users = users
         self._mechanism: str | None = None
-        self._scram_state: tuple | None = None
+        self._scram_state: tuple[str, ScramCredential, str, str, str, str] | None = None
         self.user: str | None = None
 
     @property
@@ -122,8 +122,9 @@ class Authenticator:
         if self._mechanism is None:
             return Response(error_code=ErrorCode.ILLEGAL_SASL_STATE, auth_bytes=b"",
                             error_message="SaslAuthenticate before SaslHandshake"), True
+        mechanism = self._mechanism
         try:
-            reply = self._plain(token) if self._mechanism == PLAIN else self._scram(bytes(token))
+            reply = self._plain(token) if mechanism == PLAIN else self._scram(mechanism, bytes(token))
         except AuthenticationFailed as exc:
             return Response(error_code=ErrorCode.SASL_AUTHENTICATION_FAILED, error_message=str(exc),
                             auth_bytes=b""), True
@@ -147,14 +148,16 @@ class Authenticator:
         self.user = name
         return b""
 
-    def _scram(self, token: bytes) -> bytes:
-        return self._scram_first(token) if self._scram_state is None else self._scram_final(token)
+    def _scram(self, mechanism: str, token: bytes) -> bytes:
+        if self._scram_state is None:
+            return self._scram_first(mechanism, token)
+        return self._scram_final(mechanism, token)
 
     def _invalid_credentials(self) -> AuthenticationFailed:
         return AuthenticationFailed("Authentication failed during authentication due to invalid "
                                     f"credentials with SASL mechanism {self._mechanism}")
 
-    def _scram_first(self, token: bytes) -> bytes:
+    def _scram_first(self, mechanism: str, token: bytes) -> bytes:
         match = _CLIENT_FIRST.fullmatch(token.decode("utf-8", "replace"))
         if match is None:
             raise AuthenticationFailed("Invalid SCRAM client first message")
@@ -164,7 +167,7 @@ class Authenticator:
         if match["authzid"] and match["authzid"] != name:
             raise AuthenticationFailed("Authentication failed: Client requested an authorization id "
                                        "that is different from username")
-        credential = self._users.scram(self._mechanism, name)
+        credential = self._users.scram(mechanism, name)
         if credential is None:
             raise self._invalid_credentials()
         nonce = match["nonce"] + base64.b64encode(os.urandom(18)).decode()
@@ -172,7 +175,9 @@ class Authenticator:
         self._scram_state = (name, credential, match["gs2"], match["bare"], server_first, nonce)
         return server_first.encode()
 
-    def _scram_final(self, token: bytes) -> bytes:
+    def _scram_final(self, mechanism: str, token: bytes) -> bytes:
+        if self._scram_state is None:
+            raise AuthenticationFailed("SCRAM client final message before the first")
         name, credential, gs2, client_first_bare, server_first, nonce = self._scram_state
         match = _CLIENT_FINAL.fullmatch(token.decode("utf-8", "replace"))
         if match is None:
@@ -184,7 +189,7 @@ class Authenticator:
         if _b64(match["binding"]) != gs2.encode():
             raise self._invalid_credentials()
         proof = _b64(match["proof"])
-        hash_name = SCRAM_HASHES[self._mechanism]
+        hash_name = SCRAM_HASHES[mechanism]
         auth_message = f"{client_first_bare},{server_first},{match['without_proof']}".encode()
         signature = hmac.digest(credential.stored_key, auth_message, hash_name)
         if proof is None or len(proof) != len(signature):

@@ -1,77 +1,51 @@
-"""The trio server: one task per connection, requests answered in order.
+"""The trio server: the listeners, the background tasks, graceful shutdown.
 
-Kafka clients pipeline requests and match responses by correlation id, and
-Kafka itself handles one request per connection at a time; kgw does the
-same, which keeps responses in order without any queue. Produce with
-acks=0 gets no response and the next request is read at once.
-
-Record data of Fetch responses leaves through `os.sendfile` straight from
-the segment files; everything else is small and goes through trio.
+Each client connection is a `kgw.connections.Connection`, which reads
+requests ahead, handles them in turn and answers them in order.
 """
 
 import errno
 import logging
-import os
 import signal
 import time
 
 import trio
 
-from protocol.connection import CLOSED, NEED_DATA, ServerConnection, encode_response
-from protocol.error_codes import ErrorCode
-from protocol.errors import ProtocolError, UnsupportedRequest
-from protocol.messages import API_VERSIONS
+from protocol.connection import Request
+from protocol.errors import ProtocolError
 
 from .broker import Broker
 from .config import BrokerConfig
-from .handlers import load_all
+from .connections import Connection, RequestMemory
+from .handlers import Handler, load_all
 from .log import run_retention
-from .observability.response_errors import error_codes, error_name
-from .sasl import FAILED_AUTHENTICATION_DELAY_S, Authenticator, Users
+from .sasl import Users
 
 log = logging.getLogger("kgw.server")
 
-RECEIVE_SIZE = 256 * 1024
-# Below this, a records part is cheaper to copy than to sendfile.
-SENDFILE_MIN = 16 * 1024
-
-
-class _Connection:
-    __slots__ = ("scope", "busy", "peer", "client_host", "client_id", "sasl")
-
-    def __init__(self, peer: str, client_host: str, sasl: Authenticator | None):
-        self.scope = trio.CancelScope()
-        self.busy = False
-        self.peer = peer
-        self.client_host = client_host
-        # As the last request named it, for log lines about the connection.
-        self.client_id: str | None = None
-        # Until the client has authenticated; None once it has, or without SASL.
-        self.sasl = sasl
-
-    def describe(self) -> str:
-        return self.peer if self.client_id is None else f"{self.peer} (client {self.client_id!r})"
-
-    def context(self, api: str | None = None, api_version: int | None = None) -> dict:
-        """`extra` for a log record: the JSON log format shows these as fields."""
-        return {"peer": self.peer, "client_id": self.client_id, "api": api, "api_version": api_version}
-
-
 class Server:
-    def __init__(self, config: BrokerConfig):
+    """Serves a broker over TCP.  `broker` and `handlers` default to a
+    Broker of `config` and every registered handler; tests and embedders
+    may give their own."""
+
+    def __init__(self, config: BrokerConfig, *, broker: Broker | None = None,
+                 handlers: dict[int, Handler] | None = None):
         self.config = config
-        self.handlers = load_all()
-        self.broker = Broker(config)
+        self.handlers = load_all() if handlers is None else handlers
+        self.broker = Broker(config) if broker is None else broker
         self.sasl_users = Users(config.sasl_users) if config.sasl_users else None
+        self.request_memory = RequestMemory(config.queued_max_request_bytes)
         self.address: tuple[str, int] | None = None
         # Where Prometheus scrapes, once serving with `metrics_port` set.
         self.metrics_address: tuple[str, int] | None = None
-        self._connections: set[_Connection] = set()
+        self._connections: set[Connection] = set()
         self._accepted = 0
         self._answered = 0
         self._closing = False
         self._accept_scope = trio.CancelScope()
         self._stopped = trio.Event()
+        # Set when run() ends: whether everything was flushed and marked clean.
+        self.flushed = False
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED):
         """Serve until `shutdown()`; `task_status.started` gets (host, port)."""
@@ -108,21 +82,21 @@ class Server:
                 await self._drain()
                 nursery.cancel_scope.cancel()
         finally:
-            self.broker.close()
-            log.info("kgw stopped after %.1f s: %d connection(s), %d request(s) answered; "
-                     "data flushed to %s", time.monotonic() - started, self._accepted,
-                     self._answered, self.config.data_dir)
+            self.flushed = self.broker.close()
+            log.info("kgw stopped after %.1f s: %d connection(s), %d request(s) answered; %s %s",
+                     time.monotonic() - started, self._accepted, self._answered,
+                     "data flushed to" if self.flushed else "NOT everything could be flushed to",
+                     self.config.data_dir)
 
     def shutdown(self) -> None:
-        """Stop accepting; idle connections close now, busy ones after their
-        current request (or when the grace period ends)."""
+        """Stop accepting; idle connections close now, busy ones once they
+        answered what they read (or when the grace period ends)."""
         if self._closing:
             return
         self._closing = True
         self._accept_scope.cancel()
         for conn in list(self._connections):
-            if not conn.busy:
-                conn.scope.cancel()
+            conn.stop_reading()
         self._stopped.set()
 
     async def _drain(self):
@@ -163,143 +137,43 @@ class Server:
             host, port = stream.socket.getpeername()[:2]
         except OSError:
             host, port = "?", 0
-        conn = _Connection(f"{host}:{port}", f"/{host}",
-                           Authenticator(self.sasl_users) if self.sasl_users else None)
+        conn = Connection(self, stream, f"{host}:{port}", f"/{host}")
         self._connections.add(conn)
         self._accepted += 1
         self.broker.metrics.connection_opened()
-        log.debug("connection from %s opened", conn.peer, extra=conn.context())
+        log.debug("connection from %s opened", conn.peer, extra=conn.log_fields())
         how = "closed by the client"
         try:
-            with conn.scope:
-                await self._requests(stream, conn)
-            if conn.scope.cancelled_caught:
+            if self._closing:
+                conn.stop_reading()
+            await conn.run()
+            if conn.scope.cancelled_caught and self._closing:
                 how = "closed for shutdown"
         except ProtocolError as exc:
             how = "closed after a protocol error"
-            log.warning("closing connection from %s: %s", conn.describe(), exc, extra=conn.context())
-        except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
-            how = "lost"
+            log.warning("closing connection from %s: %s", conn.describe(), exc, extra=conn.log_fields())
         except Exception:
             # Whatever went wrong costs this connection, never the server.
             how = "closed after an unexpected error"
             log.exception("closing connection from %s after an unexpected error", conn.describe(),
-                          extra=conn.context())
+                          extra=conn.log_fields())
         finally:
             self._connections.discard(conn)
             self.broker.metrics.connection_closed()
             await trio.aclose_forcefully(stream)
-            log.debug("connection from %s %s", conn.describe(), how, extra=conn.context())
+            log.debug("connection from %s %s", conn.describe(), how, extra=conn.log_fields())
 
-    async def _requests(self, stream, conn: _Connection):
-        protocol = ServerConnection(self.config.max_request_size)
-        while True:
-            request = protocol.next_request()
-            if request is CLOSED:
-                return
-            if request is NEED_DATA:
-                if self._closing:
-                    return
-                protocol.receive_data(await stream.receive_some(RECEIVE_SIZE))
-                continue
-            request.client_host = conn.client_host
-            conn.client_id = request.client_id
-            conn.busy = True
-            started = time.perf_counter()
-            close = False
-            try:
-                if conn.sasl is not None and request.api_key != API_VERSIONS.key:
-                    body, close = conn.sasl.answer(request)
-                    if body.error_code == ErrorCode.SASL_AUTHENTICATION_FAILED:
-                        await trio.sleep(FAILED_AUTHENTICATION_DELAY_S)
-                else:
-                    body = await self._dispatch(request, conn)
-                if body is not None and request.expects_response:
-                    await _send(stream, encode_response(request, body))
-            finally:
-                conn.busy = False
-            self._answered += 1
-            self.broker.metrics.request(request.api_key, body, time.perf_counter() - started)
-            if body is not None and log.isEnabledFor(logging.DEBUG):
-                self._log_errors(request, body, conn)
-            if close:
-                reason = getattr(body, "error_message", None) or error_name(body.error_code)
-                log.warning("closing connection from %s: SASL: %s", conn.describe(), reason,
-                            extra=conn.context())
-                return
-            if conn.sasl is not None and conn.sasl.done:
-                log.debug("%s authenticated as %r with %s", conn.describe(), conn.sasl.user,
-                          conn.sasl.mechanism, extra=conn.context())
-                conn.sasl = None
-
-    async def _dispatch(self, request, conn: _Connection):
-        handler = self.handlers.get(request.api_key)
-        if handler is None or (request.version_supported
-                               and not handler.min_version <= request.api_version <= handler.max_version):
-            # Kafka closes the connection on a request it cannot serve.
-            raise UnsupportedRequest(request.api_key, request.api_version, request.correlation_id)
-        try:
-            return await handler.fn(self.broker, request)
-        except trio.Cancelled:
-            raise
-        except Exception as exc:
-            # A bug must cost one connection, never the server.
-            self.broker.metrics.failed(request.api_key)
-            log.exception("%s v%d from %s failed", handler.api.name, request.api_version,
-                          conn.describe(), extra=conn.context(handler.api.name, request.api_version))
-            raise ProtocolError(f"internal error handling {handler.api.name}: {exc}") from exc
-
-    def _log_errors(self, request, body, conn: _Connection) -> None:
-        """One debug line for a response carrying error codes."""
-        codes = error_codes(request.api_key, body)
-        if codes:
-            api = self.handlers[request.api_key].api.name
-            names = ", ".join(sorted({error_name(code) for code in codes}))
-            log.debug("%s v%d from %s answered with %s", api, request.api_version,
-                      conn.describe(), names, extra=conn.context(api, request.api_version))
+    def answered(self, request: Request, body, seconds: float, conn: Connection) -> None:
+        """Account for a request whose answer went out (or that needs none)."""
+        self._answered += 1
+        self.broker.metrics.request(request.api_key, body, seconds)
+        if body is not None and log.isEnabledFor(logging.DEBUG):
+            conn.log_errors(request, body)
 
 
-async def _send(stream, parts) -> None:
-    """Write a response: buffers through trio, file ranges with sendfile."""
-    pending: list = []
-    for part in parts:
-        ranges = getattr(part, "ranges", None)
-        if ranges is None:
-            pending.append(part)
-            continue
-        if len(part) < SENDFILE_MIN:
-            pending.append(part.read_bytes())
-            continue
-        if pending:
-            await stream.send_all(b"".join(pending))
-            pending = []
-        for file_range in ranges:
-            await _sendfile(stream.socket, file_range.file.fd, file_range.position, file_range.length)
-    if pending:
-        await stream.send_all(b"".join(pending))
-
-
-async def _sendfile(sock, fd: int, offset: int, count: int) -> None:
-    out = sock.fileno()
-    while count:
-        await trio.lowlevel.checkpoint_if_cancelled()
-        try:
-            sent = os.sendfile(out, fd, offset, count)
-        except BlockingIOError:
-            await trio.lowlevel.wait_writable(sock)
-            continue
-        except (BrokenPipeError, ConnectionResetError) as exc:
-            raise trio.BrokenResourceError(str(exc)) from exc
-        if sent == 0:
-            # The segment is shorter than the range promised: the frame
-            # cannot be completed, so the connection must go.
-            raise trio.BrokenResourceError("segment file ended before the records did")
-        offset += sent
-        count -= sent
-
-
-async def serve_until_signalled(config: BrokerConfig) -> None:
-    """`kgw serve`: run until SIGINT or SIGTERM, then stop gracefully."""
+async def serve_until_signalled(config: BrokerConfig) -> bool:
+    """`kgw serve`: run until SIGINT or SIGTERM, then stop gracefully;
+    whether everything could be flushed."""
     server = Server(config)
     async with trio.open_nursery() as nursery:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -308,4 +182,5 @@ async def serve_until_signalled(config: BrokerConfig) -> None:
                 log.info("%s received: shutting down", signal.Signals(signum).name)
                 server.shutdown()
                 break
+    return server.flushed
 

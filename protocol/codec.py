@@ -174,7 +174,7 @@ def _array_decoder(element: Decoder, nullable: bool, flexible: bool) -> Decoder:
         # refused before looping on it.
         if count > len(buf) - pos:
             raise DecodeError(f"array of {count} elements cannot fit in {len(buf) - pos} bytes", start)
-        items = []
+        items: list = []
         append = items.append
         for _ in range(count):
             value, pos = element(buf, pos)

@@ -100,7 +100,7 @@ def _gunzip(data, max_size: int) -> bytes:
     """
     parts = []
     total = 0
-    rest = memoryview(data)
+    rest: bytes | memoryview = memoryview(data)
     while True:
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:

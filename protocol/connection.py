@@ -50,8 +50,6 @@ class Request:
     client_id: str | None
     body: Any
     size: int = 0
-    # Filled in by whoever owns the socket (Kafka reports it as "/1.2.3.4").
-    client_host: str = ""
 
     @property
     def version_supported(self) -> bool:
@@ -93,6 +91,10 @@ class _FrameReader:
         self._buffered = 0
         self._frame_size: int | None = None
         self._eof = False
+
+    @property
+    def frame_size(self) -> int | None:
+        return self._frame_size
 
     def receive_data(self, data) -> None:
         """Feed received bytes; b"" means the peer closed its side.
@@ -161,6 +163,21 @@ class ServerConnection:
     def __init__(self, max_frame_size: int = DEFAULT_MAX_FRAME_SIZE):
         self._reader = _FrameReader(max_frame_size)
         self.receive_data = self._reader.receive_data
+
+    @property
+    def max_frame_size(self) -> int:
+        """The largest frame accepted; it may change between frames (a
+        smaller one before authentication)."""
+        return self._reader.max_frame_size
+
+    @max_frame_size.setter
+    def max_frame_size(self, size: int) -> None:
+        self._reader.max_frame_size = size
+
+    @property
+    def frame_size(self) -> int | None:
+        """The size the frame being received announced, once its 4 size bytes are in."""
+        return self._reader.frame_size
 
     def next_request(self):
         """A decoded `Request`, `NEED_DATA`, or `CLOSED` after a clean end.

@@ -10,7 +10,8 @@ turns a declaration into encoders and decoders; nothing here does I/O.
 
 import operator
 import re
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, Callable
 
 from .primitives import NULL_UUID
@@ -24,6 +25,14 @@ class Versions:
 
     lo: int
     hi: int = UNBOUNDED
+
+    @classmethod
+    def of(cls, spec: "str | Versions") -> "Versions":
+        """`parse` for a range that must be there."""
+        versions = cls.parse(spec)
+        if versions is None:
+            raise ValueError("a version range is required")
+        return versions
 
     @classmethod
     def parse(cls, spec: "str | Versions | None") -> "Versions | None":
@@ -102,7 +111,7 @@ class Field:
     default: Any = dc_field(default=...)
 
     def __post_init__(self):
-        self.versions = Versions.parse(self.versions)
+        self.versions = Versions.of(self.versions)
         self.nullable = Versions.parse(self.nullable)
         self.tagged = Versions.parse(self.tagged) if self.tagged is not None else (
             self.versions if self.tag is not None else None)
@@ -138,7 +147,8 @@ class Struct:
             if f.name in seen:
                 raise ValueError(f"{name} declares {f.name} twice")
             seen.add(f.name)
-        self.cls = _message_class(self)
+        # Built at run time: its fields are not known to a type checker.
+        self.cls: Any = _message_class(self)
 
     def make_default(self):
         return self.cls._default()
@@ -225,14 +235,14 @@ class Api:
                  request: "list[Field]", response: "list[Field]"):
         self.key = key
         self.name = name
-        self.versions = Versions.parse(versions)
+        self.versions = Versions.of(versions)
         self.flexible = Versions.parse(flexible)
         self.request = Struct(f"{name}Request", request)
         self.response = Struct(f"{name}Response", response)
         for top in (self.request, self.response):
-            _attach_nested(top)
-        self.Request = self.request.cls
-        self.Response = self.response.cls
+            attach_nested(top)
+        self.Request: Any = self.request.cls
+        self.Response: Any = self.response.cls
 
     def is_flexible(self, version: int) -> bool:
         return self.flexible is not None and version in self.flexible
@@ -249,11 +259,11 @@ class Api:
         return f"Api({self.key}, {self.name}, {self.versions})"
 
 
-def _attach_nested(struct: Struct) -> None:
+def attach_nested(struct: Struct) -> None:
     """Make nested classes reachable as attributes: `MetadataResponse.MetadataResponseTopic`."""
     for inner in struct.nested():
         setattr(struct.cls, inner.name, inner.cls)
-        _attach_nested(inner)
+        attach_nested(inner)
 
 
 __all__ = [

@@ -94,3 +94,15 @@ def test_a_sasl_user_without_a_password_is_refused(value):
     result = CliRunner().invoke(main, ["serve", "--sasl-user", value])
     assert result.exit_code == 2 and "use NAME:PASSWORD" in result.output
     assert "pw" not in result.output.split("Error")[-1]
+
+
+def test_a_stop_that_could_not_flush_everything_exits_3(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    import kgw.server
+
+    async def stopped_but_not_flushed(config):
+        return False
+    monkeypatch.setattr(kgw.server, "serve_until_signalled", stopped_but_not_flushed)
+    result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 3

@@ -286,7 +286,7 @@ def test_framing_errors():
         "truncated": good[:-1],
         "empty": b"",
     }
-    for name, buf in cases.items():
+    for buf in cases.values():
         with pytest.raises(DecodeError):
             RecordBatch(buf)
     with pytest.raises(DecodeError):

@@ -6,6 +6,7 @@ import pytest
 import trio
 
 from kgw.handlers import HANDLERS
+from kgw.log import AppendOrigin
 from protocol.error_codes import ErrorCode
 from protocol.messages import (
     ALTER_CONFIGS, API_VERSIONS, CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS, DELETE_TOPICS,
@@ -165,7 +166,7 @@ async def test_read_committed_fetch_stops_at_the_lso_and_lists_aborted(tmp_path)
         created = (await client.call(CREATE_TOPICS, 7, create("t"))).topics[0]
         partition_log = server.broker.log.partition("t", 0)
         await client.call(PRODUCE, 9, produce("t", 0, records([b"a"])))     # 0
-        partition_log.append(txn_records([b"t1", b"t2"], 7))                # 1-2
+        partition_log.append(txn_records([b"t1", b"t2"], 7), AppendOrigin.REPLICATION)  # 1-2
         await client.call(PRODUCE, 9, produce("t", 0, records([b"b"])))     # 3
         part, values = fetched(await client.call(FETCH, 11, fetch("t", 0, 0, isolation=1)))
         assert (part.high_watermark, part.last_stable_offset, values) == (4, 1, [b"a"])
@@ -193,7 +194,7 @@ async def test_read_committed_long_poll_returns_when_the_marker_lands(tmp_path):
         producer, consumer = await Client.connect(server), await Client.connect(server)
         await producer.call(CREATE_TOPICS, 7, create("t"))
         partition_log = server.broker.log.partition("t", 0)
-        partition_log.append(txn_records([b"t1"], 7))
+        partition_log.append(txn_records([b"t1"], 7), AppendOrigin.REPLICATION)
         got = []
 
         async def consume():
@@ -357,7 +358,7 @@ async def test_list_offsets_read_committed_stops_at_the_lso(tmp_path):
         await client.call(CREATE_TOPICS, 7, create("t"))
         partition_log = server.broker.log.partition("t", 0)
         await client.call(PRODUCE, 9, produce("t", 0, records([b"a", b"b"], base_timestamp=1000)))
-        partition_log.append(txn_records([b"t"], 7, base_timestamp=5000))
+        partition_log.append(txn_records([b"t"], 7, base_timestamp=5000), AppendOrigin.REPLICATION)
         await client.call(PRODUCE, 9, produce("t", 0, records([b"c"], base_timestamp=6000)))
 
         async def lookup(ts, isolation, version=7):
@@ -643,3 +644,20 @@ async def test_deleting_a_topic_drops_its_committed_offsets(tmp_path):
         assert [t.name for t in (await client.call(OFFSET_FETCH, 7, fetch_all)).topics] == ["t"]
         await client.call(DELETE_TOPICS, 4, DELETE_TOPICS.Request(topic_names=["t"], timeout_ms=1000))
         assert (await client.call(OFFSET_FETCH, 7, fetch_all)).topics == []
+
+
+async def test_a_stop_on_a_disk_that_refuses_to_flush_is_still_graceful(tmp_path, monkeypatch):
+    async with running_server(tmp_path, flush="never") as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"a"]), acks=1))
+
+        def full(fd):
+            raise OSError(28, "No space left on device")
+        monkeypatch.setattr("os.fsync", full)
+    # run() returned (the harness waited for it) and says what it could not do.
+    assert server.flushed is False
+    monkeypatch.undo()
+    async with running_server(tmp_path) as again:
+        # Recovered: the record, written before the stop, is there.
+        assert again.broker.log.partition("t", 0).log_end_offset == 1

@@ -46,7 +46,8 @@ def test_create_topics_and_describe(kgw_broker, topic_name):
             }]
 
             cluster = await client.describe_cluster()
-            assert cluster["brokers"] == [{"node_id": 0, "host": kgw_broker.host, "port": kgw_broker.port, "rack": None}]
+            assert cluster["brokers"] == [
+                {"node_id": 0, "host": kgw_broker.host, "port": kgw_broker.port, "rack": None}]
             assert cluster["controller_id"] == 0
             assert isinstance(cluster["cluster_id"], str) and cluster["cluster_id"]
             assert (await client.describe_cluster())["cluster_id"] == cluster["cluster_id"]

@@ -42,6 +42,7 @@ def _expected(numbers, partitions):
     return sorted(rows)
 
 
+@pytest.mark.kgw_only("restarts or kills its own kgw (own_kgw)")
 @pytest.mark.parametrize("crash", [False, True], ids=["graceful", "kill-9"])
 def test_restart_between_produce_and_consume_loses_nothing(own_kgw, topic_name, crash):
     async def body():
@@ -96,6 +97,7 @@ def test_restart_between_produce_and_consume_loses_nothing(own_kgw, topic_name, 
     run(body())
 
 
+@pytest.mark.kgw_only("cuts connections to a kgw of its own behind a proxy (kgw_behind_proxy)")
 def test_idempotent_producer_with_cut_connections_writes_each_message_once(kgw_behind_proxy, topic_name, caplog):
     server, proxy = kgw_behind_proxy
     bootstrap = f"127.0.0.1:{proxy.port}"
@@ -180,6 +182,7 @@ def test_idempotent_producer_with_cut_connections_writes_each_message_once(kgw_b
     run(body())
 
 
+@pytest.mark.kgw_only("restarts or kills its own kgw (own_kgw)")
 def test_idempotent_producer_survives_a_broker_crash(own_kgw, topic_name):
     async def body():
         await create_topic(own_kgw.bootstrap, topic_name)
@@ -286,6 +289,7 @@ def test_retried_idempotent_batch_is_acknowledged_at_its_original_offset(kgw_bro
     run(body())
 
 
+@pytest.mark.kgw_only("restarts or kills its own kgw (own_kgw)")
 @pytest.mark.parametrize("crash", [False, True], ids=["graceful", "kill-9"])
 def test_retry_after_a_restart_is_still_recognised(own_kgw, topic_name, crash):
     """A producer whose response was lost to a broker restart retries the

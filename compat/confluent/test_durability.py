@@ -4,7 +4,10 @@ producer whose connections are cut writes each message exactly once."""
 import pytest
 
 from ..harness import stored_batches
-from .util import Deliveries, wait_until, admin, ck, consumer, create_topic, producer, read_all
+from ..harness import wait_until
+from .util import Deliveries, admin, ck, consumer, create_topic, producer, read_all
+
+pytestmark = pytest.mark.kgw_only("restarts, kills or cuts off its own kgw (own_kgw, kgw_behind_proxy)")
 
 
 @pytest.mark.parametrize("crash", [False, True], ids=["graceful", "kill9"])
@@ -60,7 +63,8 @@ def test_idempotent_producer_with_cut_connections_writes_each_message_once(kgw_b
                 p.produce(topic_name, value=b"seq-%05d" % i, partition=0, on_delivery=delivered)
             # Once part of this chunk is acknowledged, the rest is queued or
             # in flight: reset every connection under it.
-            wait_until(lambda: p.poll(0.001) is not None and len(delivered.reports) >= chunk * per_chunk + 100,
+            wait_until(lambda chunk=chunk: (p.poll(0.001) is not None
+                                            and len(delivered.reports) >= chunk * per_chunk + 100),
                        "progress")
             cuts += proxy.cut() > 0
         assert p.flush(30) == 0

@@ -93,7 +93,7 @@ def test_watermarks(kgw_bootstrap, kgw_topic):
     with consumer(kgw_bootstrap) as c:
         assert c.get_watermark_offsets(TopicPartition(kgw_topic, 0), timeout=10, cached=False) == (0, 0)
         with producer(kgw_bootstrap) as p:
-            for i in range(7):
+            for _ in range(7):
                 p.produce(kgw_topic, value=b"x", partition=1)
             assert p.flush(10) == 0
         assert c.get_watermark_offsets(TopicPartition(kgw_topic, 0), timeout=10, cached=False) == (0, 0)

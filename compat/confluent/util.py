@@ -123,10 +123,3 @@ class Deliveries:
     @property
     def errors(self):
         return [r for r in self.reports if r[0] is not None]
-
-
-def wait_until(predicate, what: str):
-    deadline = time.monotonic() + DEADLINE_S
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)

@@ -8,9 +8,10 @@ scenario asserts is spelled out where it is checked.
 import time
 
 from ..harness import create_topic
+from ..harness import committed_offsets, end_offsets, wait_until
 from ._util import (
-    PRODUCERS, check_processing, kcat_burst, committed, describe_group, end_offsets,
-    wait_all_processed, wait_balanced, wait_each_processes, wait_until,
+    PRODUCERS, check_processing, describe_group, kcat_burst, states, wait_all_processed,
+    wait_balanced, wait_each_processes,
 )
 
 PARTITIONS = 6
@@ -75,7 +76,7 @@ def churn(client, bootstrap, topic, group, members, producer_client=None):
         assert len(redelivered) <= 1, redelivered
         for (p, o), _ in redelivered:
             assert last_by_d[p] == o and (p, o) not in d.commits
-    assert committed(bootstrap, group, topic, PARTITIONS) == ends
+    assert committed_offsets(bootstrap, group, topic, PARTITIONS) == ends
     # Everyone left or died and the session expired: the group is empty.
     described = describe_group(bootstrap, group)
     assert (described.error_code, described.group_state, described.members) == (0, "Empty", [])
@@ -102,7 +103,8 @@ def two_groups(client, bootstrap, topic, members):
         m.stop()
     assert check_processing(first, ends, produced) == []
     assert check_processing(second, ends, produced) == []
-    assert committed(bootstrap, g1, topic, PARTITIONS) == ends == committed(bootstrap, g2, topic, PARTITIONS)
+    assert (committed_offsets(bootstrap, g1, topic, PARTITIONS) == ends
+            == committed_offsets(bootstrap, g2, topic, PARTITIONS))
     return ends, produced
 
 
@@ -151,7 +153,7 @@ def resume(client, server, topic, group, members):
 
         # 2. kgw restarts gracefully with the group empty.
         server.restart()
-        assert committed(server.bootstrap, group, topic, PARTITIONS) == ends2
+        assert committed_offsets(server.bootstrap, group, topic, PARTITIONS) == ends2
         sent_all += (third := burst(3))
         m3 = _run_to_end(client, server, topic, group, members, "m3", ends2)
         ends3 = end_offsets(server.bootstrap, topic, PARTITIONS)
@@ -159,7 +161,7 @@ def resume(client, server, topic, group, members):
 
         # 3. kgw is SIGKILLed right after the last acknowledged commits.
         server.restart(crash=True)
-        assert committed(server.bootstrap, group, topic, PARTITIONS) == ends3
+        assert committed_offsets(server.bootstrap, group, topic, PARTITIONS) == ends3
         sent_all += (fourth := burst(3))
         m4 = _run_to_end(client, server, topic, group, members, "m4", ends3)
         ends4 = end_offsets(server.bootstrap, topic, PARTITIONS)
@@ -182,7 +184,7 @@ def crash_while_working(client, server, topic, group, members):
     try:
         m = members(f"{client}-w", client, server.bootstrap, group, topic)
         wait_balanced([m], PARTITIONS, "the member to own every partition")
-        wait_until(lambda: len(m.of("p")) >= 20, "the member to process 20 messages", members=[m])
+        wait_until(lambda: len(m.of("p")) >= 20, "the member to process 20 messages", details=states([m]))
         crashed_at = time.monotonic()
         server.restart(crash=True)
         # kgw does not keep group membership across a restart (see
@@ -191,14 +193,14 @@ def crash_while_working(client, server, topic, group, members):
         # Until then its commits fail, so what it processes is re-delivered.
         wait_until(lambda: any(e["t"] > crashed_at and set(e["parts"]) == set(range(PARTITIONS))
                                for e in m.of("assignment")),
-                   "the member to rejoin the restarted kgw", members=[m])
+                   "the member to rejoin the restarted kgw", details=states([m]))
         rejoined = len(m.of("p"))
         wait_until(lambda: len(m.of("p")) >= rejoined + 20, "the member to carry on after rejoining",
-                   members=[m])
+                   details=states([m]))
     finally:
         produced = producer.stop()
     ends = wait_all_processed([m], server.bootstrap, topic, PARTITIONS, group)
     m.stop()
     redelivered = check_processing([m], ends, produced, redelivery_ok=[m])
-    assert committed(server.bootstrap, group, topic, PARTITIONS) == ends, m.stderr[-12:]
+    assert committed_offsets(server.bootstrap, group, topic, PARTITIONS) == ends, m.stderr[-12:]
     return m, redelivered

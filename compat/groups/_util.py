@@ -22,10 +22,10 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Callable
 
-from protocol.messages import APIS
 
-from ..harness import Wire
+from ..harness import Wire, committed_offsets, end_offsets, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 30
@@ -37,38 +37,6 @@ HEARTBEAT_MS = 1000
 
 # --- through kgw's own protocol client (compat.harness.Wire) -------------------------
 
-def end_offsets(bootstrap: str, topic: str, partitions: int, isolation: int = 0) -> dict[int, int]:
-    """ListOffsets v2, latest: {partition: offset}, the high watermark, or
-    with isolation 1 (read_committed) the last stable offset."""
-    api = APIS[2]
-    Topic = api.Request.ListOffsetsTopic
-    with Wire(bootstrap) as wire:
-        body = wire.call(2, 2, replica_id=-1, isolation_level=isolation, topics=[Topic(name=topic, partitions=[
-            Topic.ListOffsetsPartition(partition_index=p, timestamp=-1) for p in range(partitions)])])
-    out = {}
-    for t in body.topics:
-        for p in t.partitions:
-            assert p.error_code == 0, p
-            out[p.partition_index] = p.offset
-    return out
-
-
-def committed(bootstrap: str, group: str, topic: str, partitions: int) -> dict[int, int]:
-    """OffsetFetch v5 for explicit partitions: {partition: committed offset}
-    (-1 where the group never committed)."""
-    api = APIS[9]
-    with Wire(bootstrap) as wire:
-        body = wire.call(9, 5, group_id=group, topics=[api.Request.OffsetFetchRequestTopic(
-            name=topic, partition_indexes=list(range(partitions)))])
-    assert body.error_code == 0, body
-    out = {}
-    for t in body.topics:
-        for p in t.partitions:
-            assert p.error_code == 0, p
-            out[p.partition_index] = p.committed_offset
-    return out
-
-
 def describe_group(bootstrap: str, group: str):
     """DescribeGroups v4 for one group, as kgw answers it."""
     with Wire(bootstrap) as wire:
@@ -77,18 +45,9 @@ def describe_group(bootstrap: str, group: str):
     return described
 
 
-def wait_until(predicate, what: str, timeout: float = TIMEOUT_S, members=(), interval: float = 0.02):
-    """Poll `predicate` until it is true; on timeout, fail with each member's
-    state so the failure says where the group got stuck."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}:\n" +
-                                 "\n".join(m.describe() for m in members))
-        time.sleep(interval)
+def states(members) -> Callable[[], str]:
+    """Each member's state, for a failure to say where the group got stuck."""
+    return lambda: "\n".join(m.describe() for m in members)
 
 
 # --- group members in child processes ---------------------------------------------
@@ -186,7 +145,7 @@ class Member:
 
     def wait_started(self):
         wait_until(lambda: self.of("started") or self.proc.poll() is not None, f"{self.name} to start",
-                   members=[self])
+                   details=states([self]))
         assert self.proc.poll() is None, self.describe()
 
     def request_stop(self):
@@ -501,14 +460,14 @@ def balanced(members, partitions: int) -> bool:
 
 
 def wait_balanced(members, partitions: int, what: str, timeout: float = TIMEOUT_S):
-    wait_until(lambda: balanced(members, partitions), what, timeout, members=members)
+    wait_until(lambda: balanced(members, partitions), what, timeout, details=states(members))
 
 
 def wait_each_processes(members, what: str, timeout: float = TIMEOUT_S):
     """Wait until every member processed at least one more message."""
     before = {id(m): len(m.of("p")) for m in members}
     wait_until(lambda: all(len(m.of("p")) > before[id(m)] for m in members), what, timeout,
-               members=members)
+               details=states(members))
 
 
 def wait_all_processed(members, bootstrap, topic, partitions, group, timeout: float = TIMEOUT_S,
@@ -532,14 +491,14 @@ def wait_all_processed(members, bootstrap, topic, partitions, group, timeout: fl
             return f"{len(missing)} messages never processed, e.g. {missing[:12]}"
     else:
         def done():
-            return committed(bootstrap, group, topic, partitions) == ends
+            return committed_offsets(bootstrap, group, topic, partitions) == ends
 
         def what():
-            return f"committed {committed(bootstrap, group, topic, partitions)}"
+            return f"committed {committed_offsets(bootstrap, group, topic, partitions)}"
 
     try:
-        wait_until(done, f"group {group} to be done up to {ends}", timeout, members=members,
-                   interval=0.05)
+        wait_until(done, f"group {group} to be done up to {ends}", timeout,
+                   details=states(members))
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n  {what()}") from None
     return ends

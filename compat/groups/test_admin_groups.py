@@ -13,9 +13,8 @@ import time
 
 import pytest
 
-from ._util import (
-    committed, end_offsets, wait_all_processed, wait_balanced, wait_until,
-)
+from ..harness import committed_offsets, end_offsets, wait_until
+from ._util import states, wait_all_processed, wait_balanced
 from .conftest import require_client
 
 PARTITIONS = 6
@@ -46,8 +45,8 @@ def resume_from(client, bootstrap, group, topic, members, start: dict[int, int],
     to the end of each partition."""
     ends = end_offsets(bootstrap, topic, PARTITIONS)
     m = members(f"{client}-{name}", client, bootstrap, group, topic)
-    wait_until(lambda: committed(bootstrap, group, topic, PARTITIONS) == ends,
-               f"{name} to process from {start}", members=[m], interval=0.05)
+    wait_until(lambda: committed_offsets(bootstrap, group, topic, PARTITIONS) == ends,
+               f"{name} to process from {start}", details=states([m]), interval=0.05)
     m.stop()
     got = sorted((p, o) for p, o, _, _ in m.processed)
     assert got == sorted((p, o) for p in range(PARTITIONS) for o in range(start[p], ends[p])), \

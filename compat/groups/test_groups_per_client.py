@@ -30,12 +30,14 @@ def test_two_groups_each_read_every_message(client, kgw_bootstrap, kgw_topic, me
     assert sum(ends.values()) == len(produced) > 0
 
 
+@pytest.mark.kgw_only("restarts or kills its own kgw (own_kgw)")
 def test_resume_after_member_restart_and_kgw_restarts(client, own_kgw, topic_name, group_name, members):
     ends, sent = scenarios.resume(client, own_kgw, topic_name, group_name, members)
     # Across two restarts (one a kill -9) every message sent is in the log once.
     assert sum(ends.values()) == len(sent)
 
 
+@pytest.mark.kgw_only("restarts or kills its own kgw (own_kgw)")
 def test_member_carries_on_through_kgw_kill9(client, own_kgw, topic_name, group_name, members):
     member, redelivered = scenarios.crash_while_working(client, own_kgw, topic_name, group_name, members)
     processed = [(p, o) for p, o, _, _ in member.processed]

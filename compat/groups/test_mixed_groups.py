@@ -7,9 +7,10 @@ client must read the other's subscription and assignment encodings."""
 
 import pytest
 
+from ..harness import committed_offsets, wait_until
 from ._util import (
-    PRODUCERS, check_processing, committed, describe_group, wait_all_processed,
-    wait_balanced, wait_each_processes, wait_until,
+    PRODUCERS, check_processing, describe_group, states, wait_all_processed, wait_balanced,
+    wait_each_processes,
 )
 from .conftest import require_client
 
@@ -90,7 +91,7 @@ def test_mixed_group(kgw_bootstrap, kgw_topic, group_name, members, assignor, cl
     for m in (a, b, c):
         assert not m.of("cf") and not m.of("error"), m.describe()
     assert check_processing([a, b, c], ends, produced) == []
-    assert committed(kgw_bootstrap, group_name, kgw_topic, PARTITIONS) == ends
+    assert committed_offsets(kgw_bootstrap, group_name, kgw_topic, PARTITIONS) == ends
 
 
 @pytest.mark.kgw_topic(partitions=PARTITIONS)
@@ -130,10 +131,10 @@ def test_static_members_fencing_and_removal(kgw_bootstrap, kgw_topic, group_name
         b2 = members("confluent-b2", "confluent", kgw_bootstrap, group_name, kgw_topic,
                      assignor="range", instance_id="static-b")
         wait_until(lambda: b2.assignment == b_held, "the successor to take over static-b's partitions",
-                   members=[a, b, b2])
+                   details=states([a, b, b2]))
         wait_each_processes([a, b2], "the leader and the successor to process")
         wait_until(lambda: any("FENCED" in e["err"].upper() for e in b.of("cf") + b.of("error")),
-                   "the old static-b to be fenced", members=[b])
+                   "the old static-b to be fenced", details=states([b]))
         assert len(a.of("assignment")) == a_events, "the leader went through a rebalance"
         # The instance has a new member id; as in Kafka (replaceStaticMember
         # keeps "everything else unchanged"), client id and host stay those
@@ -165,7 +166,7 @@ def test_static_members_fencing_and_removal(kgw_bootstrap, kgw_topic, group_name
         assert not m.of("cf"), m.describe()
     redelivered = check_processing([a, b, b2], ends, produced, redelivery_ok=[b])
     assert all(name == "confluent-b" for _, name in redelivered), redelivered
-    assert committed(kgw_bootstrap, group_name, kgw_topic, PARTITIONS) == ends
+    assert committed_offsets(kgw_bootstrap, group_name, kgw_topic, PARTITIONS) == ends
 
 
 @pytest.mark.parametrize("client", ["kafka-python", "confluent"])

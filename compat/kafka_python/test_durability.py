@@ -3,6 +3,8 @@ connection mid-stream."""
 
 import pytest
 
+pytestmark = pytest.mark.kgw_only("restarts, kills or cuts off its own kgw (own_kgw, kgw_behind_proxy)")
+
 
 @pytest.mark.parametrize("crash", [False, True], ids=["graceful", "kill-9"])
 def test_restart_between_produce_and_consume_loses_nothing(own_kgw, clients, topic_name, crash):

@@ -248,9 +248,9 @@ def test_watermarks(kgw_bootstrap, clients, kgw_topic):
     assert consumer.offsets_for_times({tps[0]: 0, tps[1]: 0}) == {tps[0]: None, tps[1]: None}
 
     producer = clients.producer(kgw_bootstrap)
-    for i in range(7):
+    for _ in range(7):
         producer.send(kgw_topic, b"x", partition=0)
-    for i in range(3):
+    for _ in range(3):
         producer.send(kgw_topic, b"y", partition=1)
     producer.flush()
     assert consumer.beginning_offsets(tps) == {tps[0]: 0, tps[1]: 0}

@@ -143,6 +143,7 @@ def test_alter_configs_replaces_the_overrides_and_takes_effect_at_once(kgw_boots
         "accepted": {"partition": 0, "baseOffset": "1"}}
 
 
+@pytest.mark.kgw_only("restarts or kills its own kgw (own_kgw)")
 def test_alter_configs_errors_and_restart(own_kgw, topic_name):
     create(own_kgw.bootstrap, topic_name)
     missing = f"{topic_name}-missing"
@@ -243,6 +244,7 @@ def test_seek_to_offset_end_and_timestamp(kgw_bootstrap, kgw_topic):
         [(m["offset"], m["value"]) for m in expected] + [(10, "after-end")])
 
 
+@pytest.mark.kgw_only("restarts or kills its own kgw (own_kgw)")
 @pytest.mark.parametrize("crash", [False, True], ids=["graceful", "kill9"])
 def test_restart_between_produce_and_consume_loses_nothing(own_kgw, topic_name, crash):
     create(own_kgw.bootstrap, topic_name, 2)
@@ -255,6 +257,7 @@ def test_restart_between_produce_and_consume_loses_nothing(own_kgw, topic_name, 
         standard_messages("m", 10) + standard_messages("z", 5, partition=1))
 
 
+@pytest.mark.kgw_only("cuts connections to a kgw of its own behind a proxy (kgw_behind_proxy)")
 def test_idempotent_producer_with_cut_connections(kgw_behind_proxy, topic_name):
     server, proxy = kgw_behind_proxy
     bootstrap = f"127.0.0.1:{proxy.port}"
@@ -264,7 +267,7 @@ def test_idempotent_producer_with_cut_connections(kgw_behind_proxy, topic_name):
     try:
         cuts = []
         for at in (10, 25, 40, 50):
-            producer.wait_for(lambda lines: any(line.get("sent", 0) >= at for line in lines),
+            producer.wait_for(lambda lines, at=at: any(line.get("sent", 0) >= at for line in lines),
                               what=f"{at} messages sent")
             cuts.append(proxy.cut())
         acks = producer.wait_for(lambda lines: next((x["acks"] for x in lines if "acks" in x), None),
@@ -366,6 +369,7 @@ def test_group_processes_each_message_once_across_rebalances(kgw_bootstrap, kgw_
         {"partition": p, "offset": str(end["perPartition"][str(p)]), "metadata": None} for p in range(6)]}]
 
 
+@pytest.mark.kgw_only("restarts or kills its own kgw (own_kgw)")
 def test_group_resumes_from_committed_offsets_across_restarts(own_kgw, topic_name):
     create(own_kgw.bootstrap, topic_name, 2)
     group = f"{topic_name}-g"
@@ -392,6 +396,7 @@ def test_group_resumes_from_committed_offsets_across_restarts(own_kgw, topic_nam
     assert without_timestamps(third["messages"]) == standard_messages("third", 2, partition=1, first_offset=4)
 
 
+@pytest.mark.kgw_only("restarts or kills its own kgw (own_kgw)")
 @pytest.mark.parametrize("crash", [False, True], ids=["graceful", "kill9"])
 def test_live_member_rides_out_a_kgw_restart(own_kgw, topic_name, crash):
     """A member keeps consuming while kgw restarts under it. kgw forgets

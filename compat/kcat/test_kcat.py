@@ -166,7 +166,8 @@ def test_compression_codec_is_really_used(kgw_broker, kgw_topic, codec):
     # the batch goes out uncompressed without an error.
     codecs = {b.compression for b in batches}
     if codec == "lz4":
-        assert codecs == {Codec.LZ4}, f"stored {codecs}; kgw advertises FindCoordinator: {10 in advertised(kgw_broker.bootstrap)}"
+        assert codecs == {Codec.LZ4}, (f"stored {codecs}; kgw advertises FindCoordinator: "
+                                       f"{10 in advertised(kgw_broker.bootstrap)}")
     else:
         assert codecs == {Codec[codec.upper()]}
     assert [r.value for b in batches for r in b.records()] == lines
@@ -174,6 +175,7 @@ def test_compression_codec_is_really_used(kgw_broker, kgw_topic, codec):
     assert [(m["offset"], m["payload"]) for m in messages] == [(i, line.decode()) for i, line in enumerate(lines)]
 
 
+@pytest.mark.kgw_only("restarts or kills its own kgw (own_kgw)")
 @pytest.mark.parametrize("crash", [False, True], ids=["graceful", "kill9"])
 def test_restart_between_produce_and_consume_loses_nothing(own_kgw, topic_name, crash):
     lines = [b"key-%d\tvalue-%d" % (i, i) for i in range(300)]
@@ -187,6 +189,7 @@ def test_restart_between_produce_and_consume_loses_nothing(own_kgw, topic_name, 
         (300, "after")]
 
 
+@pytest.mark.kgw_only("cuts connections to a kgw of its own behind a proxy (kgw_behind_proxy)")
 def test_idempotent_producer_with_cut_connections_writes_each_message_once(kgw_behind_proxy, topic_name):
     server, proxy = kgw_behind_proxy
     bootstrap = f"127.0.0.1:{proxy.port}"

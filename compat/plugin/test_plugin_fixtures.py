@@ -7,6 +7,8 @@ from ..confluent.util import ck, consume_to_eof, consumer, producer
 from ..harness import require
 from ..kafka_python._kp import Clients, read_all
 
+pytestmark = pytest.mark.kgw_only("kgw's pytest plugin and its embedded broker")
+
 MESSAGES = 50
 BASE_TS = 1_700_000_000_000
 

@@ -1,11 +1,12 @@
-"""A kgw that requires SASL, for the session, behind a proxy that records
-the (api key, version) of every request the clients send through it."""
+"""A broker that requires SASL, for the session (kgw, or Apache Kafka with
+KGW_BROKER=kafka), behind a proxy that records the (api key, version) of
+every request the clients send through it."""
 
 import struct
 
 import pytest
 
-from ..harness import CuttingProxy, KgwProcess
+from ..harness import BROKER, CuttingProxy, KgwProcess
 
 # Two users. The second name needs SCRAM's escaping (',' is "=2C", '=' is
 # "=3D"), and its password holds what `--sasl-user` must not split on.
@@ -55,7 +56,7 @@ class RecordingProxy(CuttingProxy):
 class SaslBroker:
     """The session's SASL broker as one test sees it."""
 
-    def __init__(self, server: KgwProcess, proxy: RecordingProxy):
+    def __init__(self, server, proxy: RecordingProxy):
         self.server = server
         self.proxy = proxy
         self.bootstrap = f"127.0.0.1:{proxy.port}"
@@ -69,6 +70,17 @@ class SaslBroker:
 
 @pytest.fixture(scope="session")
 def sasl_kgw(tmp_path_factory):
+    """The broker under test with USERS: `kgw serve --sasl-user`, or Apache
+    Kafka with the same users (KGW_BROKER=kafka)."""
+    if BROKER == "kafka":
+        from ..reference.apache_kafka import STOPPED_BY_SIGTERM, ApacheKafka
+
+        kafka = ApacheKafka(tmp_path_factory.mktemp("kafka-sasl"), sasl_users=USERS).start()
+        proxy = RecordingProxy(kafka.host, kafka.port)
+        yield kafka, proxy
+        proxy.close()
+        assert kafka.stop() == STOPPED_BY_SIGTERM, f"see {kafka.log_path}"
+        return
     users = [f"--sasl-user={name}:{password}" for name, password in USERS.items()]
     server = KgwProcess(tmp_path_factory.mktemp("kgw-sasl"), *users).start()
     proxy = RecordingProxy(server.host, server.port)

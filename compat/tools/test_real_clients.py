@@ -50,6 +50,7 @@ def _expected_records(count: int, first_offset: int = 0) -> list[str]:
             f'value: "{_value(i)}" headers: {{"n": "{i}"}}' for i in range(count)]
 
 
+@pytest.mark.kgw_only("kgw's offline tool `kgw log dump`")
 @pytest.mark.parametrize("codec", CODECS)
 def test_dump_of_what_librdkafka_wrote(kgw_broker, cli, kgw_topic, codec):
     require("confluent_kafka")
@@ -66,6 +67,7 @@ def test_dump_of_what_librdkafka_wrote(kgw_broker, cli, kgw_topic, codec):
     assert _record_lines(dump.stdout) == _expected_records(MESSAGES)
 
 
+@pytest.mark.kgw_only("kgw's offline tool `kgw log dump`")
 @pytest.mark.parametrize("codec", CODECS)
 def test_dump_of_what_kafka_python_wrote(kgw_broker, cli, kp, kgw_topic, codec):
     if codec != "none":
@@ -243,6 +245,7 @@ def _poll(c, count: int) -> list:
     return got
 
 
+@pytest.mark.kgw_only("kgw's offline tool `kgw log check`")
 @pytest.mark.kgw_topic(partitions=3)
 def test_log_check_after_real_clients(kgw_broker, cli, kgw_topic):
     require("confluent_kafka")

@@ -12,11 +12,9 @@ import itertools
 import os
 import time
 
-from protocol.messages import APIS
 from protocol.records import ControlType
 
-from ..groups._util import end_offsets
-from ..harness import Wire, stored_batches
+from ..harness import end_offsets, stored_batches
 
 # A bound on how long a test waits for something, never an assertion.
 DEADLINE_S = 30
@@ -29,7 +27,6 @@ ABORT_DEADLINE_S = 60
 SHORT_TXN_TIMEOUT_MS = 1000
 
 READ_UNCOMMITTED, READ_COMMITTED = 0, 1
-UNSTABLE_OFFSET_COMMIT = 88
 
 _ids = itertools.count()
 
@@ -39,17 +36,6 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{os.getpid()}-{time.monotonic_ns()}-{next(_ids)}"
 
 
-def wait_until(predicate, what: str, timeout: float = DEADLINE_S, interval: float = 0.05):
-    """Poll `predicate` until it returns something true, and return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(interval)
-
-
 # --- through kgw's own protocol client -------------------------------------
 
 def stable_and_high(bootstrap: str, topic: str, partitions: int = 1) -> dict[int, tuple[int, int]]:
@@ -57,30 +43,6 @@ def stable_and_high(bootstrap: str, topic: str, partitions: int = 1) -> dict[int
     committed = end_offsets(bootstrap, topic, partitions, READ_COMMITTED)
     uncommitted = end_offsets(bootstrap, topic, partitions, READ_UNCOMMITTED)
     return {p: (committed[p], uncommitted[p]) for p in range(partitions)}
-
-
-def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int = 1) -> dict[int, int]:
-    """OffsetFetch v7 with require_stable: {partition: committed offset}, -1
-    where none. A partition whose transactional commit is still pending
-    answers UNSTABLE_OFFSET_COMMIT, which is retried (as clients do)."""
-    api = APIS[9]
-    Topic = api.Request.OffsetFetchRequestTopic
-
-    def fetch():
-        with Wire(bootstrap) as wire:
-            body = wire.call(9, 7, group_id=group, require_stable=True,
-                             topics=[Topic(name=topic, partition_indexes=list(range(partitions)))])
-        assert body.error_code in (0, UNSTABLE_OFFSET_COMMIT), body
-        out = {}
-        for t in body.topics:
-            for p in t.partitions:
-                if p.error_code == UNSTABLE_OFFSET_COMMIT:
-                    return None
-                assert p.error_code == 0, p
-                out[p.partition_index] = p.committed_offset
-        return out if body.error_code == 0 else None
-
-    return wait_until(fetch, f"stable offsets of group {group}")
 
 
 def log_layout(data_dir, topic: str, partition: int = 0) -> list[tuple[int, str]]:

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from .. import harness
+from ..harness import committed_offsets
 from . import _util as u
 
 REQUEST_TIMEOUT_MS = 10_000
@@ -245,20 +246,20 @@ def test_consume_transform_produce(kgw_broker, kgw_topic, output_topic, txn_id, 
             assert await send(plain, kgw_topic, 0, u.CTP_INPUT1) == [0, 1, 2]
             c = await member()
             assert await process(c, 3, commit=True) == (u.CTP_INPUT_ROWS1, [0, 1, 2])
-            assert u.committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
+            assert committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
             assert await group_offsets() == {0: OffsetAndMetadata(3, "")}
             assert await c.committed(tp) == 3
 
             assert await send(plain, kgw_topic, 0, u.CTP_INPUT2) == [3, 4]
             assert await process(c, 2, commit=False) == (u.CTP_INPUT_ROWS2, [4, 5])
-            assert u.committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
+            assert committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
             assert await group_offsets() == {0: OffsetAndMetadata(3, "")}
             await c.stop()
 
             # A new member of the group resumes at the offset the aborted round left.
             c = await member()
             assert await process(c, 2, commit=True) == (u.CTP_INPUT_ROWS2, [7, 8])
-            assert u.committed_offsets(bootstrap, group_id, kgw_topic) == {0: 5}
+            assert committed_offsets(bootstrap, group_id, kgw_topic) == {0: 5}
             assert await group_offsets() == {0: OffsetAndMetadata(5, "")}
             await c.stop()
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import pytest
 
 from .. import harness
+from ..harness import committed_offsets, wait_until
 from . import _util as u
 
 TIMEOUT_S = 20
@@ -235,20 +236,20 @@ def test_consume_transform_produce(kgw_broker, kgw_topic, output_topic, txn_id, 
 
         c = member()
         assert process(c, 3, commit=True) == (u.CTP_INPUT_ROWS1, [0, 1, 2])
-        assert u.committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
+        assert committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
         assert group_offsets() == {0: 3}
         assert [tp.offset for tp in c.committed([TopicPartition(kgw_topic, 0)], timeout=10)] == [3]
 
         assert send(plain, kgw_topic, 0, u.CTP_INPUT2) == [3, 4]
         assert process(c, 2, commit=False) == (u.CTP_INPUT_ROWS2, [4, 5])
-        assert u.committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
+        assert committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
         assert group_offsets() == {0: 3}
         c.close()
 
         # A new member of the group resumes at the offset the aborted round left.
         c = member()
         assert process(c, 2, commit=True) == (u.CTP_INPUT_ROWS2, [7, 8])
-        assert u.committed_offsets(bootstrap, group_id, kgw_topic) == {0: 5}
+        assert committed_offsets(bootstrap, group_id, kgw_topic) == {0: 5}
         assert group_offsets() == {0: 5}
         c.close()
     plain.close()
@@ -311,7 +312,7 @@ def test_transaction_timeout(kgw_broker, kgw_topic, txn_id):
         producer.begin_transaction()
         assert send(producer, kgw_topic, 0, u.TIMEOUT_OPEN) == [0, 1]
         assert u.stable_and_high(bootstrap, kgw_topic) == {0: (0, 2)}
-        u.wait_until(lambda: u.stable_and_high(bootstrap, kgw_topic) == {0: after},
+        wait_until(lambda: u.stable_and_high(bootstrap, kgw_topic) == {0: after},
                      "the timed-out transaction's abort", timeout=u.ABORT_DEADLINE_S)
         assert ends_every_way(bootstrap, kgw_topic, 1) == both({0: 3}, {0: 3})
         assert read(bootstrap, kgw_topic, 1, "read_committed") == ([], {0: 3})

@@ -9,6 +9,8 @@ from .. import harness
 from . import _util as u
 from .test_confluent import TIMEOUT_S, ends_every_way, both, read, send, txn_producer
 
+pytestmark = pytest.mark.kgw_only("restarts or kills its own kgw (own_kgw)")
+
 
 @pytest.fixture(autouse=True)
 def _confluent_kafka():

@@ -9,6 +9,7 @@ import pytest
 
 from .. import harness
 from ..harness import stored_batches
+from ..harness import committed_offsets, wait_until
 from . import _util as u
 
 
@@ -194,13 +195,13 @@ def test_consume_transform_produce(kgw_broker, kgw_topic, output_topic, kp, txn_
     member = kp.consumer(bootstrap, group_id=group_id, isolation_level="read_committed")
     member.subscribe([kgw_topic])
     assert process(member, 3, commit=True) == (u.CTP_INPUT_ROWS1, [0, 1, 2])
-    assert u.committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
+    assert committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
     assert admin.list_group_offsets(group_id) == {group_id: {tp: OffsetAndMetadata(3, "", -1)}}
     assert member.committed(tp) == 3
 
     assert send(plain, kgw_topic, 0, u.CTP_INPUT2) == [3, 4]
     assert process(member, 2, commit=False) == (u.CTP_INPUT_ROWS2, [4, 5])
-    assert u.committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
+    assert committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
     assert admin.list_group_offsets(group_id) == {group_id: {tp: OffsetAndMetadata(3, "", -1)}}
     member.close()
 
@@ -208,7 +209,7 @@ def test_consume_transform_produce(kgw_broker, kgw_topic, output_topic, kp, txn_
     member = kp.consumer(bootstrap, group_id=group_id, isolation_level="read_committed")
     member.subscribe([kgw_topic])
     assert process(member, 2, commit=True) == (u.CTP_INPUT_ROWS2, [7, 8])
-    assert u.committed_offsets(bootstrap, group_id, kgw_topic) == {0: 5}
+    assert committed_offsets(bootstrap, group_id, kgw_topic) == {0: 5}
     assert admin.list_group_offsets(group_id) == {group_id: {tp: OffsetAndMetadata(5, "", -1)}}
     member.close()
 
@@ -277,7 +278,7 @@ def test_transaction_timeout(kgw_broker, kgw_topic, kp, txn_id):
     assert u.stable_and_high(bootstrap, kgw_topic) == {0: (0, 2)}
     # kgw aborts the transaction once it has timed out: an ABORT marker at 2.
     after = (u.TIMEOUT_AFTER_ABORT["stable"], u.TIMEOUT_AFTER_ABORT["high"])
-    u.wait_until(lambda: u.stable_and_high(bootstrap, kgw_topic) == {0: after}, "the timed-out transaction's abort",
+    wait_until(lambda: u.stable_and_high(bootstrap, kgw_topic) == {0: after}, "the timed-out transaction's abort",
                  timeout=u.ABORT_DEADLINE_S)
     assert end_offsets(kp, bootstrap, kgw_topic, 1, "read_committed") == {0: 3}
     assert read(kp, bootstrap, kgw_topic, {0: 3}, "read_committed") == ([], {0: 3})
@@ -352,6 +353,7 @@ def test_admin_lists_and_describes_transactions_and_producers(kgw_broker, kgw_to
         TransactionState.COMPLETE_COMMIT, set(), started)
 
 
+@pytest.mark.kgw_only("wipes kgw's transaction state while its own kgw is down (own_kgw)")
 def test_admin_aborts_a_transaction_its_coordinator_lost(own_kgw, topic_name, kp, txn_id):
     """A hanging transaction: its coordinator's state is gone (the
     __transaction_state directory wiped while kgw was down), so nothing will

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from ..kafkajs._node import NodeProcess, require_kafkajs, run
+from ..harness import committed_offsets, wait_until
 from . import _util as u
 
 # What kafkajs throws for a fenced producer: it sends AddPartitionsToTxn and
@@ -195,16 +196,16 @@ def test_consume_transform_produce(kgw_broker, kgw_topic, output_topic, sessions
 
     assert plain.send(0, u.CTP_INPUT1, op="plainSend") == [0, 1, 2]
     assert ctp(3, "commit") == (u.CTP_INPUT_ROWS1, [0, 1, 2])
-    assert u.committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
+    assert committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
     assert fetch_offsets() == {0: 3}
 
     assert plain.send(0, u.CTP_INPUT2, op="plainSend") == [3, 4]
     # Each round is a new member of the group, resuming at its committed offset.
     assert ctp(2, "abort") == (u.CTP_INPUT_ROWS2, [4, 5])
-    assert u.committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
+    assert committed_offsets(bootstrap, group_id, kgw_topic) == {0: 3}
     assert fetch_offsets() == {0: 3}
     assert ctp(2, "commit") == (u.CTP_INPUT_ROWS2, [7, 8])
-    assert u.committed_offsets(bootstrap, group_id, kgw_topic) == {0: 5}
+    assert committed_offsets(bootstrap, group_id, kgw_topic) == {0: 5}
     assert fetch_offsets() == {0: 5}
 
     ends = {0: u.CTP_OUTPUT_END}
@@ -256,7 +257,7 @@ def test_transaction_timeout(kgw_broker, kgw_topic, sessions, txn_id):
     s.ok("begin")
     assert s.send(0, u.TIMEOUT_OPEN) == [0, 1]
     assert u.stable_and_high(bootstrap, kgw_topic) == {0: (0, 2)}
-    u.wait_until(lambda: u.stable_and_high(bootstrap, kgw_topic) == {0: after},
+    wait_until(lambda: u.stable_and_high(bootstrap, kgw_topic) == {0: after},
                  "the timed-out transaction's abort", timeout=u.ABORT_DEADLINE_S)
     assert admin_ends(bootstrap, kgw_topic) == {0: 3}
     assert read(bootstrap, kgw_topic, 2, read_uncommitted=True) == (u.rows(0, 0, u.TIMEOUT_OPEN), {0: 3})

@@ -216,7 +216,7 @@ class GroupCoordinator:
             m.metadata(group.protocol_name) if stable else b"", m.assignment if stable else b"")
             for m in group.members.values()]
         return GroupDescription(group_id, group.state, group.protocol_type or "",
-                                group.protocol_name if stable else "", members)
+                                (group.protocol_name or "") if stable else "", members)
 
     async def delete_groups(self, group_ids: list[str]) -> dict[str, ErrorCode]:
         """An error per distinct group id, in the order asked."""

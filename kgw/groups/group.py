@@ -51,7 +51,7 @@ class Member:
     def supports(self, protocol: str) -> bool:
         return any(name == protocol for name, _ in self.protocols)
 
-    def metadata(self, protocol: str) -> bytes:
+    def metadata(self, protocol: str | None) -> bytes:
         for name, metadata in self.protocols:
             if name == protocol:
                 return metadata

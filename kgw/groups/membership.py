@@ -83,9 +83,15 @@ class Membership:
         return reply
 
     def _accepts(self, group: Group, member_id: str) -> bool:
-        """Kafka's acceptJoiningMember, for group.max.size."""
+        """Kafka's acceptJoiningMember, for group.max.size; and, unlike Kafka,
+        the member ids handed out and not yet used count as members, so that
+        a flood of JoinGroups cannot grow a group without bound."""
         limit = self._settings.group_max_size
-        if limit is None or group.state == EMPTY:
+        if limit is None:
+            return True
+        if member_id == "" and len(group.members) + len(group.pending_members) >= limit:
+            return False
+        if group.state == EMPTY:
             return True
         member = group.members.get(member_id)
         if group.state == PREPARING_REBALANCE:
@@ -288,7 +294,7 @@ class Membership:
             if reply is not None:
                 reply.set(JoinResult(
                     ErrorCode.NONE, member.member_id, group.generation_id, group.protocol_type,
-                    group.protocol_name, group.leader_id,
+                    group.protocol_name, group.leader_id or "",
                     everyone if member.member_id == group.leader_id else ()))
             member.is_new = False
             self._schedule_session(group, member, member.session_timeout_ms)

@@ -1,17 +1,6 @@
 """Committed offsets: their durable journal, their replay, their expiry.
 
-The journal (kgw.journal) holds these records:
-
-    {"t": "commit", "g": group, "o": [[topic, partition, offset, leader_epoch,
-                                       metadata, commit_ms, expire_ms or null], ...]}
-    {"t": "delete", "gs": [group, ...]}                  DeleteGroups
-    {"t": "expire", "g": group, "p": [[topic, partition], ...]}
-                                 expiry, a deleted topic, OffsetDelete
-    {"t": "group", "g": group, "pt": protocol type or null,
-     "empty_since": ms, or null when the group stopped being empty}
-    {"t": "txn_commit", "g": group, "pid": producer id, "o": [as in commit]}
-                                 TxnOffsetCommit, pending until its transaction ends
-    {"t": "txn_end", "g": group, "pid": producer id, "c": true to commit, false to abort}
+The journal (kgw.journal) holds the records of `records`.
 
 A commit is applied to the in-memory offsets only once fsync has made it
 durable, and commits are applied in journal order, so what OffsetFetch
@@ -31,14 +20,14 @@ from typing import Callable
 
 import trio
 
-from ..journal import Journal, JournalError, encode_frame
+from ..journal import Journal
+from . import records as rec
 from .group import EMPTY, STABLE, CommittedOffset, Group
 from .subscription import subscribed_topics
 
 log = logging.getLogger("kgw.groups")
 
 JOURNAL_FILE = "commits.log"
-JOURNAL_MAGIC = b"KGWO"
 # Start-up rewrites the journal once it is this big and mostly dead records.
 COMPACT_MIN_BYTES = 1 << 20
 
@@ -46,7 +35,7 @@ COMPACT_MIN_BYTES = 1 << 20
 class OffsetStore:
     def __init__(self, directory: Path, now_ms: int):
         directory.mkdir(parents=True, exist_ok=True)
-        self._journal, records = Journal.open(directory / JOURNAL_FILE, JOURNAL_MAGIC)
+        self._journal, records = Journal.open(directory / JOURNAL_FILE, rec.JOURNAL)
         # The group registry the whole coordinator shares; after a restart it
         # holds the groups that have committed offsets.
         self.groups: dict[str, Group] = _replay(records, now_ms)
@@ -59,7 +48,7 @@ class OffsetStore:
 
     async def commit(self, group: Group, offsets: list[tuple[str, int, CommittedOffset]]) -> None:
         """Durably commit; raises OSError when the journal cannot be written."""
-        position = self._journal.append(_commit_record(group.group_id, offsets))
+        position = self._journal.append(rec.offset_commit(group.group_id, offsets))
         keys = Counter((topic, partition) for topic, partition, _ in offsets)
         group.uncommitted += keys
 
@@ -74,7 +63,7 @@ class OffsetStore:
                                    offsets: list[tuple[str, int, CommittedOffset]]) -> None:
         """Durably hold offsets for the transaction of `producer_id`; they
         count only once `end_transaction` commits it."""
-        position = self._journal.append(_txn_commit_record(group.group_id, producer_id, offsets))
+        position = self._journal.append(rec.offset_commit(group.group_id, offsets, producer_id))
 
         def apply():
             pending = group.pending_txn.setdefault(producer_id, {})
@@ -86,19 +75,19 @@ class OffsetStore:
     async def end_transaction(self, group: Group, producer_id: int, commit: bool) -> None:
         """The offsets pending for `producer_id`'s transaction become the
         committed ones, or are dropped."""
-        position = self._journal.append(
-            {"t": "txn_end", "g": group.group_id, "pid": producer_id, "c": commit})
+        position = self._journal.append(rec.TXN_OFFSETS_ENDED.cls(
+            group_id=group.group_id, producer_id=producer_id, committed=commit))
         await self.until_durable(position, lambda: _end_transaction(group, producer_id, commit))
 
     def delete(self, groups: list[Group]) -> int:
         """Journal the deletion; `until_durable` the returned position
         before acknowledging it. Raises OSError if it cannot be written."""
-        return self._journal.append({"t": "delete", "gs": [g.group_id for g in groups]})
+        return self._journal.append(rec.groups_deleted([g.group_id for g in groups]))
 
     async def delete_offsets(self, group: Group, keys: list[tuple[str, int]]) -> None:
         """Durably forget these committed offsets (OffsetDelete); raises
         OSError when the journal cannot be written."""
-        position = self._journal.append(_expire_record(group, keys))
+        position = self._journal.append(rec.offsets_removed(group.group_id, keys))
 
         def apply():
             for key in keys:
@@ -128,8 +117,9 @@ class OffsetStore:
         """Journal when the group became empty, for its offsets' retention.
         Not waited for: losing it to a crash only makes retention count from
         the restart."""
-        self._append_quietly({"t": "group", "g": group.group_id, "pt": group.protocol_type,
-                              "empty_since": group.state_since_ms if group.state == EMPTY else None})
+        self._append_quietly(rec.group_state(
+            group.group_id, group.protocol_type,
+            group.state_since_ms if group.state == EMPTY else None))
 
     def expire_offsets(self, now_ms: int, retention_ms: int) -> None:
         """Kafka 2.1+ retention (KIP-211): offsets of an empty group expire
@@ -140,7 +130,7 @@ class OffsetStore:
             expired = [key for key, committed in group.offsets.items()
                        if key not in group.uncommitted
                        and _expired(group, key[0], subscribed, committed, now_ms, retention_ms)]
-            if expired and self._append_quietly(_expire_record(group, expired)):
+            if expired and self._append_quietly(rec.offsets_removed(group.group_id, expired)):
                 log.info("group %s: %d committed offset(s) expired", group.group_id, len(expired))
                 for key in expired:
                     del group.offsets[key]
@@ -149,11 +139,11 @@ class OffsetStore:
         """A deleted topic takes its committed offsets with it, as in Kafka."""
         for group in self.groups.values():
             gone = [key for key in group.offsets if key[0] == topic]
-            if gone and self._append_quietly(_expire_record(group, gone)):
+            if gone and self._append_quietly(rec.offsets_removed(group.group_id, gone)):
                 for key in gone:
                     del group.offsets[key]
 
-    def _append_quietly(self, record: dict) -> bool:
+    def _append_quietly(self, record) -> bool:
         try:
             self._journal.append(record)
             return True
@@ -163,7 +153,7 @@ class OffsetStore:
 
     def _compact_if_grown(self) -> None:
         snapshot = _snapshot(self.groups)
-        live = sum(len(encode_frame(record)) for record in snapshot)
+        live = sum(len(self._journal.kinds.encode_frame(record)) for record in snapshot)
         if self._journal.size > max(COMPACT_MIN_BYTES, 2 * live):
             log.info("compacting %s: %d bytes, %d of them live", self._journal.path,
                      self._journal.size, live)
@@ -187,7 +177,7 @@ def _expired(group: Group, topic: str, subscribed: set[str] | None, committed: C
     return now_ms - since >= retention_ms
 
 
-def _replay(records: list[dict], now_ms: int) -> dict[str, Group]:
+def _replay(records: list, now_ms: int) -> dict[str, Group]:
     groups: dict[str, Group] = {}
 
     def group(group_id: str) -> Group:
@@ -197,34 +187,28 @@ def _replay(records: list[dict], now_ms: int) -> dict[str, Group]:
         return found
 
     for record in records:
-        kind = record["t"]
-        if kind == "commit":
-            offsets = group(record["g"]).offsets
-            for topic, partition, offset, epoch, metadata, commit_ms, expire_ms in record["o"]:
-                offsets[topic, partition] = CommittedOffset(
-                    offset, epoch, metadata, commit_ms, expire_ms)
-        elif kind == "delete":
-            for group_id in record["gs"]:
-                groups.pop(group_id, None)
-        elif kind == "expire":
-            offsets = groups[record["g"]].offsets if record["g"] in groups else {}
-            for topic, partition in record["p"]:
-                offsets.pop((topic, partition), None)
-        elif kind == "txn_commit":
-            pending = group(record["g"]).pending_txn.setdefault(record["pid"], {})
-            for topic, partition, *committed in record["o"]:
-                pending[topic, partition] = CommittedOffset(*committed)
-        elif kind == "txn_end":
-            if record["g"] in groups:
-                _end_transaction(groups[record["g"]], record["pid"], record["c"])
-        elif kind == "group":
-            found = group(record["g"])
-            found.protocol_type = record["pt"]
+        if isinstance(record, rec.OFFSET_COMMIT.cls):
+            found = group(record.group_id)
+            offsets = (found.offsets if record.producer_id == rec.NO_PRODUCER
+                       else found.pending_txn.setdefault(record.producer_id, {}))
+            for topic, partition, committed in rec.committed_offsets(record):
+                offsets[topic, partition] = committed
+        elif isinstance(record, rec.GROUPS_DELETED.cls):
+            for deleted in record.group_ids:
+                groups.pop(deleted.group_id, None)
+        elif isinstance(record, rec.OFFSETS_REMOVED.cls):
+            offsets = groups[record.group_id].offsets if record.group_id in groups else {}
+            for p in record.partitions:
+                offsets.pop((p.topic, p.partition), None)
+        elif isinstance(record, rec.TXN_OFFSETS_ENDED.cls):
+            if record.group_id in groups:
+                _end_transaction(groups[record.group_id], record.producer_id, record.committed)
+        elif isinstance(record, rec.GROUP_STATE.cls):
+            found = group(record.group_id)
+            found.protocol_type = record.protocol_type
             # A group that had members when kgw stopped lost them with it.
-            emptied = record["empty_since"]
-            found.state_since_ms = emptied if emptied is not None else now_ms
-        else:
-            raise JournalError(f"unknown journal record type {kind!r}")
+            emptied = record.empty_since
+            found.state_since_ms = emptied if emptied != rec.NOT_EMPTY else now_ms
     # An empty group without offsets is forgotten, as Kafka's cleanup does.
     return {group_id: g for group_id, g in groups.items() if g.offsets or g.pending_txn}
 
@@ -235,34 +219,15 @@ def _end_transaction(group: Group, producer_id: int, commit: bool) -> None:
         group.offsets.update(pending)
 
 
-def _snapshot(groups: dict[str, Group]) -> list[dict]:
-    records = []
+def _snapshot(groups: dict[str, Group]) -> list:
+    records: list = []
     for group in groups.values():
         if group.protocol_type is not None:
-            records.append({"t": "group", "g": group.group_id, "pt": group.protocol_type,
-                            "empty_since": group.state_since_ms})
-        records.append(_commit_record(group.group_id, [
+            records.append(rec.group_state(group.group_id, group.protocol_type,
+                                           group.state_since_ms))
+        records.append(rec.offset_commit(group.group_id, [
             (topic, partition, committed) for (topic, partition), committed in group.offsets.items()]))
-        records.extend(_txn_commit_record(group.group_id, producer_id, [
-            (topic, partition, committed) for (topic, partition), committed in pending.items()])
-            for producer_id, pending in group.pending_txn.items())
+        records.extend(rec.offset_commit(group.group_id, [
+            (topic, partition, committed) for (topic, partition), committed in pending.items()],
+            producer_id) for producer_id, pending in group.pending_txn.items())
     return records
-
-
-def _expire_record(group: Group, keys: list[tuple[str, int]]) -> dict:
-    return {"t": "expire", "g": group.group_id, "p": [list(key) for key in keys]}
-
-
-def _commit_record(group_id: str, offsets: list[tuple[str, int, CommittedOffset]]) -> dict:
-    return {"t": "commit", "g": group_id, "o": _offset_rows(offsets)}
-
-
-def _txn_commit_record(group_id: str, producer_id: int,
-                       offsets: list[tuple[str, int, CommittedOffset]]) -> dict:
-    return {"t": "txn_commit", "g": group_id, "pid": producer_id, "o": _offset_rows(offsets)}
-
-
-def _offset_rows(offsets: list[tuple[str, int, CommittedOffset]]) -> list[list]:
-    return [[topic, partition, c.offset, c.leader_epoch, c.metadata, c.commit_timestamp_ms,
-             c.expire_timestamp_ms]
-            for topic, partition, c in offsets]

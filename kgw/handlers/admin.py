@@ -1,13 +1,18 @@
 """Topic administration: CreateTopics 2-7, DeleteTopics 1-6,
 CreatePartitions 0-3 and DeleteRecords 0-2."""
 
+import functools
 import logging
 
+from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS, DELETE_TOPICS
 
+from ..broker import Broker
+from ..errors import KafkaError
 from ..log import LogError
-from . import handles
+from . import RequestContext, handles
+from .results import each_answered
 
 log = logging.getLogger("kgw.admin")
 
@@ -35,7 +40,7 @@ def _replication_error(wanted) -> tuple[ErrorCode, str] | None:
 
 
 @handles(CREATE_TOPICS)
-async def create_topics(broker, request):
+async def create_topics(broker: Broker, request: Request, context: RequestContext):
     Result = CREATE_TOPICS.Response.CreatableTopicResult
     body = request.body
     results = []
@@ -79,7 +84,7 @@ async def create_topics(broker, request):
 
 
 @handles(DELETE_TOPICS)
-async def delete_topics(broker, request):
+async def delete_topics(broker: Broker, request: Request, context: RequestContext):
     Result = DELETE_TOPICS.Response.DeletableTopicResult
     body = request.body
     if request.api_version >= 6:
@@ -98,8 +103,6 @@ async def delete_topics(broker, request):
             results.append(Result(name=name, topic_id=topic_id, error_code=missing))
             continue
         broker.log.delete_topic(topic.name)
-        for index in range(len(topic.partitions)):
-            broker.producers.forget_partition((topic.name, index))
         broker.groups.forget_topic(topic.name)
         log.info("deleted topic %s", topic.name)
         results.append(Result(name=topic.name, topic_id=topic.topic_id, error_code=ErrorCode.NONE))
@@ -107,7 +110,7 @@ async def delete_topics(broker, request):
 
 
 @handles(CREATE_PARTITIONS)
-async def create_partitions(broker, request):
+async def create_partitions(broker: Broker, request: Request, context: RequestContext):
     Result = CREATE_PARTITIONS.Response.CreatePartitionsTopicResult
     body = request.body
     results = []
@@ -143,23 +146,20 @@ async def create_partitions(broker, request):
 
 
 @handles(DELETE_RECORDS)
-async def delete_records(broker, request):
+async def delete_records(broker: Broker, request: Request, context: RequestContext):
     TopicResult = DELETE_RECORDS.Response.DeleteRecordsTopicResult
     PartitionResult = TopicResult.DeleteRecordsPartitionResult
-    topics = []
-    for wanted in request.body.topics:
-        partitions = []
-        topics.append(TopicResult(name=wanted.name, partitions=partitions))
-        for p in wanted.partitions:
-            result = PartitionResult(partition_index=p.partition_index, low_watermark=-1,
-                                     error_code=ErrorCode.NONE)
-            partitions.append(result)
-            partition_log = broker.log.partition(wanted.name, p.partition_index)
-            if partition_log is None:
-                result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                continue
-            try:
-                result.low_watermark = partition_log.delete_records_before(p.offset)
-            except LogError as exc:
-                result.error_code = exc.code
-    return DELETE_RECORDS.Response(throttle_time_ms=0, topics=topics)
+
+    def answer(topic: str, p):
+        low_watermark = broker.log.serving(topic, p.partition_index).delete_records_before(p.offset)
+        return PartitionResult(partition_index=p.partition_index, low_watermark=low_watermark,
+                               error_code=ErrorCode.NONE)
+
+    def failed(p, error: KafkaError):
+        return PartitionResult(partition_index=p.partition_index, low_watermark=-1,
+                               error_code=error.code)
+
+    return DELETE_RECORDS.Response(throttle_time_ms=0, topics=[
+        TopicResult(name=wanted.name, partitions=each_answered(
+            wanted.partitions, functools.partial(answer, wanted.name), failed))
+        for wanted in request.body.topics])

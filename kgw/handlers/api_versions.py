@@ -1,21 +1,23 @@
-"""ApiVersions 0-4: built from the handler registry, so it cannot drift."""
+"""ApiVersions 0-4: built from the handlers that serve the listener, so it cannot drift."""
 
+from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import API_VERSIONS
 
-from . import HANDLERS, handles
+from ..broker import Broker
+from . import RequestContext, handles
 
 Response = API_VERSIONS.Response
 
 
 @handles(API_VERSIONS)
-async def api_versions(broker, request):
+async def api_versions(broker: Broker, request: Request, context: RequestContext):
     if not request.version_supported:
         # KIP-511: a newer client learns our ApiVersions range, then retries.
-        own = HANDLERS[API_VERSIONS.key]
+        own = context.served[API_VERSIONS.key]
         return Response(error_code=ErrorCode.UNSUPPORTED_VERSION, api_keys=[
             Response.ApiVersion(api_key=API_VERSIONS.key, min_version=own.min_version,
                                 max_version=own.max_version)])
     return Response(error_code=ErrorCode.NONE, api_keys=[
         Response.ApiVersion(api_key=key, min_version=h.min_version, max_version=h.max_version)
-        for key, h in sorted(HANDLERS.items())])
+        for key, h in sorted(context.served.items())])

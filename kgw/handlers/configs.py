@@ -8,11 +8,13 @@ Kafka's answer for a config that cannot be updated dynamically.
 
 from collections import Counter
 
+from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import ALTER_CONFIGS, DESCRIBE_CONFIGS, INCREMENTAL_ALTER_CONFIGS
 
+from ..broker import Broker
 from ..log import ConfigOp, LogError, apply_changes
-from . import handles
+from . import RequestContext, handles
 
 # Kafka's ConfigResource types.
 TOPIC_RESOURCE = 2
@@ -33,7 +35,7 @@ def _resource_error(broker, resource) -> tuple[ErrorCode, str] | None:
 
 
 @handles(DESCRIBE_CONFIGS)
-async def describe_configs(broker, request):
+async def describe_configs(broker: Broker, request: Request, context: RequestContext):
     Response = DESCRIBE_CONFIGS.Response
     Result = Response.DescribeConfigsResult
     Entry = Result.DescribeConfigsResourceResult
@@ -46,10 +48,10 @@ async def describe_configs(broker, request):
         if error is not None:
             result.error_code, result.error_message = error
             continue
-        if resource.resource_type == TOPIC_RESOURCE:
-            entries = broker.log.topic(resource.resource_name).describe_configs()
-        else:
-            entries = broker.log.defaults.describe_configs()
+        topic = (broker.log.topic(resource.resource_name)
+                 if resource.resource_type == TOPIC_RESOURCE else None)
+        entries = (topic.describe_configs() if topic is not None
+                   else broker.log.defaults.describe_configs())
         keys = resource.configuration_keys
         with_synonyms = request.body.include_synonyms
         with_docs = request.body.include_documentation
@@ -112,14 +114,14 @@ def _alter(broker, request, Response, new_overrides):
 
 
 @handles(ALTER_CONFIGS)
-async def alter_configs(broker, request):
+async def alter_configs(broker: Broker, request: Request, context: RequestContext):
     # The given configs become the topic's whole set of overrides.
     return _alter(broker, request, ALTER_CONFIGS.Response,
                   lambda current, configs: {c.name: c.value for c in configs})
 
 
 @handles(INCREMENTAL_ALTER_CONFIGS)
-async def incremental_alter_configs(broker, request):
+async def incremental_alter_configs(broker: Broker, request: Request, context: RequestContext):
     return _alter(broker, request, INCREMENTAL_ALTER_CONFIGS.Response,
                   lambda current, configs: apply_changes(
                       current, ((c.name, c.config_operation, c.value) for c in configs)))

@@ -18,13 +18,18 @@ after the last batch returned). A fetch waiting below the LSO is woken by
 the marker's append like by any other, and finds the records then.
 """
 
+import functools
+
 import trio
 
+from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import FETCH
 
-from ..log import LogError
-from . import handles
+from ..broker import Broker
+from ..errors import KafkaError
+from . import RequestContext, handles
+from .results import each_answered
 
 Response = FETCH.Response
 TopicResult = Response.FetchableTopicResponse
@@ -39,7 +44,7 @@ SESSIONLESS_EPOCHS = (0, -1)
 
 
 @handles(FETCH)
-async def fetch(broker, request):
+async def fetch(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     if body.session_id != NO_SESSION:
         return _top_level_error(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
@@ -47,83 +52,93 @@ async def fetch(broker, request):
         return _top_level_error(ErrorCode.INVALID_FETCH_SESSION_EPOCH)
     deadline = trio.current_time() + max(body.max_wait_ms, 0) / 1000
     while True:
-        response, size, errors, keys, sent = _read(broker, request)
-        if size >= body.min_bytes or errors or trio.current_time() >= deadline:
-            broker.metrics.fetched(sent)
-            return response
+        read = _Read(broker, request)
+        if read.size >= body.min_bytes or read.errors or trio.current_time() >= deadline:
+            broker.metrics.fetched(read.sent)
+            return read.response
+        context.release()
         woken = trio.Event()
-        broker.notifier.register(keys, woken)
+        broker.notifier.register(read.keys, woken)
         try:
             with trio.move_on_at(deadline):
                 await woken.wait()
         finally:
-            broker.notifier.unregister(keys, woken)
+            broker.notifier.unregister(read.keys, woken)
 
 
 def _top_level_error(code: ErrorCode):
     return Response(throttle_time_ms=0, error_code=code, session_id=NO_SESSION, responses=[])
 
 
-def _read(broker, request):
-    body = request.body
-    by_id = request.api_version >= 13
-    committed = body.isolation_level == READ_COMMITTED
-    remaining = body.max_bytes
-    size = 0
-    errors = False
-    keys = []
-    # (topic, bytes, records) of each partition answered with records.
-    sent = []
-    responses = []
-    for wanted in body.topics:
-        topic = broker.log.topic_by_id(wanted.topic_id) if by_id else broker.log.topic(wanted.topic)
-        results = []
-        responses.append(TopicResult(topic=wanted.topic, topic_id=wanted.topic_id, partitions=results))
-        for p in wanted.partitions:
-            result = PartitionResult(partition_index=p.partition, error_code=ErrorCode.NONE,
-                                     high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,
-                                     aborted_transactions=[] if committed else None,
-                                     preferred_read_replica=-1, records=b"")
-            results.append(result)
-            partition_log = topic.partitions[p.partition] if (
-                topic is not None and 0 <= p.partition < len(topic.partitions)) else None
-            if partition_log is None:
-                result.error_code = (ErrorCode.UNKNOWN_TOPIC_ID if by_id and topic is None
-                                     else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-                errors = True
-                continue
-            keys.append((topic.name, p.partition))
-            limit = min(p.partition_max_bytes, remaining)
-            result.last_stable_offset = stable = partition_log.last_stable_offset
-            if limit <= 0 and size:
-                result.high_watermark = partition_log.high_watermark
-                result.log_start_offset = partition_log.log_start_offset
-                continue
-            try:
-                read = partition_log.read(p.fetch_offset, max(limit, 1),
-                                          max_offset=stable if committed else None)
-            except LogError as exc:
-                result.error_code = exc.code
-                result.high_watermark = partition_log.high_watermark
-                result.log_start_offset = partition_log.log_start_offset
-                errors = True
-                continue
-            result.high_watermark = read.high_watermark
-            result.log_start_offset = read.log_start_offset
-            records = read.records
-            if records and len(records) > limit and size:
-                # Only the first partition with data may go over the limits.
-                records = None
-            if records:
-                if committed:
-                    result.aborted_transactions = [
-                        AbortedTransaction(producer_id=producer_id, first_offset=first_offset)
-                        for producer_id, first_offset in partition_log.aborted_transactions(
-                            p.fetch_offset, read.next_offset)]
-                result.records = records
-                size += len(records)
-                remaining = max(remaining - len(records), 0)
-                sent.append((topic.name, len(records), read.record_count))
-    response = Response(throttle_time_ms=0, error_code=ErrorCode.NONE, session_id=NO_SESSION,
-                        responses=responses)
-    return response, size, errors, keys, sent
+class _Read:
+    """One pass over a Fetch's partitions, within its byte budget."""
+
+    def __init__(self, broker, request):
+        body = request.body
+        self.broker = broker
+        self.by_id = request.api_version >= 13
+        self.committed = body.isolation_level == READ_COMMITTED
+        self.remaining = body.max_bytes
+        self.size = 0
+        self.errors = False
+        # The partitions read, for the notifier to wake a long poll.
+        self.keys: list[tuple[str, int]] = []
+        # (topic, bytes, records) of each partition answered with records.
+        self.sent: list[tuple[str, int, int]] = []
+        self.response = Response(throttle_time_ms=0, error_code=ErrorCode.NONE,
+                                 session_id=NO_SESSION, responses=[
+                                     self._topic(wanted) for wanted in body.topics])
+
+    def _topic(self, wanted):
+        log = self.broker.log
+        topic = log.topic_by_id(wanted.topic_id) if self.by_id else log.topic(wanted.topic)
+        return TopicResult(topic=wanted.topic, topic_id=wanted.topic_id, partitions=each_answered(
+            wanted.partitions, functools.partial(self._partition, topic), self._failed))
+
+    def _partition(self, topic, p):
+        result = PartitionResult(partition_index=p.partition, error_code=ErrorCode.NONE,
+                                 high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,
+                                 aborted_transactions=[] if self.committed else None,
+                                 preferred_read_replica=-1, records=b"")
+        if topic is None and self.by_id:
+            raise KafkaError(ErrorCode.UNKNOWN_TOPIC_ID, "unknown topic id")
+        partition_log = self.broker.log.serving(topic.name if topic else "", p.partition)
+        self.keys.append((topic.name, p.partition))
+        # The offsets first: a read that fails still reports them.
+        result.high_watermark = partition_log.high_watermark
+        result.log_start_offset = partition_log.log_start_offset
+        result.last_stable_offset = stable = partition_log.last_stable_offset
+        limit = min(p.partition_max_bytes, self.remaining)
+        if limit <= 0 and self.size:
+            return result
+        try:
+            read = partition_log.read(p.fetch_offset, max(limit, 1),
+                                      max_offset=stable if self.committed else None)
+        except KafkaError as exc:
+            self.errors = True
+            result.error_code = exc.code
+            return result
+        result.high_watermark = read.high_watermark
+        result.log_start_offset = read.log_start_offset
+        records = read.records
+        if records and len(records) > limit and self.size:
+            # Only the first partition with data may go over the limits.
+            records = None
+        if records:
+            if self.committed:
+                result.aborted_transactions = [
+                    AbortedTransaction(producer_id=producer_id, first_offset=first_offset)
+                    for producer_id, first_offset in partition_log.aborted_transactions(
+                        p.fetch_offset, read.next_offset)]
+            result.records = records
+            self.size += len(records)
+            self.remaining = max(self.remaining - len(records), 0)
+            self.sent.append((topic.name, len(records), read.record_count))
+        return result
+
+    def _failed(self, p, error: KafkaError):
+        self.errors = True
+        return PartitionResult(partition_index=p.partition, error_code=error.code,
+                               high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,
+                               aborted_transactions=[] if self.committed else None,
+                               preferred_read_replica=-1, records=b"")

@@ -9,6 +9,7 @@ the protocol type; SyncGroup v5 checks it; LeaveGroup v3+ leaves in batches;
 FindCoordinator v4+ looks up several keys at once (KIP-699).
 """
 
+from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import (
     DELETE_GROUPS, DESCRIBE_GROUPS, FIND_COORDINATOR, HEARTBEAT, JOIN_GROUP, LEAVE_GROUP,
@@ -17,7 +18,8 @@ from protocol.messages import (
 
 from ..authorized_operations import GROUP, reported
 from ..groups import JoinRequest, SyncRequest
-from . import handles
+from ..broker import Broker
+from . import RequestContext, handles
 
 # FindCoordinator key types kgw coordinates (it coordinates them all).
 GROUP_KEY = 0
@@ -27,7 +29,7 @@ CLASSIC = "classic"
 
 
 @handles(FIND_COORDINATOR)
-async def find_coordinator(broker, request):
+async def find_coordinator(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     Response = FIND_COORDINATOR.Response
     if body.key_type in (GROUP_KEY, TRANSACTION_KEY):
@@ -50,7 +52,7 @@ async def find_coordinator(broker, request):
 
 
 @handles(JOIN_GROUP)
-async def join_group(broker, request):
+async def join_group(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     version = request.api_version
     result = await broker.groups.join_group(JoinRequest(
@@ -58,7 +60,7 @@ async def join_group(broker, request):
         member_id=body.member_id,
         group_instance_id=body.group_instance_id,
         client_id=request.client_id or "",
-        client_host=request.client_host,
+        client_host=context.client_host,
         session_timeout_ms=body.session_timeout_ms,
         # v0 has no rebalance timeout; Kafka uses the session timeout.
         rebalance_timeout_ms=body.rebalance_timeout_ms if version >= 1 else body.session_timeout_ms,
@@ -77,7 +79,7 @@ async def join_group(broker, request):
 
 
 @handles(SYNC_GROUP)
-async def sync_group(broker, request):
+async def sync_group(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     Response = SYNC_GROUP.Response
     if request.api_version >= 5 and (body.protocol_type is None or body.protocol_name is None):
@@ -96,7 +98,7 @@ async def sync_group(broker, request):
 
 
 @handles(HEARTBEAT)
-async def heartbeat(broker, request):
+async def heartbeat(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     error = broker.groups.heartbeat(body.group_id, body.generation_id, body.member_id,
                                     body.group_instance_id)
@@ -104,7 +106,7 @@ async def heartbeat(broker, request):
 
 
 @handles(LEAVE_GROUP)
-async def leave_group(broker, request):
+async def leave_group(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     Response = LEAVE_GROUP.Response
     if request.api_version < 3:
@@ -120,7 +122,7 @@ async def leave_group(broker, request):
 
 
 @handles(LIST_GROUPS)
-async def list_groups(broker, request):
+async def list_groups(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     # Kafka compares both filters case-insensitively.
     states = {state.lower() for state in body.states_filter}
@@ -134,7 +136,7 @@ async def list_groups(broker, request):
 
 
 @handles(DESCRIBE_GROUPS)
-async def describe_groups(broker, request):
+async def describe_groups(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     Described = DESCRIBE_GROUPS.Response.DescribedGroup
     Member = Described.DescribedGroupMember
@@ -154,7 +156,7 @@ async def describe_groups(broker, request):
 
 
 @handles(DELETE_GROUPS)
-async def delete_groups(broker, request):
+async def delete_groups(broker: Broker, request: Request, context: RequestContext):
     results = await broker.groups.delete_groups(request.body.groups_names)
     Result = DELETE_GROUPS.Response.DeletableGroupResult
     return DELETE_GROUPS.Response(throttle_time_ms=0, results=[

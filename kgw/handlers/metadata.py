@@ -1,29 +1,40 @@
 """Metadata 0-12 and DescribeCluster 0-1: one node, node 0, leads everything."""
 
+from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import DESCRIBE_CLUSTER, METADATA
 
 from .. import authorized_operations as ops
+from ..broker import Broker
 from ..log import LogError
-from . import handles
+from . import RequestContext, handles
 
 Response = METADATA.Response
 Topic = Response.MetadataResponseTopic
 Partition = Response.MetadataResponseTopic.MetadataResponsePartition
 
 
-def topic_metadata(broker, topic, include_ops: bool) -> "Response.MetadataResponseTopic":
-    node = broker.node_id
+def topic_metadata(broker, topic, include_ops: bool):
     return Topic(
         error_code=ErrorCode.NONE, name=topic.name, topic_id=topic.topic_id, is_internal=False,
-        partitions=[Partition(error_code=ErrorCode.NONE, partition_index=i, leader_id=node,
-                              leader_epoch=0, replica_nodes=[node], isr_nodes=[node],
-                              offline_replicas=[])
-                    for i in range(len(topic.partitions))],
+        partitions=[_partition(broker.node_id, p) for p in topic.partitions],
         topic_authorized_operations=ops.reported(ops.TOPIC, include_ops))
 
 
-def _error_topic(code: ErrorCode, name, topic_id=None) -> "Response.MetadataResponseTopic":
+def _partition(node: int, partition):
+    if partition.offline is not None:
+        # Its only replica's log is offline: as Kafka reports a partition
+        # whose leader went with a failed log directory, so that clients
+        # wait for it rather than reset their offsets.
+        return Partition(error_code=ErrorCode.LEADER_NOT_AVAILABLE, partition_index=partition.index,
+                         leader_id=-1, leader_epoch=partition.leader_epoch, replica_nodes=[node],
+                         isr_nodes=[], offline_replicas=[node])
+    return Partition(error_code=ErrorCode.NONE, partition_index=partition.index, leader_id=node,
+                     leader_epoch=partition.leader_epoch, replica_nodes=[node], isr_nodes=[node],
+                     offline_replicas=[])
+
+
+def _error_topic(code: ErrorCode, name, topic_id=None):
     topic = Topic(error_code=code, name=name, is_internal=False, partitions=[],
                   topic_authorized_operations=ops.NOT_REQUESTED)
     if topic_id is not None:
@@ -32,7 +43,7 @@ def _error_topic(code: ErrorCode, name, topic_id=None) -> "Response.MetadataResp
 
 
 @handles(METADATA)
-async def metadata(broker, request):
+async def metadata(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     # Before v4 there was no flag and every Metadata request could create.
     allow_create = body.allow_auto_topic_creation if request.api_version >= 4 else True
@@ -68,7 +79,7 @@ def _one_topic(broker, wanted, allow_create: bool, include_ops: bool):
 
 
 @handles(DESCRIBE_CLUSTER)
-async def describe_cluster(broker, request):
+async def describe_cluster(broker: Broker, request: Request, context: RequestContext):
     Cluster = DESCRIBE_CLUSTER.Response
     return Cluster(
         throttle_time_ms=0, error_code=ErrorCode.NONE, error_message=None, endpoint_type=1,

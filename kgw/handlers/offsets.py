@@ -8,17 +8,19 @@ partition with a commit not yet durable or held by an open transaction
 (TxnOffsetCommit, served with the transactional APIs), and the client retries.
 """
 
+from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import OFFSET_COMMIT, OFFSET_DELETE, OFFSET_FETCH
 
+from ..broker import Broker
 from ..groups import OffsetCommit
-from . import handles
+from . import RequestContext, handles
 
 
 @handles(OFFSET_COMMIT)
-async def offset_commit(broker, request):
+async def offset_commit(broker: Broker, request: Request, context: RequestContext):
     body = request.body
-    entries = []
+    entries: list[OffsetCommit] = []
     # Kafka refuses partitions that do not exist before asking the coordinator.
     exists = [[broker.log.partition(topic.name, p.partition_index) is not None
                for p in topic.partitions] for topic in body.topics]
@@ -41,7 +43,7 @@ async def offset_commit(broker, request):
 
 
 @handles(OFFSET_DELETE)
-async def offset_delete(broker, request):
+async def offset_delete(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     Response = OFFSET_DELETE.Response
     # As for OffsetCommit, partitions that do not exist are answered first.
@@ -61,7 +63,7 @@ async def offset_delete(broker, request):
 
 
 @handles(OFFSET_FETCH)
-async def offset_fetch(broker, request):
+async def offset_fetch(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     Response = OFFSET_FETCH.Response
     if request.api_version >= 8:

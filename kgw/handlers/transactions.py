@@ -8,20 +8,24 @@ Versions before PRODUCER_FENCED existed (KIP-588) get INVALID_PRODUCER_EPOCH
 in its place, as Kafka answers them.
 """
 
+import functools
 import logging
 import re
+from typing import Any, Awaitable
 
+from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import (
     ADD_OFFSETS_TO_TXN, ADD_PARTITIONS_TO_TXN, DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, END_TXN,
     INIT_PRODUCER_ID, LIST_TRANSACTIONS, TXN_OFFSET_COMMIT, WRITE_TXN_MARKERS,
 )
 
+from ..errors import KafkaError
 from ..groups import OffsetCommit
-from ..log import LogError
-from ..producers import ProducerError
 from ..transactions import TransactionError
-from . import handles
+from ..broker import Broker
+from . import RequestContext, handles
+from .results import each_answered
 
 log = logging.getLogger("kgw.transactions")
 
@@ -30,7 +34,7 @@ FENCED_SINCE = {INIT_PRODUCER_ID.key: 4, ADD_PARTITIONS_TO_TXN.key: 2, ADD_OFFSE
                 END_TXN.key: 2}
 
 
-async def coordinate(request, call) -> tuple[ErrorCode, object]:
+async def coordinate(request: Request, call: Awaitable[Any]) -> tuple[ErrorCode, Any]:
     """Await a coordinator call: the error code a client of this version
     understands, and the call's result. A journal that cannot be written
     makes kgw answer as a coordinator that is not available."""
@@ -47,7 +51,7 @@ async def coordinate(request, call) -> tuple[ErrorCode, object]:
 
 
 @handles(ADD_PARTITIONS_TO_TXN)
-async def add_partitions_to_txn(broker, request):
+async def add_partitions_to_txn(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     wanted = [(topic.name, partition) for topic in body.v3_and_below_topics
               for partition in topic.partitions]
@@ -71,7 +75,7 @@ async def add_partitions_to_txn(broker, request):
 
 
 @handles(ADD_OFFSETS_TO_TXN)
-async def add_offsets_to_txn(broker, request):
+async def add_offsets_to_txn(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     error, _ = await coordinate(request, broker.transactions.add_offsets(
         body.transactional_id, body.producer_id, body.producer_epoch, body.group_id))
@@ -79,7 +83,7 @@ async def add_offsets_to_txn(broker, request):
 
 
 @handles(END_TXN)
-async def end_txn(broker, request):
+async def end_txn(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     error, _ = await coordinate(request, broker.transactions.end_transaction(
         body.transactional_id, body.producer_id, body.producer_epoch, body.committed))
@@ -87,7 +91,7 @@ async def end_txn(broker, request):
 
 
 @handles(TXN_OFFSET_COMMIT)
-async def txn_offset_commit(broker, request):
+async def txn_offset_commit(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     keys = [(topic.name, p.partition_index) for topic in body.topics for p in topic.partitions]
     try:
@@ -117,7 +121,7 @@ async def txn_offset_commit(broker, request):
 
 
 @handles(LIST_TRANSACTIONS)
-async def list_transactions(broker, request):
+async def list_transactions(broker: Broker, request: Request, context: RequestContext):
     body = request.body
     Response = LIST_TRANSACTIONS.Response
     try:
@@ -136,7 +140,7 @@ async def list_transactions(broker, request):
 
 
 @handles(DESCRIBE_TRANSACTIONS)
-async def describe_transactions(broker, request):
+async def describe_transactions(broker: Broker, request: Request, context: RequestContext):
     State = DESCRIBE_TRANSACTIONS.Response.TransactionState
     states = []
     for transactional_id in request.body.transactional_ids:
@@ -160,73 +164,57 @@ async def describe_transactions(broker, request):
 
 
 @handles(DESCRIBE_PRODUCERS)
-async def describe_producers(broker, request):
+async def describe_producers(broker: Broker, request: Request, context: RequestContext):
     Topic = DESCRIBE_PRODUCERS.Response.TopicResponse
     Partition = Topic.PartitionResponse
-    topics = []
-    for wanted in request.body.topics:
-        partitions = []
-        topics.append(Topic(name=wanted.name, partitions=partitions))
-        for index in wanted.partition_indexes:
-            partitions.append(_producers_of(broker, wanted.name, index, Partition))
-    return DESCRIBE_PRODUCERS.Response(throttle_time_ms=0, topics=topics)
 
+    def answer(topic: str, index: int):
+        partition_log = broker.log.serving(topic, index)
+        return Partition(partition_index=index, error_code=ErrorCode.NONE, error_message=None,
+                         active_producers=[Partition.ProducerState(
+                             producer_id=pid, producer_epoch=entry.epoch,
+                             last_sequence=entry.last_seq, last_timestamp=entry.last_timestamp,
+                             coordinator_epoch=entry.coordinator_epoch,
+                             current_txn_start_offset=entry.txn_first_offset)
+                             for pid, entry in sorted(partition_log.producers().items())])
 
-def _producers_of(broker, topic: str, index: int, Partition):
-    partition_log = broker.log.partition(topic, index)
-    if partition_log is None:
-        return Partition(partition_index=index, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                         error_message=None, active_producers=[])
-    try:
-        active = broker.producers.active_producers((topic, index), partition_log)
-        open_at = {p.producer_id: partition_log.ongoing_transaction(p.producer_id) for p in active}
-    except LogError as exc:
-        return Partition(partition_index=index, error_code=exc.code, error_message=exc.message,
+    def failed(index: int, error: KafkaError):
+        return Partition(partition_index=index, error_code=error.code, error_message=error.message,
                          active_producers=[])
-    return Partition(partition_index=index, error_code=ErrorCode.NONE, error_message=None,
-                     active_producers=[Partition.ProducerState(
-                         producer_id=p.producer_id, producer_epoch=p.epoch,
-                         last_sequence=p.last_sequence, last_timestamp=p.last_timestamp,
-                         coordinator_epoch=p.coordinator_epoch,
-                         current_txn_start_offset=-1 if open_at[p.producer_id] is None
-                         else open_at[p.producer_id])
-                         for p in active])
+
+    return DESCRIBE_PRODUCERS.Response(throttle_time_ms=0, topics=[
+        Topic(name=wanted.name, partitions=each_answered(
+            wanted.partition_indexes, functools.partial(answer, wanted.name), failed))
+        for wanted in request.body.topics])
 
 
 @handles(WRITE_TXN_MARKERS)
-async def write_txn_markers(broker, request):
+async def write_txn_markers(broker: Broker, request: Request, context: RequestContext):
     Result = WRITE_TXN_MARKERS.Response.WritableTxnMarkerResult
     Topic = Result.WritableTxnMarkerTopicResult
     Partition = Topic.WritableTxnMarkerPartitionResult
-    results, written = [], []
-    for marker in request.body.markers:
-        topics = []
-        results.append(Result(producer_id=marker.producer_id, topics=topics))
-        for wanted in marker.topics:
-            partitions = []
-            topics.append(Topic(name=wanted.name, partitions=partitions))
-            for index in wanted.partition_indexes:
-                result = Partition(partition_index=index, error_code=ErrorCode.NONE)
-                partitions.append(result)
-                partition_log = broker.log.partition(wanted.name, index)
-                if partition_log is None:
-                    result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                    continue
-                key = (wanted.name, index)
-                try:
-                    broker.producers.check_marker(key, partition_log, marker.producer_id,
-                                                  marker.producer_epoch, marker.coordinator_epoch)
-                    end = broker.markers.write(key, partition_log, marker.producer_id,
-                                               marker.producer_epoch, marker.transaction_result,
-                                               marker.coordinator_epoch)
-                except (LogError, ProducerError) as exc:
-                    result.error_code = exc.code
-                    continue
-                written.append((result, partition_log, end))
+    # (result, partition, offset after the marker) to be made durable.
+    written = []
+
+    def answer(marker, topic: str, index: int):
+        partition_log = broker.log.serving(topic, index)
+        end = broker.markers.write(partition_log, marker.producer_id, marker.producer_epoch,
+                                   marker.transaction_result, marker.coordinator_epoch)
+        result = Partition(partition_index=index, error_code=ErrorCode.NONE)
+        written.append((result, partition_log, end))
+        return result
+
+    def failed(index: int, error: KafkaError):
+        return Partition(partition_index=index, error_code=error.code)
+
+    results = [Result(producer_id=marker.producer_id, topics=[
+        Topic(name=wanted.name, partitions=each_answered(
+            wanted.partition_indexes, functools.partial(answer, marker, wanted.name), failed))
+        for wanted in marker.topics])
+        for marker in request.body.markers]
     # Answered once durable, as Kafka answers its coordinator.
     errors = await broker.markers.until_durable([(p, end) for _, p, end in written])
     for (result, _, _), error in zip(written, errors):
         if error is not None:
             result.error_code = error.code
     return WRITE_TXN_MARKERS.Response(markers=results)
-

@@ -14,13 +14,14 @@ from .durability import Flusher
 from .errors import LogError
 from .files import FileRange, FileRecords, OpenFile
 from .manager import LogManager
-from .partition import AppendResult, PartitionLog, ReadResult
+from .partition import AppendResult, LogHooks, PartitionLog, ReadResult
+from .producer_state import AppendOrigin
 from .retention import run_retention
 from .scan import BatchHeader
 from .topic import Topic
 
 __all__ = [
-    "AppendResult", "BatchHeader", "BrokerDefaults", "ConfigEntry", "ConfigOp", "ConfigSource",
-    "ConfigSynonym", "ConfigType", "FileRange", "FileRecords", "Flusher", "LogError", "LogManager",
+    "AppendOrigin", "AppendResult", "BatchHeader", "BrokerDefaults", "ConfigEntry", "ConfigOp", "ConfigSource",
+    "ConfigSynonym", "ConfigType", "FileRange", "FileRecords", "Flusher", "LogError", "LogHooks", "LogManager",
     "OpenFile", "PartitionLog", "ReadResult", "Topic", "apply_changes", "run_retention",
 ]

@@ -205,10 +205,10 @@ def parse_value(definition: ConfigDef, text: str):
             raise ValueError("out of range for its type")
         return value
     if kind == ConfigType.DOUBLE:
-        value = float(text)
-        if not math.isfinite(value):
+        number = float(text)
+        if not math.isfinite(number):
             raise ValueError("not a finite number")
-        return value
+        return number
     if kind == ConfigType.BOOLEAN:
         if text.lower() not in ("true", "false"):
             raise ValueError("expected true or false")
@@ -235,7 +235,7 @@ def validate(configs: Mapping[str, str | None]) -> dict[str, str]:
         if why is not None:
             raise LogError(ErrorCode.INVALID_CONFIG,
                            f"Invalid value {text} for configuration {name}: {why}")
-    return dict(configs)
+    return {name: text for name, text in configs.items() if text is not None}
 
 
 class ConfigOp(enum.IntEnum):
@@ -265,6 +265,8 @@ def apply_changes(overrides: Mapping[str, str],
         if op == ConfigOp.DELETE:
             result.pop(name, None)
             continue
+        if value is None:
+            raise LogError(ErrorCode.INVALID_REQUEST, f"Null value not supported for : {name}")
         if op == ConfigOp.SET:
             result[name] = value
             continue
@@ -348,6 +350,7 @@ class BrokerDefaults:
                                               ConfigSource.STATIC_BROKER_CONFIG))
             if d.synonym:
                 synonyms.append(ConfigSynonym(d.synonym, d.default, ConfigSource.DEFAULT_CONFIG))
+            value: str | None
             if d.name in overrides:
                 value, source = overrides[d.name], ConfigSource.TOPIC_CONFIG
             elif d.name in self.topic_configs:

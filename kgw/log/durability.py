@@ -47,7 +47,8 @@ class Flusher:
                  checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S):
         self.mode = parse_flush_mode(mode)
         self.manager = manager
-        self.period_s = self.mode.interval_ms / 1000 if self.mode.kind == "interval" else period_s
+        interval_ms = self.mode.interval_ms
+        self.period_s = interval_ms / 1000 if interval_ms is not None else period_s
         self.checkpoint_interval_s = checkpoint_interval_s
         self._running: dict[PartitionLog, trio.Event] = {}
         # fsync rounds started, for tests and metrics.

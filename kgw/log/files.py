@@ -9,6 +9,7 @@ cannot be reused under it.  Nothing ever closes a descriptor by number.
 """
 
 import itertools
+import json
 import os
 import weakref
 from dataclasses import dataclass
@@ -110,26 +111,51 @@ def write_all_v(fd: int, buffers: list, position: int) -> None:
             pending[0] = memoryview(pending[0])[written:]
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
     """Replace `path` with `data` so that a crash leaves the old or the new file.
 
     The classic sequence: a temporary file written and fsynced, renamed
     over the target, then the directory fsynced so the rename survives a
     power loss.  The temporary name carries the pid and a counter so two
-    writers never share one.
+    writers never share one.  Without `sync`, the fsyncs are left to the
+    caller (a process crash still finds the old or the new file).
     """
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{next(_tmp_counter)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
         write_all(fd, data, 0)
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         os.unlink(tmp)
         raise
     os.close(fd)
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    if sync:
+        fsync_dir(path.parent)
+
+
+def write_metadata(path: Path, format_version: int, fields: dict, *, sync: bool = True) -> None:
+    """Write one of kgw's small metadata files: versioned JSON, replaced atomically."""
+    atomic_write(path, json.dumps({"format_version": format_version, **fields}).encode(),
+                 sync=sync)
+
+
+def read_metadata(path: Path, format_version: int) -> dict | None:
+    """The fields of a metadata file, None if there is none; ValueError if it
+    is unreadable or of another format version."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    meta = json.loads(data)
+    if not isinstance(meta, dict):
+        raise ValueError("not a JSON object")
+    if meta.get("format_version") != format_version:
+        raise ValueError(f"format_version {meta.get('format_version')!r}, expected {format_version}")
+    del meta["format_version"]
+    return meta
 
 
 _tmp_counter = itertools.count(1)

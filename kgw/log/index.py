@@ -17,6 +17,7 @@ so far in the segment and the last offset of the batch holding it.
 import bisect
 import os
 import struct
+from abc import ABC, abstractmethod
 from array import array
 from pathlib import Path
 
@@ -27,11 +28,17 @@ _TIME_ENTRY = struct.Struct(">qi")
 OFFSET_ENTRY_SIZE = _OFFSET_ENTRY.size
 
 
-class _IndexFile:
+class _IndexFile(ABC):
     """The file behind an index: how many entries are on disk, and writing the rest.
 
     Subclasses keep the entries and provide `__len__` and `_pack(i)`.
     """
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def _pack(self, i: int) -> bytes: ...
 
     def __init__(self, path: Path, entry: struct.Struct):
         self.path = path

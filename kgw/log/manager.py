@@ -11,11 +11,12 @@ and the partition directories (see kgw.log.topic):
 - `recovery-point-offset-checkpoint`: per partition, the offset below which
   everything was fsynced, written at shutdown and periodically by the
   Flusher.  Recovery re-validates only what lies past it, as Kafka's
-  recovery point does.  A stale checkpoint only means more re-validation.
+  recovery point does.  A stale checkpoint only means more re-validation;
+- `lost-and-found/`: partition directories holding records that no topic
+  claims, moved there at start-up rather than deleted.
 """
 
 import fcntl
-import json
 import logging
 import os
 import re
@@ -27,20 +28,24 @@ from typing import Callable, Iterator
 
 from protocol.error_codes import ErrorCode
 
-from .config import BrokerDefaults, validate
+from .config import BrokerDefaults, parse_flush_mode, validate
 from .errors import LogError
-from .files import OpenFile, atomic_write, fsync_dir
-from .partition import PartitionLog
+from .files import OpenFile, fsync_dir, read_metadata, write_metadata
+from .partition import LogHooks, PartitionLog
+from .producer_state import PENDING_FILE, SUPERSEDED_FILE
 from .recovery import LOG_START_OFFSET_FILE
-from .segment import parse_stem
+from .retention import enforce_retention
+from .segment import LOG_SUFFIX, parse_stem
 from .topic import (
     META_DIR, Topic, check_partition_count, check_topic_name, collision_key, read_meta,
 )
-from .transactions import FIRST_TRANSACTIONAL_FILE
 
 log = logging.getLogger("kgw.log")
 
 LOCK_FILE = ".lock"
+# Where partition directories no topic claims are moved, never deleted.
+LOST_AND_FOUND = "lost-and-found"
+DELETED_SUFFIX = "-delete"
 CLEAN_SHUTDOWN_MARKER = ".kgw-clean-shutdown"
 RECOVERY_CHECKPOINT = "recovery-point-offset-checkpoint"
 CHECKPOINT_FORMAT = 1
@@ -55,6 +60,9 @@ class LogManager:
         self.data_dir = Path(data_dir)
         self.defaults = defaults or BrokerDefaults()
         self._clock = clock
+        # Shared by every partition; the broker sets what it listens for.
+        self.hooks = LogHooks(self.now_ms)
+        self.hooks.fsync_metadata = parse_flush_mode(self.defaults.flush).kind != "never"
         self._topics: dict[str, Topic] = {}
         self._by_id: dict[uuid.UUID, Topic] = {}
         self._lock: OpenFile | None = None
@@ -127,37 +135,68 @@ class LogManager:
             if directory.is_dir():
                 checkpoint = recovery_points.get(directory.name)
                 point = checkpoint[1] if checkpoint and checkpoint[0] == topic_id else 0
-                partition = PartitionLog.load(topic, index, directory, self.now_ms,
+                partition = PartitionLog.load(topic, index, directory, self.hooks,
                                               clean=clean, recovery_point=point)
             else:
                 log.error("topic %s: partition directory %s is missing; partition %d starts "
                           "empty at offset 0", name, directory, index)
-                partition = PartitionLog.create(topic, index, directory, self.now_ms)
+                partition = PartitionLog.create(topic, index, directory, self.hooks)
             topic.partitions.append(partition)
         self._register(topic)
         return True
 
     def _remove_orphans(self) -> None:
-        """Partition directories no topic owns: left by a crash inside a deletion or creation."""
+        """Partition directories no topic owns.
+
+        Those a deletion renamed (Kafka's "-delete" suffix) and those that
+        hold no record (an interrupted creation) are removed.  Any other
+        holds data that nothing claims, say after its topic's metadata file
+        was lost: it is moved into `lost-and-found/`, never deleted.
+        """
         for entry in os.scandir(self.data_dir):
+            if not entry.is_dir():
+                continue
+            if entry.name.endswith(DELETED_SUFFIX):
+                shutil.rmtree(entry.path)
+                continue
             match = _PARTITION_DIR.fullmatch(entry.name)
-            if not match or not entry.is_dir():
+            if not match:
                 continue
             topic = self._topics.get(match.group(1))
             if topic is not None and int(match.group(2)) < len(topic.partitions):
                 continue
-            if _holds_only_log_files(Path(entry.path)):
-                log.warning("removing %s: no topic owns it (an interrupted create or delete)",
-                            entry.path)
-                shutil.rmtree(entry.path)
-            else:
+            directory = Path(entry.path)
+            if not _holds_only_log_files(directory):
                 log.warning("%s looks like a partition directory of no topic but holds other "
-                            "files; leaving it alone", entry.path)
+                            "files; leaving it alone", directory)
+            elif not any(p.stat().st_size for p in directory.glob("*" + LOG_SUFFIX)):
+                log.info("removing %s: no topic owns it and it holds no record (an interrupted "
+                         "create)", directory)
+                shutil.rmtree(directory)
+            else:
+                aside = self._lost_and_found(directory)
+                log.error("%s holds records but no topic owns it (was its metadata file in %s "
+                          "lost?): moved to %s", directory, self.data_dir / META_DIR, aside)
 
-    def close(self) -> None:
-        """Flush and fsync everything, checkpoint, and mark the shutdown clean."""
+    def _lost_and_found(self, directory: Path) -> Path:
+        found = self.data_dir / LOST_AND_FOUND
+        found.mkdir(exist_ok=True)
+        aside = found / directory.name
+        suffix = 1
+        while aside.exists():
+            suffix += 1
+            aside = found / f"{directory.name}.{suffix}"
+        os.rename(directory, aside)
+        fsync_dir(found)
+        fsync_dir(self.data_dir)
+        return aside
+
+    def close(self) -> bool:
+        """Flush and fsync everything, checkpoint, and mark the shutdown clean;
+        whether all of it could be done (a full or read-only disk may refuse
+        some: what could not is logged, and recovered at the next start)."""
         if self._lock is None:
-            return
+            return True
         all_flushed = True
         for partition in self.partitions():
             try:
@@ -166,43 +205,43 @@ class LogManager:
                 all_flushed = False
                 log.error("could not flush %s: %s", partition, exc.message)
             all_flushed = all_flushed and partition.offline is None
-        self.write_recovery_checkpoint()
-        if all_flushed:
-            atomic_write(self.data_dir / CLEAN_SHUTDOWN_MARKER,
-                         json.dumps({"format_version": CHECKPOINT_FORMAT}).encode())
-        else:
-            log.error("not marking %s as cleanly shut down: some partitions could not be "
-                      "flushed and will be recovered at the next start", self.data_dir)
+        try:
+            self.write_recovery_checkpoint()
+            if all_flushed:
+                write_metadata(self.data_dir / CLEAN_SHUTDOWN_MARKER, CHECKPOINT_FORMAT, {})
+        except OSError as exc:
+            all_flushed = False
+            log.error("cannot write the shutdown checkpoint in %s: %s", self.data_dir, exc)
+        if not all_flushed:
+            log.error("not marking %s as cleanly shut down: what could not be flushed is "
+                      "recovered at the next start", self.data_dir)
         self._topics.clear()
         self._by_id.clear()
         self._lock = None
         log.info("closed %s", self.data_dir)
+        return all_flushed
 
     # --- recovery checkpoint ------------------------------------------------
 
-    def recovery_checkpoint(self) -> bytes:
-        """The checkpoint file's contents as of now (cheap; on the loop's thread)."""
-        partitions = {
+    def recovery_checkpoint(self) -> dict:
+        """The checkpoint as of now (cheap; on the loop's thread)."""
+        return {"partitions": {
             p.directory.name: {"topic_id": str(p.topic.topic_id), "offset": p.recovery_point}
-            for p in self.partitions() if p.offline is None
-        }
-        return json.dumps({"format_version": CHECKPOINT_FORMAT, "partitions": partitions}).encode()
+            for p in self.partitions() if p.offline is None}}
 
-    def write_recovery_checkpoint(self, data: bytes | None = None) -> None:
-        """Store a checkpoint (by default, the current one); safe on a worker thread with `data`."""
-        atomic_write(self.data_dir / RECOVERY_CHECKPOINT,
-                     self.recovery_checkpoint() if data is None else data)
+    def write_recovery_checkpoint(self, checkpoint: dict | None = None) -> None:
+        """Store a checkpoint (by default, the current one); safe on a worker thread with one."""
+        write_metadata(self.data_dir / RECOVERY_CHECKPOINT, CHECKPOINT_FORMAT,
+                       self.recovery_checkpoint() if checkpoint is None else checkpoint)
 
     def _read_recovery_points(self) -> dict[str, tuple[uuid.UUID, int]]:
         path = self.data_dir / RECOVERY_CHECKPOINT
         try:
-            meta = json.loads(path.read_bytes())
-            if meta["format_version"] != CHECKPOINT_FORMAT:
-                raise ValueError(f"format_version {meta['format_version']}")
+            meta = read_metadata(path, CHECKPOINT_FORMAT)
+            if meta is None:
+                return {}
             return {name: (uuid.UUID(entry["topic_id"]), int(entry["offset"]))
                     for name, entry in meta["partitions"].items()}
-        except FileNotFoundError:
-            return {}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("%s is unreadable (%s): recovering every segment", path, exc)
             return {}
@@ -227,6 +266,15 @@ class LogManager:
         if topic is None or not 0 <= index < len(topic.partitions):
             return None
         return topic.partitions[index]
+
+    def serving(self, name: str, index: int) -> PartitionLog:
+        """The partition, if it exists and serves; LogError with the code to answer if not."""
+        partition = self.partition(name, index)
+        if partition is None:
+            raise LogError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                           f"unknown topic or partition {name}-{index}")
+        partition.ensure_available()
+        return partition
 
     def partitions(self) -> Iterator[PartitionLog]:
         for topic in list(self._topics.values()):
@@ -268,7 +316,7 @@ class LogManager:
                 log.warning("removing stale %s before creating partition %d of %s",
                             directory, index, topic.name)
                 shutil.rmtree(directory)
-            topic.partitions.append(PartitionLog.create(topic, index, directory, self.now_ms))
+            topic.partitions.append(PartitionLog.create(topic, index, directory, self.hooks))
         fsync_dir(self.data_dir)
 
     def create_partitions(self, name: str, new_total: int, *, validate_only: bool = False) -> Topic:
@@ -336,6 +384,15 @@ class LogManager:
         del self._topics[name]
         del self._by_id[topic.topic_id]
         for partition in topic.partitions:
+            # Renamed first, as Kafka does, so that a crash in the middle
+            # leaves directories the next open() knows it may remove.
+            renamed = partition.directory.with_name(
+                f"{partition.directory.name}.{topic.topic_id.hex}{DELETED_SUFFIX}")
+            try:
+                os.rename(partition.directory, renamed)
+                partition.directory = renamed
+            except OSError as exc:
+                log.error("cannot rename %s before deleting it: %s", partition.directory, exc)
             partition.delete()
         log.info("deleted topic %s (%s)", name, topic.topic_id)
 
@@ -351,7 +408,7 @@ class LogManager:
         deleted = 0
         for partition in self.partitions():
             try:
-                deleted += partition.enforce_retention(now)
+                deleted += enforce_retention(partition, now)
             except (OSError, LogError) as exc:
                 log.error("retention of %s failed: %s", partition, exc)
         return deleted
@@ -360,7 +417,7 @@ class LogManager:
 def _holds_only_log_files(directory: Path) -> bool:
     for entry in os.scandir(directory):
         name = entry.name
-        if not (name in (LOG_START_OFFSET_FILE, FIRST_TRANSACTIONAL_FILE) or name.endswith(".tmp")
+        if not (name in (LOG_START_OFFSET_FILE, PENDING_FILE, SUPERSEDED_FILE) or name.endswith(".tmp")
                 or parse_stem(name) is not None):
             return False
     return True

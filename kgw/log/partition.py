@@ -3,22 +3,25 @@
 Everything here runs on the broker's event-loop thread and never blocks on
 the disk beyond page-cache writes, except `flush()` and start-up recovery;
 the fsyncs of the durability layer go through `begin_flush` (on this
-thread), `FlushJob.run` (on a worker thread; it touches nothing but the
-descriptors it holds) and `end_flush` (back on this thread).
+thread), `FlushJob.run` (on a worker thread) and `end_flush` (back on this
+thread); see `flushing`.
 
 Offsets are dense: each batch's base offset is the previous batch's last
 offset plus one, across segments too, and recovery cuts a log back to the
 last point where that holds.
 
-Transactions (see `transactions`): the partition tracks its open and
-aborted transactions, rebuilt lazily from the batch headers after a start,
-and serves the last stable offset and the aborted list that
-read_committed Fetch needs; `append_marker` writes the end-transaction
-markers.
+Every append goes through `append(records, origin)`, as every append of
+Kafka's goes through UnifiedLog.append: the records are validated, the
+producer state (`producer_state`: idempotent sequences, transactions)
+checks them as the origin requires, they are written, the state accounts
+for them, and the log's hooks hear of it (the broker wakes long polls and
+counts them there).  The producer state is the partition's own: restored
+from its snapshots when first needed, snapshotted when a segment rolls
+and at shutdown, and trimmed with the log.  Retention's rules are in
+`retention`; this class deletes the segments they pick.
 """
 
 import bisect
-import json
 import logging
 import os
 import random
@@ -35,16 +38,17 @@ from protocol.records import (
 
 from .config import INT32_MAX
 from .errors import LogError
-from .files import FileRange, FileRecords, OpenFile, atomic_write, fsync_dir, pread_exact
+from .files import FileRange, FileRecords, OpenFile, fsync_dir, pread_exact, write_metadata
+from .flushing import FlushJob, Unflushed
 from .index import OFFSET_ENTRY_SIZE
+from .producer_state import (
+    AppendOrigin, Marker, ProducerEntry, ProducerState, ProducerStateFiles, read_marker,
+)
 from .recovery import LOG_START_OFFSET_FILE, LOG_START_OFFSET_FORMAT, load_directory
+from .retention import below_start
 from .scan import BatchHeader
 from .segment import Segment
-from .timestamps import first_at_or_after, first_with_max_timestamp
-from .transactions import (
-    TransactionState, is_transactional, marker_type, read_first_transactional_offset,
-    store_first_transactional_offset,
-)
+from .timestamps import Probe, first_resolved, probe_max_timestamp, probes_at_or_after, resolve
 from .validation import validate_records
 
 if TYPE_CHECKING:
@@ -52,8 +56,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kgw.log")
 
-# kgw is a single node that is always the leader, in epoch 0.
-LEADER_EPOCH = 0
 _BASE_OFFSET = struct.Struct(">q")
 _LEADER_EPOCH = struct.Struct(">i")
 
@@ -61,9 +63,14 @@ _LEADER_EPOCH = struct.Struct(">i")
 class AppendResult(NamedTuple):
     base_offset: int
     last_offset: int
-    # The broker time stamped into the batches, or -1 for CreateTime topics.
+    # The broker time stamped into the batches, or -1 for CreateTime topics
+    # (and for a duplicate, as Kafka answers a retried batch).
     log_append_time_ms: int
     log_start_offset: int
+    # Bytes written; 0 for a duplicate.
+    size: int = 0
+    # A client's retry of batches already written: nothing was written now.
+    duplicate: bool = False
 
 
 class ReadResult(NamedTuple):
@@ -78,47 +85,53 @@ class ReadResult(NamedTuple):
     next_offset: int | None = None
 
 
-class FlushJob:
-    """What one fsync round of a partition covers, captured on the loop's thread."""
+def _no_transaction_check(transactional_id: str | None, header: BatchHeader,
+                          partition: "PartitionLog") -> None:
+    return None
 
-    def __init__(self, end_offset: int, segments: list[Segment], files: list[OpenFile],
-                 directory: Path | None):
-        self.end_offset = end_offset
-        self.segments = segments
-        self._files = files
-        self._directory = directory
 
-    def run(self) -> None:
-        """The fsyncs themselves; safe on any thread."""
-        for file in self._files:
-            os.fsync(file.fd)
-        if self._directory is not None:
-            fsync_dir(self._directory)
+class LogHooks:
+    """What the log calls out to; its owner (the broker) sets them.
+
+    `clock_ms`: the time appends are stamped with.  `appended(partition,
+    result, origin)`: after every append that wrote something.
+    `verify_transaction(transactional_id, header, partition)`: before a
+    client's transactional batch, raising a KafkaError if the transaction
+    coordinator does not know it in this partition (Kafka's verification
+    before appending, KIP-890).
+    """
+
+    def __init__(self, clock_ms: Callable[[], int]):
+        self.clock_ms = clock_ms
+        self.appended: Callable[["PartitionLog", AppendResult, AppendOrigin], None] = (
+            lambda partition, result, origin: None)
+        self.verify_transaction: Callable[[str | None, BatchHeader, "PartitionLog"], None] = (
+            _no_transaction_check)
+        # Whether small files that must precede data on disk are fsynced
+        # at once; not under --flush never, which promises nothing before
+        # shutdown.
+        self.fsync_metadata = True
 
 
 class PartitionLog:
-    def __init__(self, topic: "Topic", index: int, directory: Path, clock_ms: Callable[[], int]):
+    def __init__(self, topic: "Topic", index: int, directory: Path, hooks: LogHooks):
         self.topic = topic
         self.index = index
         self.directory = directory
-        self._clock_ms = clock_ms
+        self.hooks = hooks
+        # Stamped into every batch appended; a single node leads every
+        # partition in epoch 0 for good.
+        self.leader_epoch = 0
         self._segments: list[Segment] = []
         self.log_start_offset = 0
-        # Every offset below this is on disk (fsynced), and so are the indexes
-        # of the segments wholly below it (Kafka's recovery point).
-        self.recovery_point = 0
-        # Segments with writes not yet fsynced, and whether the directory
-        # has entries (new or unlinked files) not yet fsynced.
-        self._dirty: list[Segment] = []
-        self._dir_dirty = False
+        self._unflushed = Unflushed(directory, 0)
         # Why the partition refuses service, or None while it serves.
         self.offline: str | None = None
         self._deleted = False
         self._closed = False
-        # Built on first use (see `transactions`), then kept up to date.
-        self._transactions: TransactionState | None = None
-        # Where the first transactional batch went (its file), None if none ever did.
-        self._first_transactional: int | None = None
+        # Restored from the snapshots on first use, then kept up to date.
+        self._producers: ProducerState | None = None
+        self._producer_files: ProducerStateFiles | None = None
 
     def __repr__(self) -> str:
         return f"PartitionLog({self.topic.name}-{self.index}, {self.log_start_offset}..{self.log_end_offset})"
@@ -126,16 +139,18 @@ class PartitionLog:
     # --- creation and loading ----------------------------------------------
 
     @classmethod
-    def create(cls, topic: "Topic", index: int, directory: Path,
-               clock_ms: Callable[[], int]) -> "PartitionLog":
-        partition = cls(topic, index, directory, clock_ms)
+    def create(cls, topic: "Topic", index: int, directory: Path, hooks: LogHooks) -> "PartitionLog":
+        partition = cls(topic, index, directory, hooks)
         directory.mkdir()
-        partition._segments.append(Segment.create(directory, 0, clock_ms()))
+        partition._segments.append(Segment.create(directory, 0, hooks.clock_ms()))
+        partition._producer_files = ProducerStateFiles(directory, hooks.fsync_metadata)
+        partition._producers = ProducerState(0)
+        partition._producer_files.write(partition._producers)
         fsync_dir(directory)
         return partition
 
     @classmethod
-    def load(cls, topic: "Topic", index: int, directory: Path, clock_ms: Callable[[], int], *,
+    def load(cls, topic: "Topic", index: int, directory: Path, hooks: LogHooks, *,
              clean: bool, recovery_point: int) -> "PartitionLog":
         """Open an existing partition directory, recovering what may not be intact.
 
@@ -146,21 +161,19 @@ class PartitionLog:
         after it are cut off, and the indexes are rebuilt.  A partition that
         cannot be read at all comes back offline, with the reason logged.
         """
-        partition = cls(topic, index, directory, clock_ms)
+        partition = cls(topic, index, directory, hooks)
         try:
-            loaded = load_directory(directory, topic.log_config.index_interval_bytes, clock_ms(),
-                                    clean=clean, recovery_point=recovery_point)
-            first_transactional = read_first_transactional_offset(directory)
+            loaded = load_directory(directory, topic.log_config.index_interval_bytes,
+                                    hooks.clock_ms(), clean=clean, recovery_point=recovery_point)
+            partition._producer_files = ProducerStateFiles(directory, hooks.fsync_metadata)
         except OSError as exc:
             partition.offline = f"cannot load {directory}: {exc}"
             log.error("partition %s-%d is offline: %s", topic.name, index, partition.offline)
             return partition
         partition._segments = loaded.segments
-        partition._dirty = loaded.unflushed
-        partition._dir_dirty = loaded.directory_changed
+        partition._unflushed = Unflushed(directory, loaded.recovery_point, loaded.unflushed,
+                                         loaded.directory_changed)
         partition.log_start_offset = loaded.log_start_offset
-        partition.recovery_point = loaded.recovery_point
-        partition._first_transactional = first_transactional
         return partition
 
     # --- state --------------------------------------------------------------
@@ -170,6 +183,11 @@ class PartitionLog:
         return self._segments[-1]
 
     @property
+    def segments(self) -> list[Segment]:
+        """Oldest first; the last is the active one.  Not to be changed."""
+        return self._segments
+
+    @property
     def log_end_offset(self) -> int:
         return self._segments[-1].next_offset if self._segments else self.log_start_offset
 
@@ -177,6 +195,10 @@ class PartitionLog:
     def high_watermark(self) -> int:
         """A single node's high watermark is its log end offset."""
         return self.log_end_offset
+
+    @property
+    def recovery_point(self) -> int:
+        return self._unflushed.recovery_point
 
     @property
     def size_bytes(self) -> int:
@@ -196,27 +218,51 @@ class PartitionLog:
         if self._closed:
             raise LogError(ErrorCode.KAFKA_STORAGE_ERROR, "the log is shutting down")
 
+    @property
+    def _files(self) -> ProducerStateFiles:
+        """The producer state's files; a partition that loaded has them."""
+        if self._producer_files is None:
+            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR, f"{self.directory} did not load")
+        return self._producer_files
+
+    @property
+    def _serving(self) -> bool:
+        return not (self._deleted or self._closed) and self.offline is None
+
     # --- append ------------------------------------------------------------
 
-    def append(self, records, *, now_ms: int | None = None, client: bool = True) -> AppendResult:
-        """Validate every batch of `records`, then write them all with one pwritev.
+    def append(self, records, origin: AppendOrigin = AppendOrigin.CLIENT, *,
+               transactional_id: str | None = None, now_ms: int | None = None) -> AppendResult:
+        """Check every batch of `records`, then write them all with one pwritev.
 
-        Offsets are assigned from the log end offset, the leader epoch set
-        to 0 and, for LogAppendTime topics, the append time stamped in.  Only
-        the 61-byte headers are copied to be patched; the payloads go to the
-        file straight from the caller's buffer.  On an I/O error the segment
-        is cut back to where it was and the append fails with
-        KAFKA_STORAGE_ERROR; the partition stays usable.
+        Records are validated (framing, CRC, counts, timestamps, and for a
+        client a single batch with no control record), then the producer
+        state checks them as `origin` requires; a client's retry of a batch
+        already written is answered with that batch's offsets and not
+        written again.  Offsets are assigned from the log end offset, the
+        leader epoch stamped in and, for LogAppendTime topics, the append
+        time.  Only the 61-byte headers are copied to be patched; the
+        payloads go to the file straight from the caller's buffer.  On an
+        I/O error the segment is cut back to where it was and the append
+        fails with KAFKA_STORAGE_ERROR; the partition stays usable.  Raises
+        KafkaError.
         """
         self.ensure_available()
         config = self.topic.log_config
-        now = self._clock_ms() if now_ms is None else now_ms
+        now = self.hooks.clock_ms() if now_ms is None else now_ms
         view = memoryview(records).cast("B")
+        client = origin is AppendOrigin.CLIENT
         headers = validate_records(view, config, now, client)
         if len(view) > config.segment_bytes:
             raise LogError(ErrorCode.RECORD_LIST_TOO_LARGE,
                            f"{len(view)} bytes of records exceed the segment size "
                            f"{config.segment_bytes}")
+        # Control batches' markers, by position in `view`.
+        markers = {h.position: read_marker(view, h.position) for h in headers if h.is_control}
+        if any(h.producer_id >= 0 for h in headers):
+            duplicate = self._check_producers(headers, markers, origin, transactional_id)
+            if duplicate is not None:
+                return duplicate
         append_time = config.log_append_time
         count = 0
         max_ts = -1
@@ -229,12 +275,8 @@ class PartitionLog:
             segment = self.active
 
         base = next_offset = self.log_end_offset
-        buffers = []
-        # (offset, header) of the batches that touch transaction state.
-        transactional = []
+        buffers: list[bytearray | memoryview] = []
         for header in headers:
-            if is_transactional(header):
-                transactional.append((next_offset, header))
             if append_time:
                 # The CRC covers maxTimestamp, so this batch is copied whole.
                 batch = bytearray(view[header.position:header.end])
@@ -247,10 +289,11 @@ class PartitionLog:
             # checks on a header this function has just validated: this is
             # the per-append hot path.
             _BASE_OFFSET.pack_into(batch, BASE_OFFSET_OFFSET, next_offset)
-            _LEADER_EPOCH.pack_into(batch, PARTITION_LEADER_EPOCH_OFFSET, LEADER_EPOCH)
+            _LEADER_EPOCH.pack_into(batch, PARTITION_LEADER_EPOCH_OFFSET, self.leader_epoch)
             next_offset += header.record_count
-        if transactional:
-            self._note_first_transactional(transactional[0][0])
+        if any(h.producer_id >= 0 for h in headers):
+            # Before the write: a crash after it must find the note.
+            self._files.note_producer_batch(base)
 
         start = segment.size
         try:
@@ -260,16 +303,33 @@ class PartitionLog:
         interval = config.index_interval_bytes
         offset = base
         for header in headers:
+            first = offset
             offset += header.record_count
             segment.note_batch(start + header.position, header.size, offset - 1,
                                now if append_time else header.max_timestamp, interval)
-        self._mark_dirty(segment)
-        if self._transactions is not None:
-            for offset, header in transactional:
-                marker = marker_type(view, header.position) if header.is_control else None
-                self._transactions.note(header, offset, marker)
-        return AppendResult(base, next_offset - 1, now if append_time else -1,
-                            self.log_start_offset)
+            if self._producers is not None:
+                self._producers.apply(header, first, markers.get(header.position),
+                                      now if append_time else None)
+        if self._producers is not None:
+            self._producers.end_offset = next_offset
+        self._unflushed.wrote(segment)
+        result = AppendResult(base, next_offset - 1, now if append_time else -1,
+                              self.log_start_offset, len(view))
+        self.hooks.appended(self, result, origin)
+        return result
+
+    def _check_producers(self, headers: list[BatchHeader], markers: dict[int, Marker | None],
+                         origin: AppendOrigin, transactional_id: str | None) -> AppendResult | None:
+        """The producer checks of `append`; the answer to a retried batch, if this is one."""
+        if origin is AppendOrigin.CLIENT and headers[0].is_transactional:
+            self.hooks.verify_transaction(transactional_id, headers[0], self)
+        state = self._producer_state()
+        for header in headers:
+            duplicate = state.check(header, origin, markers.get(header.position))
+            if duplicate is not None:
+                return AppendResult(duplicate.first_offset, duplicate.last_offset, -1,
+                                    self.log_start_offset, duplicate=True)
+        return None
 
     def append_marker(self, producer_id: int, producer_epoch: int, commit: bool, *,
                       coordinator_epoch: int = 0, now_ms: int | None = None) -> AppendResult:
@@ -277,29 +337,15 @@ class PartitionLog:
 
         It closes the producer's open transaction here; an ABORT enters it
         in the aborted index.  A marker for a producer with nothing open is
-        written all the same, as Kafka writes it.
+        written all the same, as Kafka writes it.  Raises KafkaError: the
+        producer state refuses a marker of an older producer epoch or
+        coordinator epoch than the producer's last.
         """
-        now = self._clock_ms() if now_ms is None else now_ms
+        now = self.hooks.clock_ms() if now_ms is None else now_ms
         batch = build_control_batch(ControlType.COMMIT if commit else ControlType.ABORT,
                                     producer_id=producer_id, producer_epoch=producer_epoch,
                                     timestamp=now, coordinator_epoch=coordinator_epoch)
-        return self.append(batch, now_ms=now, client=False)
-
-    def _note_first_transactional(self, offset: int) -> None:
-        """Record, before the batch at `offset` is written, that transactions start there.
-
-        Rewritten only when `offset` is lower than the recorded one, which
-        happens after recovery cut the log back below it.
-        """
-        if self._first_transactional is not None and self._first_transactional <= offset:
-            return
-        try:
-            store_first_transactional_offset(self.directory, offset)
-        except OSError as exc:
-            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
-                           f"cannot record the first transactional offset in {self.directory}: "
-                           f"{exc}") from exc
-        self._first_transactional = offset
+        return self.append(batch, AppendOrigin.COORDINATOR, now_ms=now)
 
     def _storage_error_during_write(self, segment: Segment, start: int, exc: OSError):
         size = _file_size(segment.file)
@@ -347,14 +393,16 @@ class PartitionLog:
         if config.segment_jitter_ms:
             new.roll_jitter_ms = random.randrange(min(config.segment_jitter_ms, config.segment_ms))
         self._segments.append(new)
-        self._mark_dirty(old)
-        self._dir_dirty = True
+        self._unflushed.wrote(old)
+        self._unflushed.directory_changed = True
+        if self._files.has_pending:
+            # Kafka snapshots its producer state at every roll, so that a
+            # restart replays no more than the active segment, and fsyncs
+            # it with the rolled segment.  Without a producer batch since
+            # the last snapshot, that one still holds.
+            self._snapshot_producers(sync=False)
         log.debug("rolled %s-%d to a new segment at offset %d (%s)", self.topic.name, self.index,
                   new.base_offset, reason)
-
-    def _mark_dirty(self, segment: Segment) -> None:
-        if segment not in self._dirty:
-            self._dirty.append(segment)
 
     # --- read ---------------------------------------------------------------
 
@@ -386,9 +434,10 @@ class PartitionLog:
                 if first.last_offset >= limit or (not min_one and first.size > max_bytes):
                     break
                 budget = max_bytes
-                if limit < segment.next_offset:
+                cut = segment.find_batch(limit) if limit < segment.next_offset else None
+                if cut is not None:
                     # `first` ends below the limit, so this never cuts into it.
-                    budget = min(budget, segment.find_batch(limit).position - first.position)
+                    budget = min(budget, cut.position - first.position)
                 length, next_offset = segment.read_extent(first, budget)
                 return ReadResult(FileRecords([FileRange(segment.file, first.position, length)]),
                                   end, start, next_offset - first.base_offset, next_offset)
@@ -401,8 +450,7 @@ class PartitionLog:
     def batches_from(self, offset: int = 0) -> Iterator[BatchHeader]:
         """Headers of every batch holding offsets >= `offset`, to the current end.
 
-        For rebuilding producer state and for tools; each header's
-        `position` is within its own segment.
+        For tools; each header's `position` is within its own segment.
         """
         self.ensure_available()
         for _, header in self._stored_batches(offset):
@@ -414,19 +462,29 @@ class PartitionLog:
                 if header.last_offset >= offset:
                     yield segment, header
 
-    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
-        """(offset, timestamp) of the first record at or after `timestamp` (ListOffsets by time)."""
+    def timestamp_probes(self, timestamp: int) -> Iterator[Probe]:
+        """The batches that may hold the first record at or after `timestamp`
+        (ListOffsets by time), to be `resolve`d in turn, on any thread."""
         self.ensure_available()
-        return first_at_or_after(self._segments, timestamp, self.log_start_offset)
+        return probes_at_or_after(self._segments, timestamp, self.log_start_offset)
 
-    def max_timestamp_entry(self) -> tuple[int, int] | None:
-        """(offset, timestamp) of the first record with the largest timestamp (ListOffsets -3)."""
+    def max_timestamp_probe(self) -> Probe | None:
+        """The batch holding the first record with the largest timestamp (ListOffsets -3)."""
         self.ensure_available()
         if self.log_start_offset >= self.log_end_offset:
             return None
-        return first_with_max_timestamp(self._segments)
+        return probe_max_timestamp(self._segments)
 
-    # --- transactions -------------------------------------------------------
+    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record at or after `timestamp`, on this thread."""
+        return first_resolved(self.timestamp_probes(timestamp))
+
+    def max_timestamp_entry(self) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record with the largest timestamp, on this thread."""
+        probe = self.max_timestamp_probe()
+        return None if probe is None else resolve(probe) or probe.fallback
+
+    # --- producers and transactions ----------------------------------------
 
     @property
     def last_stable_offset(self) -> int:
@@ -434,10 +492,11 @@ class PartitionLog:
 
         Never below the log start offset, as in Kafka, though a transaction
         may stay open after retention passed its first offset.  A partition
-        that does not serve (and so cannot rebuild) answers its high
-        watermark, like the other offsets it still reports in errors.
+        that does not serve (and so cannot restore its producers) answers
+        its high watermark, like the other offsets it still reports in
+        errors.
         """
-        state = self._transaction_state() if self._serving else self._transactions
+        state = self._producer_state() if self._serving else self._producers
         first = state.first_unstable_offset if state is not None else None
         if first is None:
             return self.high_watermark
@@ -446,44 +505,57 @@ class PartitionLog:
     def ongoing_transaction(self, producer_id: int) -> int | None:
         """The first offset of `producer_id`'s open transaction here, or None."""
         self.ensure_available()
-        return self._transaction_state().ongoing(producer_id)
+        return self._producer_state().ongoing(producer_id)
 
     def aborted_transactions(self, start_offset: int, end_offset: int) -> list[tuple[int, int]]:
         """(producer id, first offset), by first offset, of every aborted transaction
         overlapping [start_offset, end_offset): what a read_committed Fetch answers."""
         self.ensure_available()
-        return self._transaction_state().aborted_between(start_offset, end_offset)
+        return self._producer_state().aborted_between(start_offset, end_offset)
 
-    def _transaction_state(self) -> TransactionState:
-        if self._transactions is None:
-            state = TransactionState()
-            if self._first_transactional is not None:
-                self._replay(state, self._first_transactional)
-                state.trim(self.log_start_offset)
-            self._transactions = state
-        return self._transactions
+    def producers(self) -> dict[int, ProducerEntry]:
+        """The producers that wrote here (DescribeProducers), by producer id."""
+        self.ensure_available()
+        return self._producer_state().producers
 
-    def _replay(self, state: TransactionState, offset: int) -> None:
-        """Rebuild `state` from the stored batches from `offset` (or the oldest kept) on.
+    def _producer_state(self) -> ProducerState:
+        if self._producers is None:
+            state, replay_from = self._files.restore(self.log_start_offset,
+                                                              self.log_end_offset)
+            if replay_from is not None:
+                self._replay(state, replay_from)
+            state.end_offset = self.log_end_offset
+            state.trim(self.log_start_offset)
+            self._producers = state
+        return self._producers
 
-        Headers only, but for the few bytes of each control batch.  The
-        state is built before retention deletes segments, but a restart
-        forgets a transaction whose batches were all in deleted segments
-        and whose marker has not come yet: nothing of it can be read any
-        more, but the LSO no longer waits for it (Kafka's producer-state
-        snapshots keep it).
+    def _replay(self, state: ProducerState, offset: int) -> None:
+        """Account in `state` for the stored batches from `offset` on.
+
+        Headers only, but for the few bytes of each control batch.  A
+        snapshot taken before retention deleted segments keeps what they
+        held; without one (a directory of an older kgw), a transaction
+        whose batches were all in deleted segments and whose marker has
+        not come is forgotten.
         """
         for segment, header in self._stored_batches(offset):
-            if is_transactional(header):
-                marker = None
-                if header.is_control:
-                    data = pread_exact(segment.file.fd, header.size, header.position)
-                    marker = marker_type(data, 0)
-                state.note(header, header.base_offset, marker)
+            if header.producer_id < 0:
+                continue
+            marker = None
+            if header.is_control:
+                marker = read_marker(pread_exact(segment.file.fd, header.size, header.position))
+            state.apply(header, header.base_offset, marker)
 
-    def _trim_transactions(self) -> None:
-        if self._transactions is not None:
-            self._transactions.trim(self.log_start_offset)
+    def _snapshot_producers(self, *, sync: bool = True) -> None:
+        try:
+            path = self._files.write(self._producer_state(), sync=sync)
+            if not sync:
+                self._unflushed.wrote_file(path)
+            self._files.delete_before(self._segments[0].base_offset)
+        except OSError as exc:
+            # A missing snapshot costs a longer replay at the next start, not data.
+            log.error("%s-%d: cannot write the producer snapshot: %s", self.topic.name,
+                      self.index, exc)
 
     # --- deleting -----------------------------------------------------------
 
@@ -502,74 +574,49 @@ class PartitionLog:
             raise LogError(ErrorCode.OFFSET_OUT_OF_RANGE,
                            f"cannot delete records before {offset}: the log ends at {end}")
         if offset > self.log_start_offset:
-            self._store_log_start_offset(offset)
+            try:
+                write_metadata(self.directory / LOG_START_OFFSET_FILE, LOG_START_OFFSET_FORMAT,
+                               {"log_start_offset": offset})
+            except OSError as exc:
+                raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
+                               f"cannot record the log start offset in {self.directory}: "
+                               f"{exc}") from exc
             self.log_start_offset = offset
-            self._trim_transactions()
-            self._delete_oldest(self._below_start, self._clock_ms(), "below the log start offset")
+            self._trim_producers()
+            self.delete_oldest(below_start(self), self.hooks.clock_ms(),
+                               "below the log start offset")
         return self.log_start_offset
 
-    def _store_log_start_offset(self, offset: int) -> None:
-        data = json.dumps({"format_version": LOG_START_OFFSET_FORMAT, "log_start_offset": offset})
-        try:
-            atomic_write(self.directory / LOG_START_OFFSET_FILE, data.encode())
-        except OSError as exc:
-            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
-                           f"cannot record the log start offset in {self.directory}: {exc}") from exc
+    def _trim_producers(self) -> None:
+        if self._producers is not None:
+            self._producers.trim(self.log_start_offset)
 
-    def enforce_retention(self, now_ms: int) -> int:
-        """Kafka's three retention rules over whole segments; the number deleted.
+    def delete_oldest(self, count: int, now_ms: int, why: str) -> int:
+        """Delete the `count` oldest segments (retention's choice); how many went.
 
-        retention.ms by a segment's newest timestamp, retention.bytes by
-        total size, and segments wholly below the log start offset.  When
-        every segment is due, a new empty segment is rolled first, so the
-        active segment itself is never deleted (Kafka does the same).
+        When that is every segment, a new empty one is rolled first, so
+        the active segment itself is never deleted (Kafka does the same).
         """
-        if not self._serving:
+        if count <= 0 or not self._serving:
             return 0
-        config = self.topic.log_config
-        deleted = 0
-        if config.delete_policy and config.retention_ms >= 0:
-            def expired(segment, following):
-                return now_ms - _newest_timestamp(segment) > config.retention_ms
-            deleted += self._delete_oldest(expired, now_ms, f"retention.ms {config.retention_ms}")
-        if config.delete_policy and 0 <= config.retention_bytes < self.size_bytes:
-            excess = self.size_bytes - config.retention_bytes
-
-            def over_size(segment, following):
-                nonlocal excess
-                if excess - segment.size < 0:
-                    return False
-                excess -= segment.size
-                return True
-            deleted += self._delete_oldest(over_size, now_ms,
-                                           f"retention.bytes {config.retention_bytes}")
-        deleted += self._delete_oldest(self._below_start, now_ms, "below the log start offset")
-        return deleted
-
-    def _below_start(self, segment: Segment, following: Segment | None) -> bool:
-        return following is not None and following.base_offset <= self.log_start_offset
-
-    def _delete_oldest(self, due, now_ms: int, why: str) -> int:
-        victims = []
-        for i, segment in enumerate(self._segments):
-            following = self._segments[i + 1] if i + 1 < len(self._segments) else None
-            if (following is None and segment.is_empty) or not due(segment, following):
-                break
-            victims.append(segment)
-        if not victims:
+        # The producers of the victims must be known before they go.
+        self._producer_state()
+        if count >= len(self._segments):
+            count = len(self._segments)
+            if self.active.is_empty:
+                count -= 1
+            else:
+                self._roll(now_ms, "every segment is due for deletion")
+        if count <= 0:
             return 0
-        # Transactions open in the victims must be known before they go.
-        self._transaction_state()
-        if len(victims) == len(self._segments):
-            self._roll(now_ms, "every segment is due for deletion")
-        del self._segments[:len(victims)]
+        victims = self._segments[:count]
+        del self._segments[:count]
         for segment in victims:
             segment.delete_files()
-            if segment in self._dirty:
-                self._dirty.remove(segment)
-        self._dir_dirty = True
+            self._unflushed.forget(segment)
+        self._unflushed.directory_changed = True
         self.log_start_offset = max(self.log_start_offset, self._segments[0].base_offset)
-        self._trim_transactions()
+        self._trim_producers()
         log.info("%s-%d: deleted %d segment(s) (%s), log start offset now %d", self.topic.name,
                  self.index, len(victims), why, self.log_start_offset)
         return len(victims)
@@ -580,60 +627,29 @@ class PartitionLog:
         for segment in self._segments:
             segment.delete_files()
         self._segments = []
-        self._dirty = []
+        self._unflushed = Unflushed(self.directory, self._unflushed.recovery_point)
         shutil.rmtree(self.directory, ignore_errors=True)
 
     # --- durability ---------------------------------------------------------
 
     @property
-    def _serving(self) -> bool:
-        return not (self._deleted or self._closed) and self.offline is None
-
-    @property
     def needs_flush(self) -> bool:
-        return self._serving and (bool(self._dirty) or self._dir_dirty
-                                  or self.recovery_point < self.log_end_offset)
+        return self._serving and self._unflushed.any(self.log_end_offset)
 
     @property
     def needs_background_flush(self) -> bool:
         """Rolled segments or directory entries not yet fsynced (Kafka flushes those on roll)."""
-        return self._serving and (self._dir_dirty or any(s is not self.active for s in self._dirty))
+        return self._serving and self._unflushed.any_closed(self.active)
 
     def begin_flush(self, *, active_indexes: bool = False) -> FlushJob | None:
-        """Capture what an fsync round must cover; None if everything is durable.
-
-        The active segment's indexes are left out unless asked for: recovery
-        always rebuilds them after an unclean stop, so fsyncing them would
-        only double the cost of every acks=all round.  Closed segments'
-        indexes are written and fsynced, since a restart trusts them.
-        """
+        """Capture what an fsync round must cover; None if everything is durable."""
         self.ensure_available()
         if not self.needs_flush:
             return None
-        active = self.active
-        files = []
-        try:
-            for segment in self._dirty:
-                files.append(segment.file)
-                if segment is not active or active_indexes:
-                    files.extend(segment.index_files_for_flush())
-        except OSError as exc:
-            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
-                           f"cannot write the indexes of {self.directory}: {exc}") from exc
-        job = FlushJob(self.log_end_offset, self._dirty, files,
-                       self.directory if self._dir_dirty else None)
-        self._dirty = []
-        self._dir_dirty = False
-        return job
+        return self._unflushed.begin(self.active, self.log_end_offset, active_indexes)
 
     def end_flush(self, job: FlushJob) -> None:
-        self.recovery_point = max(self.recovery_point, job.end_offset)
-        if not self._serving:
-            return
-        active = self.active
-        for segment in job.segments:
-            if segment is not active:
-                segment.release_index_files()
+        self._unflushed.end(job, self.active if self._serving else None)
 
     def fail_flush(self, job: FlushJob, exc: OSError) -> LogError:
         """An fsync failed; the error for whoever waited on it.
@@ -661,22 +677,18 @@ class PartitionLog:
         self.end_flush(job)
 
     def close(self) -> None:
-        """Flush, then drop the segments; descriptors close once no reader holds them."""
+        """Flush and snapshot the producers, then drop the segments; descriptors
+        close once no reader holds them."""
         try:
-            if self.offline is None and not self._deleted and not self._closed:
+            if self._serving:
                 self.active.seal_time_index()
-                self._mark_dirty(self.active)
+                self._unflushed.wrote(self.active)
                 self.flush()
+                if self._producers is not None and self._files.has_pending:
+                    self._snapshot_producers()
         finally:
             self._closed = True
             self._segments = []
-
-
-def _newest_timestamp(segment: Segment) -> int:
-    """Kafka's LogSegment.largestTimestamp: the max timestamp, or the file's mtime without one."""
-    if segment.max_timestamp > 0:
-        return segment.max_timestamp
-    return os.fstat(segment.file.fd).st_mtime_ns // 1_000_000
 
 
 def _file_size(file: OpenFile) -> int:

@@ -10,12 +10,12 @@ indexes rebuilt.  A cut inside an older segment would leave a gap in the
 offsets, so the segments after it are deleted, loudly.
 """
 
-import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import read_metadata
 from .segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, Segment, parse_stem
 
 log = logging.getLogger("kgw.log")
@@ -106,12 +106,8 @@ def _load_segments(segments: list[Segment], index_interval: int, clean: bool,
 def _read_log_start_offset(directory: Path) -> int | None:
     path = directory / LOG_START_OFFSET_FILE
     try:
-        meta = json.loads(path.read_bytes())
-        if meta["format_version"] != LOG_START_OFFSET_FORMAT:
-            raise ValueError(f"format_version {meta['format_version']}")
-        return int(meta["log_start_offset"])
-    except FileNotFoundError:
-        return None
+        meta = read_metadata(path, LOG_START_OFFSET_FORMAT)
+        return None if meta is None else int(meta["log_start_offset"])
     except (ValueError, KeyError, TypeError) as exc:
         log.error("%s is unreadable (%s); the log start offset falls back to the first segment",
                   path, exc)

@@ -108,32 +108,36 @@ class SegmentScan:
             yield header
 
     def _next(self) -> BatchHeader | None:
+        found = self._header_or_problem()
+        if isinstance(found, str):
+            self.problem = f"{found} (position {self.position})"
+            return None
+        self.next_offset = found.next_offset
+        return found
+
+    def _header_or_problem(self) -> BatchHeader | str:
+        """The next batch's header, or why it is not a good batch."""
         pos = self.position
         left = self.end - pos
         if left < BATCH_HEADER_SIZE:
-            return self._stop(f"{left} trailing bytes are too few for a batch header")
+            return f"{left} trailing bytes are too few for a batch header"
         if not self._fill(pos, BATCH_HEADER_SIZE):
-            return self._stop("the file ends inside a batch header")
+            return "the file ends inside a batch header"
         header = parse_header(self._buf, pos - self._buf_pos, pos)
         if header.size - LOG_OVERHEAD < MIN_BATCH_LENGTH:
-            return self._stop(f"batch length {header.size - LOG_OVERHEAD} is below the minimum")
+            return f"batch length {header.size - LOG_OVERHEAD} is below the minimum"
         if header.size > left:
-            return self._stop(f"a {header.size}-byte batch is cut off after {left} bytes")
+            return f"a {header.size}-byte batch is cut off after {left} bytes"
         if header.magic != MAGIC_V2:
-            return self._stop(f"magic {header.magic} is not 2")
+            return f"magic {header.magic} is not 2"
         if header.record_count <= 0 or header.last_offset_delta != header.record_count - 1:
-            return self._stop(f"record count {header.record_count} does not match last offset "
-                              f"delta {header.last_offset_delta}")
+            return (f"record count {header.record_count} does not match last offset "
+                    f"delta {header.last_offset_delta}")
         if self.next_offset is not None and header.base_offset != self.next_offset:
-            return self._stop(f"base offset {header.base_offset} where {self.next_offset} was due")
+            return f"base offset {header.base_offset} where {self.next_offset} was due"
         if self.verify_crc and self._crc(header) != header.crc:
-            return self._stop(f"CRC mismatch in the batch at offset {header.base_offset}")
-        self.next_offset = header.next_offset
+            return f"CRC mismatch in the batch at offset {header.base_offset}"
         return header
-
-    def _stop(self, problem: str) -> None:
-        self.problem = f"{problem} (position {self.position})"
-        return None
 
     def _fill(self, pos: int, need: int) -> bool:
         """Make `need` bytes from `pos` available in the window; False at end of file."""

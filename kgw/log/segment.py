@@ -69,6 +69,8 @@ class Segment:
     @classmethod
     def open(cls, path: Path, now_ms: int) -> "Segment":
         base_offset = parse_stem(path.name)
+        if base_offset is None:
+            raise ValueError(f"{path.name} is not named by a base offset")
         file = OpenFile(path, os.O_RDWR)
         return cls(path.parent, base_offset, file, os.fstat(file.fd).st_size, now_ms)
 

@@ -20,7 +20,7 @@ from protocol.error_codes import ErrorCode
 
 from .config import BrokerDefaults, ConfigEntry, LogConfig
 from .errors import LogError
-from .files import atomic_write
+from .files import read_metadata, write_metadata
 
 if TYPE_CHECKING:
     from .partition import PartitionLog
@@ -87,24 +87,19 @@ class Topic:
         return data_dir / f"{self.name}-{index}"
 
     def save(self, data_dir: Path, partition_count: int) -> None:
-        meta = {
-            "format_version": META_FORMAT_VERSION,
-            "name": self.name,
-            "topic_id": str(self.topic_id),
-            "partitions": partition_count,
-            "configs": self.overrides,
-        }
-        atomic_write(self.meta_path(data_dir), json.dumps(meta, indent=1).encode())
+        write_metadata(self.meta_path(data_dir), META_FORMAT_VERSION, {
+            "name": self.name, "topic_id": str(self.topic_id), "partitions": partition_count,
+            "configs": self.overrides})
 
 
 def read_meta(path: Path) -> tuple[str, uuid.UUID, int, dict[str, str]]:
     """(name, topic_id, partitions, overrides) from a metadata file; ValueError if unusable."""
     try:
-        meta = json.loads(path.read_bytes())
+        meta = read_metadata(path, META_FORMAT_VERSION)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"unreadable: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format_version") != META_FORMAT_VERSION:
-        raise ValueError(f"unknown format_version {meta.get('format_version') if isinstance(meta, dict) else None!r}")
+    if meta is None:
+        raise ValueError("missing")
     try:
         name, topic_id = meta["name"], uuid.UUID(meta["topic_id"])
         partitions, configs = meta["partitions"], meta["configs"]

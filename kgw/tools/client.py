@@ -45,13 +45,18 @@ def error_name(code: int) -> str:
 
 
 def check(code: int, what: str, message: str | None = None) -> None:
-    """ToolError naming Kafka's error, with the broker's message when it gave one."""
+    """Raise `refusal` unless `code` is NONE."""
     if code != ErrorCode.NONE:
-        name = error_name(code)
-        if message:
-            message = message.removeprefix(f"{name}: ")
-        detail = f" ({message})" if message and message != name else ""
-        raise ToolError(f"{what}: {name}{detail}")
+        raise refusal(code, what, message)
+
+
+def refusal(code: int, what: str, message: str | None = None) -> ToolError:
+    """A ToolError naming Kafka's error, with the broker's message when it gave one."""
+    name = error_name(code)
+    if message:
+        message = message.removeprefix(f"{name}: ")
+    detail = f" ({message})" if message and message != name else ""
+    return ToolError(f"{what}: {name}{detail}")
 
 
 class Connection:
@@ -111,12 +116,12 @@ class Connection:
         """The highest version of `api` that both kgw's codec and the broker
         speak, and at least `minimum`."""
         lowest = max(api.min_version, minimum)
-        lo, hi = self.versions.get(api.key, (None, None))
-        if lo is None or max(lo, lowest) > min(hi, api.max_version):
-            theirs = "no version" if lo is None else f"versions {lo}-{hi}"
-            raise ToolError(f"the broker at {self.address} supports {theirs} of {api.name}; "
+        theirs = self.versions.get(api.key)
+        if theirs is None or max(theirs[0], lowest) > min(theirs[1], api.max_version):
+            named = "no version" if theirs is None else f"versions {theirs[0]}-{theirs[1]}"
+            raise ToolError(f"the broker at {self.address} supports {named} of {api.name}; "
                             f"kgw needs {lowest}-{api.max_version}")
-        return min(hi, api.max_version)
+        return min(theirs[1], api.max_version)
 
     def call(self, api: Api, body, version: int | None = None):
         """Send a request and wait for its answer's body."""
@@ -315,7 +320,7 @@ class Cluster:
                 self._brokers[node] = (host, port)
                 return node
             time.sleep(_METADATA_RETRY_PAUSE_S)
-        check(error, f"finding the coordinator of {what} {group!r}", message)
+        raise refusal(error, f"finding the coordinator of {what} {group!r}", message)
 
 
 def _leaderless(meta: Metadata) -> bool:

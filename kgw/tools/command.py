@@ -114,7 +114,8 @@ def bootstrap_option(command):
             if sasl_username is None or sasl_password is None:
                 raise click.UsageError("--sasl-mechanism needs --sasl-username and --sasl-password")
             sasl = Credentials(sasl_mechanism, sasl_username, sasl_password)
-        return command(*args, bootstrap=Bootstrap(*bootstrap, sasl), **kwargs)
+        host, port = bootstrap
+        return command(*args, bootstrap=Bootstrap(host, port, sasl), **kwargs)
 
     options = [
         click.option("-b", "--bootstrap-server", "bootstrap", type=AddressType(), default=DEFAULT_BOOTSTRAP,

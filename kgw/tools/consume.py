@@ -144,7 +144,7 @@ def _run(reader: "_Reader", out, write, topic: str, ends: dict[int, int] | None,
     printed = 0
     if ends is not None:
         active = {p for p, pos in reader.positions.items() if pos < ends[p]}
-        total = sum(ends[p] - reader.positions[p] for p in active)
+        total: int | None = sum(ends[p] - reader.positions[p] for p in active)
     else:
         active = set(reader.positions)
         total = count
@@ -184,7 +184,7 @@ def _take(batches, position: int, limit: int | None, end: int | None, topic: str
           partition: int, write):
     """(the output for up to `limit` records below offset `end`, the position
     after them, how many)."""
-    lines = []
+    lines: list[bytes] = []
     for records, batch_end in batches:
         for record in records:
             full = limit is not None and len(lines) == limit
@@ -305,7 +305,7 @@ def _batches_from(data, position: int, aborted: list[tuple[int, int]]
         if batch.is_control:
             if batch.producer_id in dropping and batch.control_record().type == ControlType.ABORT:
                 dropping.discard(batch.producer_id)
-            records = []
+            records: list = []
         elif batch.last_offset < position or (batch.is_transactional
                                               and batch.producer_id in dropping):
             records = []

@@ -9,7 +9,6 @@ properties kgw's own start-up relies on (see kgw.log.recovery), checked
 read-only and reported instead of repaired.
 """
 
-import json
 import os
 import re
 import struct
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from kgw.log.files import read_metadata
 from kgw.log.manager import CLEAN_SHUTDOWN_MARKER
 from kgw.log.recovery import LOG_START_OFFSET_FILE, LOG_START_OFFSET_FORMAT
 from kgw.log.scan import RECOVERY_WINDOW, BatchHeader, SegmentScan
@@ -166,16 +166,14 @@ class DataDirCheck:
     def _check_log_start(self, directory: Path, first: int | None, end: int | None) -> None:
         path = directory / LOG_START_OFFSET_FILE
         try:
-            meta = json.loads(path.read_bytes())
-            if meta["format_version"] != LOG_START_OFFSET_FORMAT:
-                raise ValueError(f"unknown format_version {meta['format_version']!r}")
+            meta = read_metadata(path, LOG_START_OFFSET_FORMAT)
+            if meta is None:
+                return
             start = int(meta["log_start_offset"])
-        except FileNotFoundError:
-            return
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             self._problem(path, f"unreadable: {exc}")
             return
-        if first is not None and not first <= start <= end:
+        if first is not None and end is not None and not first <= start <= end:
             self._problem(path, f"log start offset {start} lies outside the log's offsets "
                                 f"{first} to {end}")
 
@@ -188,7 +186,7 @@ class _OffsetIndexCheck:
         self.base = base
         self.entries = entries or []
         self.i = 0
-        self.problem = None
+        self.problem: str | None = None
 
     def batch(self, header: BatchHeader) -> None:
         while self.problem is None and self.i < len(self.entries):

@@ -31,7 +31,7 @@ def groups():
 @bootstrap_option
 def list_groups(bootstrap):
     """Print the id of every consumer group, one a line."""
-    found = set()
+    found: set[str] = set()
     with Cluster(bootstrap) as cluster:
         # Each broker lists the groups it coordinates.
         for node in sorted(cluster.metadata([]).brokers):
@@ -147,7 +147,7 @@ def delete(group_ids, bootstrap):
 
 def _topic_spec(ctx, param, values) -> list[tuple[str, list[int] | None]]:
     """TOPIC or TOPIC:P,P,... as kafka-consumer-groups takes them."""
-    specs = []
+    specs: list[tuple[str, list[int] | None]] = []
     for value in values:
         topic, sep, parts = value.partition(":")
         if not topic:

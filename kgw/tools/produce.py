@@ -55,7 +55,7 @@ def produce(topic, key_separator, headers, partition, acks, compression, bootstr
         choose = Partitioner(len(info.partitions), partition)
         line_number = 0
         for lines in _line_chunks(stdin):
-            by_partition = defaultdict(list)
+            by_partition: defaultdict[int, list] = defaultdict(list)
             now = int(time.time() * 1000)
             for line in lines:
                 line_number += 1

@@ -32,7 +32,7 @@ def transactions():
 @bootstrap_option
 def list_transactions(states, producer_ids, duration_filter, bootstrap):
     """Print every transactional id each broker coordinates, with its state."""
-    rows = []
+    rows: list[list] = []
     with Cluster(bootstrap) as cluster:
         for node in sorted(cluster.metadata([]).brokers):
             conn = cluster.node(node)

@@ -24,17 +24,17 @@ import trio
 
 from protocol.error_codes import ErrorCode
 
-from ..journal import Journal, encode_frame
+from ..errors import KafkaError
+from ..journal import Journal
 from .state import (
-    COMPLETE_ABORT, COMPLETE_COMMIT, EMPTY, MAX_EPOCH, ONGOING, PREPARE_ABORT, PREPARE_COMMIT,
-    PREPARING, SETTLED, STATES, Transaction, expiry_record,
+    COMPLETE_ABORT, COMPLETE_COMMIT, EMPTY, JOURNAL, MAX_EPOCH, ONGOING, PREPARE_ABORT,
+    PREPARE_COMMIT, PREPARING, SETTLED, STATES, TRANSACTION_EXPIRED, Transaction, expiry_record,
 )
 
 log = logging.getLogger("kgw.transactions")
 
 STATE_DIR = "__transaction_state"
 JOURNAL_FILE = "transactions.log"
-JOURNAL_MAGIC = b"KGWT"
 # Kafka's transaction.max.timeout.ms,
 # transaction.abort.timed.out.transaction.cleanup.interval.ms and
 # transactional.id.expiration.ms.
@@ -50,11 +50,8 @@ WriteMarkers = Callable[[int, int, bool, set[tuple[str, int]], bool], Awaitable[
 EndGroupTransaction = Callable[[str, int, bool], Awaitable[None]]
 
 
-class TransactionError(Exception):
-    def __init__(self, code: ErrorCode, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class TransactionError(KafkaError):
+    """A KafkaError from the transaction coordinator."""
 
 
 class TransactionCoordinator:
@@ -72,16 +69,16 @@ class TransactionCoordinator:
         self._clock = clock
         directory = Path(data_dir) / STATE_DIR
         directory.mkdir(parents=True, exist_ok=True)
-        self._journal, records = Journal.open(directory / JOURNAL_FILE, JOURNAL_MAGIC)
+        self._journal, records = Journal.open(directory / JOURNAL_FILE, JOURNAL)
         self.transactions: dict[str, Transaction] = {}
         for record in records:
-            if record["t"] == "expire":
-                self.transactions.pop(record["id"], None)
+            if isinstance(record, TRANSACTION_EXPIRED.cls):
+                self.transactions.pop(record.transactional_id, None)
             else:
                 txn = Transaction.from_record(record)
                 self.transactions[txn.transactional_id] = txn
         snapshot = [txn.record() for txn in self.transactions.values()]
-        live = sum(len(encode_frame(record)) for record in snapshot)
+        live = sum(len(JOURNAL.encode_frame(record)) for record in snapshot)
         if self._journal.size > max(COMPACT_MIN_BYTES, 2 * live):
             self._journal.rewrite(snapshot)
 
@@ -310,7 +307,7 @@ class TransactionCoordinator:
         else:
             txn.producer_epoch += 1
 
-    def _stamped(self, txn: Transaction) -> dict:
+    def _stamped(self, txn: Transaction):
         txn.updated_ms = self.now_ms()
         return txn.record()
 

@@ -4,23 +4,22 @@ import logging
 
 import trio
 
-from ..log import LogError, LogManager
+from ..errors import KafkaError
+from ..log import LogManager
 from ..log.durability import Flusher
-from ..producers import COORDINATOR_EPOCH, ProducerRegistry
 
 log = logging.getLogger("kgw.transactions")
 
 # Markers are made as durable as an acks=all write.
 ACKS_ALL = -1
+# The epoch of kgw's one transaction coordinator, which its markers carry.
+COORDINATOR_EPOCH = 0
 
 
 class MarkerWriter:
-    def __init__(self, log_manager: LogManager, flusher: Flusher, notifier,
-                 producers: ProducerRegistry):
+    def __init__(self, log_manager: LogManager, flusher: Flusher):
         self._log = log_manager
         self._flusher = flusher
-        self._notifier = notifier
-        self._producers = producers
 
     async def __call__(self, producer_id: int, producer_epoch: int, commit: bool,
                        partitions: set[tuple[str, int]], only_open: bool) -> None:
@@ -38,8 +37,8 @@ class MarkerWriter:
                 if only_open and partition_log.ongoing_transaction(producer_id) is None:
                     continue
                 written.append((partition_log, self.write(
-                    (topic, index), partition_log, producer_id, producer_epoch, commit)))
-            except LogError as exc:
+                    partition_log, producer_id, producer_epoch, commit)))
+            except KafkaError as exc:
                 log.error("cannot write the %s marker of producer %d to %s-%d: %s",
                           "commit" if commit else "abort", producer_id, topic, index, exc)
         for (partition_log, _), error in zip(written, await self.until_durable(written)):
@@ -47,30 +46,26 @@ class MarkerWriter:
                 log.error("marker of producer %d in %r is not durable: %s", producer_id,
                           partition_log, error)
 
-    def write(self, key: tuple[str, int], partition_log, producer_id: int, producer_epoch: int,
-              commit: bool, coordinator_epoch: int = COORDINATOR_EPOCH) -> int:
-        """Append one marker and account for it (the producer's state, the
-        fetches waiting on the partition); the offset after it. Raises
-        LogError."""
+    @staticmethod
+    def write(partition_log, producer_id: int, producer_epoch: int, commit: bool,
+              coordinator_epoch: int = COORDINATOR_EPOCH) -> int:
+        """Append one marker; the offset after it. Raises KafkaError."""
         appended = partition_log.append_marker(producer_id, producer_epoch, commit,
                                                coordinator_epoch=coordinator_epoch)
-        self._producers.marker_written(key, partition_log, producer_id, producer_epoch,
-                                       coordinator_epoch)
-        self._notifier.appended(*key)
         return appended.last_offset + 1
 
-    async def until_durable(self, written: list[tuple]) -> list[LogError | None]:
+    async def until_durable(self, written: list[tuple]) -> list[KafkaError | None]:
         """Wait until each (partition, offset after its marker) is as durable
         as an acks=all write; the error of each, or None. The partitions'
         fsyncs run concurrently, in threads of their own."""
-        errors: list[LogError | None] = [None] * len(written)
+        errors: list[KafkaError | None] = [None] * len(written)
         if not self._flusher.needs_fsync(ACKS_ALL):
             return errors
 
         async def wait(i: int, partition_log, end: int) -> None:
             try:
                 await self._flusher.wait_durable(partition_log, end)
-            except LogError as exc:
+            except KafkaError as exc:
                 errors[i] = exc
 
         async with trio.open_nursery() as nursery:

@@ -1,6 +1,7 @@
 """One transactional id's state, as Kafka's TransactionMetadata keeps it,
-and its journal records: {"t": "txn", ...} (`Transaction.record`) for each
-change, {"t": "expire", "id": ...} when the id is forgotten.
+and its journal records, declared as Kafka declares TransactionLogValue:
+a `TransactionRecord` (`Transaction.record`) for each change, a
+`TransactionExpired` when the id is forgotten.
 
 The states are Kafka's (TransactionState). kgw ends a transaction before it
 answers EndTxn, so the two Prepare states last only while the markers are
@@ -8,6 +9,11 @@ being written, and are found at start-up only after a crash in between.
 """
 
 from dataclasses import dataclass, field
+
+from protocol.schema import INT16, INT32, INT64, STRING, Field, structs
+
+from ..disk_records import DiskRecord
+from ..journal import JournalKinds
 
 EMPTY = "Empty"
 ONGOING = "Ongoing"
@@ -44,18 +50,54 @@ class Transaction:
     # When the state last changed, for the id's expiry.
     updated_ms: int = -1
 
-    def record(self) -> dict:
-        return {"t": "txn", "id": self.transactional_id, "pid": self.producer_id,
-                "e": self.producer_epoch, "to": self.timeout_ms, "s": self.state,
-                "p": sorted(self.partitions), "g": sorted(self.groups), "st": self.started_ms,
-                "u": self.updated_ms}
+    def record(self):
+        Record = TRANSACTION_RECORD.cls
+        return Record(
+            transactional_id=self.transactional_id, producer_id=self.producer_id,
+            producer_epoch=self.producer_epoch, timeout_ms=self.timeout_ms, state=self.state,
+            partitions=[Record.TopicPartition(topic=t, partition=p)
+                        for t, p in sorted(self.partitions)],
+            groups=[Record.Group(group_id=g) for g in sorted(self.groups)],
+            started_ms=self.started_ms, updated_ms=self.updated_ms)
 
     @classmethod
-    def from_record(cls, record: dict) -> "Transaction":
-        return cls(record["id"], record["pid"], record["e"], record["to"], record["s"],
-                   {(topic, partition) for topic, partition in record["p"]}, set(record["g"]),
-                   record["st"], record["u"])
+    def from_record(cls, record) -> "Transaction":
+        return cls(record.transactional_id, record.producer_id, record.producer_epoch,
+                   record.timeout_ms, record.state,
+                   {(p.topic, p.partition) for p in record.partitions},
+                   {g.group_id for g in record.groups}, record.started_ms, record.updated_ms)
 
 
-def expiry_record(transactional_id: str) -> dict:
-    return {"t": "expire", "id": transactional_id}
+TRANSACTION_RECORD = DiskRecord("TransactionRecord", "0", [
+    Field("transactional_id", STRING),
+    Field("producer_id", INT64),
+    Field("producer_epoch", INT16),
+    Field("timeout_ms", INT32),
+    Field("state", STRING),
+    Field("partitions", structs("TopicPartition", Field("topic", STRING),
+                                Field("partition", INT32))),
+    Field("groups", structs("Group", Field("group_id", STRING))),
+    Field("started_ms", INT64),
+    Field("updated_ms", INT64),
+])
+
+TRANSACTION_EXPIRED = DiskRecord("TransactionExpired", "0", [
+    Field("transactional_id", STRING),
+])
+
+
+def expiry_record(transactional_id: str):
+    return TRANSACTION_EXPIRED.cls(transactional_id=transactional_id)
+
+
+def _from_json(record: dict):
+    """A record of the JSON journal kgw wrote before format version 2."""
+    if record["t"] == "expire":
+        return expiry_record(record["id"])
+    return Transaction(record["id"], record["pid"], record["e"], record["to"], record["s"],
+                       {(topic, partition) for topic, partition in record["p"]},
+                       set(record["g"]), record["st"], record["u"]).record()
+
+
+JOURNAL = JournalKinds(b"KGWT", {0: TRANSACTION_RECORD, 1: TRANSACTION_EXPIRED},
+                       legacy=_from_json)

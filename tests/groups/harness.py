@@ -16,7 +16,7 @@ from trio.testing import MockClock
 
 from kgw.groups import GroupCoordinator
 from kgw.journal import Journal
-from kgw.handlers import HANDLERS, groups as _groups, offsets as _offsets  # noqa: F401 (registers)
+from kgw.handlers import HANDLERS, RequestContext, groups as _groups, offsets as _offsets  # noqa: F401 (registers)
 from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import (
@@ -96,8 +96,8 @@ async def running(data_dir, topics=None, **settings):
 async def call(broker, api, version: int, body, client_id: str = "client"):
     codec = REQUEST_CODECS[api.key, version]
     body = codec.from_bytes(codec.to_bytes(body))
-    request = Request(api.key, version, 0, client_id, body, client_host="/127.0.0.1")
-    response = await HANDLERS[api.key].fn(broker, request)
+    request = Request(api.key, version, 0, client_id, body)
+    response = await HANDLERS[api.key].fn(broker, request, RequestContext("/127.0.0.1"))
     codec = RESPONSE_CODECS[api.key, version]
     return codec.from_bytes(codec.to_bytes(response))
 

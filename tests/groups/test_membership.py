@@ -371,7 +371,7 @@ async def test_initial_rebalance_delay_gathers_members_that_arrive_together(tmp_
         members = [Member(broker, client_id=f"m{i}") for i in range(3)]
         started = trio.current_time()
         async with trio.open_nursery() as nursery:
-            for index, member in enumerate(members):
+            for member in members:
                 nursery.start_soon(member.join)
                 await trio.sleep(1)
         # The delay restarted while members kept coming: 3 s after the first
@@ -400,6 +400,16 @@ async def test_group_max_size(tmp_path):
         assert (response.error_code, response.member_id) == (ErrorCode.GROUP_MAX_SIZE_REACHED, "")
         assert list(group_of(broker).members) == [a.member_id]
         assert await a.heartbeat() == ErrorCode.NONE
+
+
+@trio_test
+async def test_member_ids_handed_out_count_toward_group_max_size(tmp_path):
+    async with running(tmp_path, group_max_size=3) as broker:
+        # A flood of JoinGroups that never come back with their member id.
+        answers = [await Member(broker, client_id=f"m{i}").join_once() for i in range(5)]
+        assert [a.error_code for a in answers] == [ErrorCode.MEMBER_ID_REQUIRED] * 3 + [
+            ErrorCode.GROUP_MAX_SIZE_REACHED] * 2
+        assert len(group_of(broker).pending_members) == 3
 
 
 @trio_test

@@ -1,8 +1,10 @@
 """OffsetCommit and OffsetFetch: validation, durability, retention."""
 
+import json
 import os
 import struct
 
+import crc32c
 import trio
 
 from kgw.groups.coordinator import OFFSETS_DIR
@@ -175,6 +177,33 @@ async def test_a_torn_tail_is_cut_off_and_the_journal_stays_usable(tmp_path):
     path.write_bytes(bytes(data))
     async with running(tmp_path) as broker:
         assert await fetch(broker, "g", [("t", 0)]) == {("t", 0): (2, "m")}
+
+
+def test_a_journal_of_json_records_is_read_and_rewritten(tmp_path):
+    """kgw before 0.2 journalled JSON (format version 1)."""
+    path = journal_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    frames = b"".join(
+        struct.pack(">II", len(payload), crc32c.crc32c(payload)) + payload
+        for payload in (json.dumps(record).encode() for record in (
+            {"t": "commit", "g": "g", "o": [["t", 0, 5, 1, "m", 1000, None],
+                                           ["t", 1, 7, -1, "", 1000, 99_000_000_000_000]]},
+            {"t": "commit", "g": "old", "o": [["t", 0, 1, -1, "", 1000, None]]},
+            {"t": "delete", "gs": ["old"]},
+            {"t": "txn_commit", "g": "g", "pid": 9, "o": [["t", 2, 3, -1, "", 1000, None]]},
+            {"t": "txn_end", "g": "g", "pid": 9, "c": True},
+            {"t": "expire", "g": "g", "p": [["t", 1]]},
+            {"t": "group", "g": "g", "pt": "consumer", "empty_since": 2000})))
+    path.write_bytes(b"KGWO" + struct.pack(">I", 1) + frames)
+    for _ in range(2):
+        store = coordinator(tmp_path)
+        group = store.groups["g"]
+        assert {key: (c.offset, c.leader_epoch, c.metadata) for key, c in group.offsets.items()} == {
+            ("t", 0): (5, 1, "m"), ("t", 2): (3, -1, "")}
+        assert (group.protocol_type, group.state_since_ms) == ("consumer", 2000)
+        assert list(store.groups) == ["g"]
+        store.close()
+        assert path.read_bytes()[4:8] == struct.pack(">I", 2)
 
 
 def test_a_journal_from_elsewhere_is_refused(tmp_path):

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from kgw.log import LogError
+from kgw.log import AppendOrigin, LogError
 from protocol.error_codes import ErrorCode
 from protocol.records import Record, RecordBatch, build_batch, build_control_batch
 
@@ -50,7 +50,7 @@ def test_client_appends_carry_one_batch_but_the_broker_may_write_several(manager
     with pytest.raises(LogError) as err:
         partition.append(two)
     assert err.value.code == ErrorCode.INVALID_RECORD
-    result = partition.append(two, client=False)
+    result = partition.append(two, AppendOrigin.REPLICATION)
     assert (result.base_offset, result.last_offset) == (0, 5)
     assert [b.base_offset for b in read_all(partition)] == [0, 3]
 
@@ -61,7 +61,7 @@ def test_control_batches_only_from_the_broker(managers):
     with pytest.raises(LogError) as err:
         partition.append(marker)
     assert err.value.code == ErrorCode.INVALID_RECORD
-    assert partition.append(marker, client=False).base_offset == 0
+    assert partition.append(marker, AppendOrigin.REPLICATION).base_offset == 0
 
 
 def _flip(data: bytes, at: int) -> bytes:

@@ -8,7 +8,7 @@ import time
 import pytest
 import trio
 
-from kgw.log import LogError
+from kgw.log import BrokerDefaults, LogError
 from kgw.log.durability import Flusher
 from kgw.log.manager import RECOVERY_CHECKPOINT
 from protocol.error_codes import ErrorCode
@@ -138,7 +138,7 @@ def test_acks_mode_background_flushes_rolled_segments_and_checkpoints(managers):
 
 
 def test_never_mode_does_not_fsync_until_close(managers, fsyncs):
-    manager = managers()
+    manager = managers(defaults=BrokerDefaults(flush="never"))
     partition = manager.create_topic("t", 1, SMALL).partitions[0]
     flusher = Flusher("never", manager, period_s=0.01, checkpoint_interval_s=0.01)
     before = len(fsyncs)

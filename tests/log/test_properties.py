@@ -9,7 +9,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from kgw.log import LogManager
+from kgw.log import AppendOrigin, LogManager
 from protocol.records import iter_batches
 
 from .helpers import crash, make_batch, payload
@@ -43,7 +43,7 @@ class PartitionMachine(RuleBasedStateMachine):
                            min_size=1, max_size=3))
     def append(self, batches):
         data = [make_batch(count, value_size=size, seed=seed) for count, size, seed in batches]
-        result = self.partition.append(b"".join(data), client=False)
+        result = self.partition.append(b"".join(data), AppendOrigin.REPLICATION)
         assert result.base_offset == self.next_offset
         for batch, (count, _, _) in zip(data, batches):
             self.model.append((self.next_offset, count, payload(batch)))

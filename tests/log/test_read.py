@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kgw.log import LogError, LogManager
+from kgw.log import AppendOrigin, LogError, LogManager
 from protocol.error_codes import ErrorCode
 from protocol.records import ControlType, Record, build_batch, build_control_batch, iter_batches
 
@@ -97,7 +97,7 @@ def test_batches_from_shows_producer_state(managers):
                       producer_epoch=3, base_sequence=0, is_transactional=True)
     partition.append(txn)
     partition.append(build_control_batch(ControlType.COMMIT, producer_id=42, producer_epoch=3,
-                                         timestamp=7), client=False)
+                                         timestamp=7), AppendOrigin.REPLICATION)
     data, marker = partition.batches_from(0)
     assert (data.producer_id, data.producer_epoch, data.base_sequence) == (42, 3, 0)
     assert data.is_transactional and not data.is_control and data.last_offset == 1

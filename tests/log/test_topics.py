@@ -9,9 +9,15 @@ import pytest
 from kgw.log import (
     BrokerDefaults, ConfigOp, ConfigSource, ConfigType, LogError, LogManager, apply_changes,
 )
+from kgw.log.manager import LOST_AND_FOUND
 from protocol.error_codes import ErrorCode
+from protocol.records import iter_batches
 
 from .helpers import crash, make_batch, read_all
+
+
+def read_batches(directory) -> list:
+    return [b for path in sorted(directory.glob("*.log")) for b in iter_batches(path.read_bytes())]
 
 
 @pytest.mark.parametrize("name", ["a", "A-b_c.d", "x" * 249, "__consumer_offsets", "..."])
@@ -260,14 +266,42 @@ def test_orphans_of_an_interrupted_delete_are_removed(managers):
     gone.partitions[0].append(make_batch())
     manager.create_topic("kept", 1)
     gone.meta_path(manager.data_dir).unlink()
+    # As a deletion leaves them: renamed, with data or not.
+    for partition in gone.partitions:
+        partition.directory.rename(partition.directory.with_name(partition.directory.name + ".x-delete"))
     other = manager.data_dir / "not-a-partition-7"
     other.mkdir()
     (other / "somebody-elses.file").write_text("x")
     crash(manager)
     again = managers()
     assert [t.name for t in again.topics()] == ["kept"]
-    assert not (again.data_dir / "gone-0").exists() and not (again.data_dir / "gone-1").exists()
+    assert sorted(p.name for p in again.data_dir.iterdir() if p.name.startswith("gone")) == []
     assert other.exists()
+
+
+def test_records_no_topic_claims_are_moved_aside_never_deleted(managers, caplog):
+    manager = managers()
+    lost = manager.create_topic("lost", 2)
+    lost.partitions[0].append(make_batch())
+    manager.create_topic("kept", 1)
+    manager.close()
+    # The metadata file is lost; partition 0 holds a batch, partition 1 none.
+    lost.meta_path(manager.data_dir).unlink()
+    again = managers()
+    assert [t.name for t in again.topics()] == ["kept"]
+    aside = again.data_dir / LOST_AND_FOUND / "lost-0"
+    assert sorted(p.name for p in aside.iterdir() if p.suffix == ".log") == ["00000000000000000000.log"]
+    assert len(read_batches(aside)) == 1
+    assert not (again.data_dir / "lost-1").exists() and not (again.data_dir / "lost-0").exists()
+    assert str(aside) in caplog.text
+
+
+def test_deleting_a_topic_leaves_nothing_behind(managers):
+    manager = managers()
+    topic = manager.create_topic("t", 2)
+    topic.partitions[1].append(make_batch())
+    manager.delete_topic("t")
+    assert [p.name for p in manager.data_dir.iterdir() if p.name.startswith("t-")] == []
 
 
 def test_unreadable_metadata_leaves_the_topic_alone(managers, caplog):
@@ -279,7 +313,7 @@ def test_unreadable_metadata_leaves_the_topic_alone(managers, caplog):
     again = managers()
     assert again.topic("t") is None
     assert (again.data_dir / "t-0").exists()
-    assert "unknown format_version 99" in caplog.text
+    assert "format_version 99, expected 1" in caplog.text
 
 
 def test_a_second_manager_cannot_open_the_same_directory(managers, tmp_path):

@@ -5,7 +5,8 @@ import shutil
 import pytest
 
 from kgw.log import PartitionLog
-from kgw.log.transactions import FIRST_TRANSACTIONAL_FILE
+from kgw.log.manager import LOST_AND_FOUND
+from kgw.log.producer_state import PENDING_FILE
 from protocol.records import ControlType, iter_batches
 
 from .helpers import SMALL, Clock, crash, make_batch, read_all
@@ -205,49 +206,96 @@ def test_appends_before_the_first_rebuild_are_counted_once(managers):
     assert state_of(partition) == (3, None, 3, [(P1, 0)])
 
 
-def test_a_partition_that_never_held_a_transaction_is_not_walked(managers, monkeypatch):
-    manager = managers()
-    untouched, mixed = (t.partitions[0] for t in (manager.create_topic("plain", 1),
-                                                   manager.create_topic("mixed", 1)))
-    for partition in (untouched, mixed):
-        partition.append(plain())
-        partition.append(plain(producer_id=7, producer_epoch=0, base_sequence=0))
-    mixed.append(txn_batch(P1))
-    assert not (untouched.directory / FIRST_TRANSACTIONAL_FILE).exists()
-    assert (mixed.directory / FIRST_TRANSACTIONAL_FILE).exists()
-    manager.close()
+@pytest.fixture
+def walks(monkeypatch):
+    """(topic, offset) of every replay of the log into a producer state."""
     walked = []
     replay = PartitionLog._replay
     monkeypatch.setattr(PartitionLog, "_replay",
                         lambda self, state, offset: (walked.append((self.topic.name, offset)),
                                                      replay(self, state, offset)))
-    manager = managers()
-    assert manager.partition("plain", 0).last_stable_offset == 6
-    assert manager.partition("mixed", 0).last_stable_offset == 6
-    # The walk starts where the first transactional batch went.
-    assert walked == [("mixed", 6)]
+    return walked
 
 
-def test_the_first_transactional_offset_moves_down_after_recovery_cut_the_log(managers):
+def test_a_clean_restart_restores_from_the_snapshot_without_a_walk(managers, walks):
     manager = managers()
-    partition = manager.create_topic("t", 1).partitions[0]
-    for _ in range(5):
+    two_producers(manager.create_topic("t", 1).partitions[0])
+    manager.close()
+    partition = managers().partition("t", 0)
+    assert state_of(partition) == TWO_PRODUCERS
+    assert walks == []
+
+
+def test_after_a_crash_only_partitions_with_producer_batches_are_walked(managers, walks):
+    manager = managers()
+    untouched, mixed = (t.partitions[0] for t in (manager.create_topic("plain", 1),
+                                                   manager.create_topic("mixed", 1)))
+    for partition in (untouched, mixed):
         partition.append(plain())
-    partition.append(txn_batch(P1))   # 15-17
-    partition.append_marker(P1, 0, commit=True)
-    path = partition.active.path
+    mixed.append(txn_batch(P1))
+    assert not (untouched.directory / PENDING_FILE).exists()
+    assert (mixed.directory / PENDING_FILE).exists()
     crash(manager)
-    # Damage the third batch: recovery cuts the log back to offset 6.
-    with open(path, "r+b") as f:
-        f.seek(2 * len(plain()) + 70)
+    manager = managers()
+    assert manager.partition("plain", 0).last_stable_offset == 3
+    assert manager.partition("mixed", 0).last_stable_offset == 3
+    # The walk starts where the first producer batch after the snapshot went.
+    assert walks == [("mixed", 3)]
+
+
+def test_a_roll_snapshots_the_producers_and_bounds_the_walk(managers, walks):
+    manager = managers()
+    partition = manager.create_topic("t", 1, SMALL).partitions[0]
+    partition.append(txn_batch(P1))
+    for i in range(20):
+        partition.append(plain(seed=i))
+    assert partition.segment_count >= 3
+    active_base = partition.active.base_offset
+    p2_offset = partition.append(txn_batch(P2, count=1)).base_offset
+    crash(manager)
+    partition = managers().partition("t", 0)
+    assert state_of(partition) == (0, 0, p2_offset, [])
+    # From the first producer batch after the last roll's snapshot.
+    assert walks == [("t", p2_offset)]
+    assert p2_offset >= active_base
+
+
+def test_recovery_cutting_the_log_below_a_snapshot_falls_back_to_an_older_one(managers):
+    manager = managers()
+    partition = manager.create_topic("t", 1, SMALL).partitions[0]
+    partition.append(txn_batch(P1))   # 0-2, open
+    for i in range(20):
+        partition.append(plain(seed=i))
+    assert partition.segment_count >= 3
+    second = partition.segments[1].path
+    crash(manager)
+    # Damage the second segment: recovery keeps it up to the bad batch and
+    # deletes every later segment, with the snapshots taken at their rolls.
+    with open(second, "r+b") as f:
+        f.seek(70)
         f.write(b"\xff")
     manager = managers()
     partition = manager.partition("t", 0)
-    assert partition.log_end_offset == 6
-    assert state_of(partition) == (6, None, None, [])
-    partition.append(txn_batch(P2))   # 6-8, below the recorded first offset 15
+    assert partition.log_end_offset == partition.segments[-1].base_offset
+    assert state_of(partition) == (0, 0, None, [])
+    partition.append(txn_batch(P2))
     crash(manager)
-    assert state_of(managers().partition("t", 0)) == (6, None, 6, [])
+    assert state_of(managers().partition("t", 0)) == (0, 0, partition.log_end_offset - 3, [])
+
+
+def test_an_open_transaction_deleted_by_retention_survives_a_restart(managers):
+    manager = managers()
+    partition = manager.create_topic("t", 1, SMALL).partitions[0]
+    partition.append(txn_batch(P1))
+    for i in range(20):
+        partition.append(plain(seed=i))
+    partition.delete_records_before(40)
+    assert partition.segments[0].base_offset > 3
+    manager.close()
+    partition = managers().partition("t", 0)
+    # The snapshots remember what the deleted segments held (Kafka's do too).
+    assert partition.ongoing_transaction(P1) == 0
+    assert partition.last_stable_offset == 40
 
 
 def test_retention_forgets_aborted_transactions_below_the_log_start(managers):
@@ -262,7 +310,7 @@ def test_retention_forgets_aborted_transactions_below_the_log_start(managers):
     partition.delete_records_before(11)
     assert partition.log_start_offset == 11
     assert partition.aborted_transactions(0, 24) == everything[2:]
-    assert len(partition._transactions._aborted) == 4
+    assert len(partition._producers._aborted) == 4
     partition.delete_records_before(12)
     assert partition.aborted_transactions(0, 24) == everything[3:]
 
@@ -295,14 +343,17 @@ def test_an_open_transaction_below_the_log_start_holds_the_lso_there(managers):
     assert partition.aborted_transactions(40, 64) == [(P1, 0)]
 
 
-def test_the_state_file_does_not_block_orphan_removal(managers):
+def test_the_producer_state_files_do_not_block_orphan_handling(managers):
     manager = managers()
     partition = manager.create_topic("t", 1).partitions[0]
     partition.append(txn_batch(P1))
     manager.close()
-    # A partition directory no topic owns, as an interrupted deletion leaves.
-    orphan = partition.directory.with_name("gone-0")
-    shutil.copytree(partition.directory, orphan)
+    # Partition directories no topic owns: one a deletion renamed, one not.
+    deleted = partition.directory.with_name("gone-0.x-delete")
+    shutil.copytree(partition.directory, deleted)
+    unclaimed = partition.directory.with_name("lost-0")
+    shutil.copytree(partition.directory, unclaimed)
     manager = managers()
     manager.close()
-    assert not orphan.exists()
+    assert not deleted.exists() and not unclaimed.exists()
+    assert (manager.data_dir / LOST_AND_FOUND / "lost-0").is_dir()

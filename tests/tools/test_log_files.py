@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from kgw.cli import main
-from kgw.log import LogManager
+from kgw.log import AppendOrigin, LogManager
 from protocol.compression import Codec
 from protocol.records import ControlType, Record, RecordBatch, build_batch, build_control_batch
 
@@ -91,7 +91,7 @@ def test_dump_names_transaction_markers(tmp_path):
     partition.append(data)
     for kind in (ControlType.ABORT, ControlType.COMMIT):
         partition.append(build_control_batch(kind, producer_id=7, producer_epoch=2, timestamp=NOW + 1,
-                                             coordinator_epoch=5), client=False)
+                                             coordinator_epoch=5), AppendOrigin.REPLICATION)
     manager.close()
     out = kgw("log", "dump", tmp_path / "data" / "x-0").stdout.splitlines()
     assert [line for line in out if line.startswith("| ")] == [

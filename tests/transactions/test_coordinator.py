@@ -2,16 +2,19 @@
 with the markers and the group offsets recorded by fakes."""
 
 import itertools
+import json
+import struct
 
+import crc32c
 import pytest
 import trio
 
 from kgw.journal import Journal
 from kgw.transactions import TransactionCoordinator, TransactionError
-from kgw.transactions.coordinator import JOURNAL_FILE, JOURNAL_MAGIC, STATE_DIR
+from kgw.transactions.coordinator import JOURNAL_FILE, STATE_DIR
 from kgw.transactions.state import (
-    COMPLETE_ABORT, COMPLETE_COMMIT, EMPTY, MAX_EPOCH, ONGOING, PREPARE_ABORT, PREPARE_COMMIT,
-    Transaction,
+    COMPLETE_ABORT, COMPLETE_COMMIT, EMPTY, JOURNAL, MAX_EPOCH, ONGOING, PREPARE_ABORT,
+    PREPARE_COMMIT, Transaction,
 )
 from protocol.error_codes import ErrorCode
 
@@ -280,14 +283,37 @@ def test_a_crash_while_writing_markers_is_finished_at_start_up(tmp_path):
 def test_the_journal_is_compacted_when_mostly_dead(tmp_path):
     (tmp_path / STATE_DIR).mkdir()
     path = tmp_path / STATE_DIR / JOURNAL_FILE
-    journal, _ = Journal.open(path, JOURNAL_MAGIC)
-    for epoch in range(12_000):
-        journal.append(Transaction("app", 0, epoch, 1000, COMPLETE_COMMIT).record())
+    journal, _ = Journal.open(path, JOURNAL)
+    for epoch in range(20_000):
+        journal.append(Transaction("app", 0, epoch % 30_000, 1000, COMPLETE_COMMIT).record())
     journal.close()
     grown = path.stat().st_size
     assert grown > 1 << 20
     again = coordinator(tmp_path, Recorder())
     assert path.stat().st_size < 1000
     txn = again.transactions["app"]
-    assert (txn.producer_epoch, txn.state) == (11_999, COMPLETE_COMMIT)
+    assert (txn.producer_epoch, txn.state) == (19_999, COMPLETE_COMMIT)
     again.close()
+
+
+def test_a_journal_of_json_records_is_read_and_rewritten(tmp_path):
+    """kgw before 0.2 journalled JSON (format version 1)."""
+    (tmp_path / STATE_DIR).mkdir()
+    path = tmp_path / STATE_DIR / JOURNAL_FILE
+    frames = b"".join(
+        struct.pack(">II", len(payload), crc32c.crc32c(payload)) + payload
+        for payload in (json.dumps(record).encode() for record in (
+            {"t": "txn", "id": "app", "pid": 4, "e": 2, "to": 60000, "s": "Ongoing",
+             "p": [["t", 0], ["t", 1]], "g": ["g"], "st": 1000, "u": 2000},
+            {"t": "txn", "id": "gone", "pid": 5, "e": 0, "to": 60000, "s": "Empty",
+             "p": [], "g": [], "st": -1, "u": 2000},
+            {"t": "expire", "id": "gone"})))
+    path.write_bytes(b"KGWT" + struct.pack(">I", 1) + frames)
+    for _ in range(2):
+        again = coordinator(tmp_path, Recorder())
+        txn = again.transactions["app"]
+        assert (txn.producer_id, txn.producer_epoch, txn.state) == (4, 2, "Ongoing")
+        assert (txn.partitions, txn.groups, txn.started_ms) == ({("t", 0), ("t", 1)}, {"g"}, 1000)
+        assert list(again.transactions) == ["app"]
+        again.close()
+        assert path.read_bytes()[4:8] == struct.pack(">I", 2)

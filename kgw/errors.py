@@ -1,0 +1,24 @@
+"""The one exception for anything kgw answers with a Kafka error code.
+
+Whatever a client can cause (an unknown partition, a fenced producer, a
+record too large) or the disk can (a failed fsync) is raised as a
+`KafkaError` or a subclass naming where it came from.  Handlers never
+have to remember to catch it: the result builders of
+`kgw.handlers.results` turn it into the error of the one partition, group
+or topic it concerns, and the server answers every other partition as
+usual.  Any other exception is a bug, and costs the connection.
+"""
+
+from protocol.error_codes import ErrorCode
+
+
+class KafkaError(Exception):
+    """A failure with the error code the client is answered with.
+
+    `message` is safe to send back where the API has an error message.
+    """
+
+    def __init__(self, code: ErrorCode, message: str):
+        super().__init__(f"{code.name}: {message}")
+        self.code = code
+        self.message = message

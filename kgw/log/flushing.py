@@ -1,0 +1,108 @@
+"""What of a partition is written but not yet fsynced, and the job that fsyncs it.
+
+A partition records here every segment it writes to and every change of
+its directory's entries; `begin` captures them into a `FlushJob` on the
+event loop's thread, `FlushJob.run` does the fsyncs on a worker thread
+(touching nothing but the descriptors it holds), and `end` moves the
+recovery point once they are done.  The fsync policy, and who waits for
+what, is `durability`'s.
+"""
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from protocol.error_codes import ErrorCode
+
+from .errors import LogError
+from .files import OpenFile, fsync_dir
+from .segment import Segment
+
+
+class FlushJob:
+    """What one fsync round of a partition covers, captured on the loop's thread."""
+
+    def __init__(self, end_offset: int, segments: list[Segment], files: list[OpenFile],
+                 paths: list[Path], directory: Path | None):
+        self.end_offset = end_offset
+        self.segments = segments
+        self._files = files
+        self._paths = paths
+        self._directory = directory
+
+    def run(self) -> None:
+        """The fsyncs themselves; safe on any thread."""
+        for file in self._files:
+            os.fsync(file.fd)
+        for path in self._paths:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        if self._directory is not None:
+            fsync_dir(self._directory)
+
+
+class Unflushed:
+    """One partition's writes since its last fsync round."""
+
+    def __init__(self, directory: Path, recovery_point: int, segments: Iterable[Segment] = (),
+                 directory_changed: bool = False):
+        self.directory = directory
+        # Every offset below this is on disk (fsynced), and so are the indexes
+        # of the segments wholly below it (Kafka's recovery point).
+        self.recovery_point = recovery_point
+        self.segments: list[Segment] = list(segments)
+        # Other files written in place without an fsync (producer snapshots).
+        self.paths: list[Path] = []
+        # Whether the directory has entries (new or unlinked files) not yet fsynced.
+        self.directory_changed = directory_changed
+
+    def wrote(self, segment: Segment) -> None:
+        if segment not in self.segments:
+            self.segments.append(segment)
+
+    def wrote_file(self, path: Path) -> None:
+        """A file renamed into the directory, to be fsynced with the next round."""
+        self.paths.append(path)
+        self.directory_changed = True
+
+    def forget(self, segment: Segment) -> None:
+        """A deleted segment needs no fsync."""
+        if segment in self.segments:
+            self.segments.remove(segment)
+
+    def any(self, log_end_offset: int) -> bool:
+        return bool(self.segments) or self.directory_changed or self.recovery_point < log_end_offset
+
+    def any_closed(self, active: Segment) -> bool:
+        """Rolled segments or directory entries not yet fsynced (Kafka flushes those on roll)."""
+        return self.directory_changed or any(s is not active for s in self.segments)
+
+    def begin(self, active: Segment, log_end_offset: int, active_indexes: bool) -> FlushJob:
+        """The job covering everything so far; the active segment's indexes
+        only when asked for (recovery rebuilds them after an unclean stop,
+        so fsyncing them would only double the cost of every acks=all
+        round), closed segments' always (a restart trusts them)."""
+        files = []
+        try:
+            for segment in self.segments:
+                files.append(segment.file)
+                if segment is not active or active_indexes:
+                    files.extend(segment.index_files_for_flush())
+        except OSError as exc:
+            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
+                           f"cannot write the indexes of {self.directory}: {exc}") from exc
+        job = FlushJob(log_end_offset, self.segments, files, [p for p in self.paths if p.exists()],
+                       self.directory if self.directory_changed else None)
+        self.segments = []
+        self.paths = []
+        self.directory_changed = False
+        return job
+
+    def end(self, job: FlushJob, active: Segment | None) -> None:
+        self.recovery_point = max(self.recovery_point, job.end_offset)
+        for segment in job.segments:
+            if segment is not active:
+                segment.release_index_files()
