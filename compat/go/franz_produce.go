@@ -192,7 +192,8 @@ func pollUntil(ctx context.Context, cl *kgo.Client, count int, idle time.Duratio
 }
 
 // franzIdempotent sends Count records one by one with a pause, printing
-// {"sent": n} as it goes, then the offsets acknowledged, in send order.
+// {"sent": n} and {"acked": n} as it goes, then the offsets acknowledged,
+// in send order.
 func franzIdempotent(ctx context.Context, r *Run) (any, error) {
 	o := struct{ Count, PauseMs int }{Count: 60, PauseMs: 5}
 	r.Decode(&o)
@@ -204,6 +205,7 @@ func franzIdempotent(ctx context.Context, r *Run) (any, error) {
 	defer cl.Close()
 	offsets := make([]int64, o.Count)
 	errs := make(chan error, o.Count)
+	acked := 0 // callbacks of one partition run one at a time
 	for i := range o.Count {
 		rec := &kgo.Record{Topic: r.Topic, Key: []byte(fmt.Sprintf("k%d", i)), Value: []byte(fmt.Sprintf("idem-%d", i))}
 		cl.Produce(ctx, rec, func(rec *kgo.Record, err error) {
@@ -212,6 +214,8 @@ func franzIdempotent(ctx context.Context, r *Run) (any, error) {
 				return
 			}
 			offsets[i] = rec.Offset
+			acked++
+			emit(map[string]int{"acked": acked})
 		})
 		emit(map[string]int{"sent": i + 1})
 		time.Sleep(time.Duration(o.PauseMs) * time.Millisecond)

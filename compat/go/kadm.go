@@ -135,8 +135,6 @@ func kadmTopics(ctx context.Context, r *Run) (any, error) {
 	} else {
 		out["brokerConfigs"] = errorName(err)
 	}
-	balt, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "log.retention.ms", Value: strp("1")}}, 0)
-	out["alterBroker"] = errorName(firstAlterErr(balt, err))
 
 	deleted, err := adm.DeleteTopic(ctx, r.Topic)
 	out["deleted"] = errorName(firstErr(err, deleted.Err))

@@ -5,7 +5,7 @@ GroupTransactSession's consume-transform-produce in a changing group."""
 import pytest
 
 from ..transactions import _util as u
-from ..harness import create_topic
+from ..harness import committed_offsets, create_topic
 from ._go import GoProcess, run
 
 
@@ -136,4 +136,4 @@ def test_group_transact_session_exactly_once_across_rebalances(kgw_broker, kgw_t
     assert by_partition == {p: [f"out-s-{n}" for n in range(p, total, 3)] for p in range(3)}
     # The group's offsets, committed inside the transactions, are the ends.
     ends = {int(p): n for p, n in end["perPartition"].items()}
-    assert u.committed_offsets(bootstrap, group, kgw_topic, 3) == ends
+    assert committed_offsets(bootstrap, group, kgw_topic, 3) == ends

@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
+from ..harness import committed_offsets
 from ..transactions import _util as u
-from ._go import GoProcess, run
+from ._go import GoProcess
 
 PARTITIONS = 6
 
@@ -83,7 +84,7 @@ def test_group_processes_each_record_once_across_rebalances(kgw_bootstrap, kgw_t
     errors = [x for m in members.values() for x in m.snapshot() if "error" in x]
     assert errors == []
     ends = {int(p): n for p, n in end["perPartition"].items()}
-    assert u.committed_offsets(kgw_bootstrap, group, kgw_topic, PARTITIONS) == ends
+    assert committed_offsets(kgw_bootstrap, group, kgw_topic, PARTITIONS) == ends
 
 
 @pytest.mark.kgw_topic(partitions=PARTITIONS)

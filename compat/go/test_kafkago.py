@@ -9,7 +9,7 @@ import pytest
 from protocol.compression import Codec
 
 from ..groups._util import describe_group
-from ..harness import stored_batches
+from ..harness import committed_offsets, stored_batches, wait_until
 from ..transactions import _util as u
 from ._go import GoProcess, run
 from .test_franz import CODECS, standard, without_timestamps
@@ -44,7 +44,7 @@ def _group_settles(bootstrap, group, members: int):
         g = describe_group(bootstrap, group)
         return g.group_state == "Stable" and len(g.members) == members and all(
             len(m.member_assignment) > 4 for m in g.members)
-    u.wait_until(settled, f"{members} member(s) in {group}")
+    wait_until(settled, f"{members} member(s) in {group}")
 
 
 def _write(bootstrap, topic, first, count):
@@ -83,4 +83,4 @@ def test_group_readers_share_and_hand_over_partitions(kgw_bootstrap, kgw_topic):
     assert [k for k, n in Counter(everything).items() if n > 1] == []
     assert sorted(everything) == sorted((n % PARTITIONS, n // PARTITIONS, f"s-{n}") for n in range(600))
     assert [x for m in (a, b) for x in m.snapshot() if "error" in x] == []
-    assert u.committed_offsets(kgw_bootstrap, group, kgw_topic, PARTITIONS) == {p: 100 for p in range(PARTITIONS)}
+    assert committed_offsets(kgw_bootstrap, group, kgw_topic, PARTITIONS) == {p: 100 for p in range(PARTITIONS)}

@@ -1,4 +1,6 @@
-"""Sarama against a live kgw: produce and consume with every codec and\nacks setting, the idempotent and the transactional producer, read_committed,\nand ClusterAdmin."""
+"""Sarama against a live kgw: produce and consume with every codec and
+acks setting, the idempotent and the transactional producer, read_committed,
+consume-transform-produce, and ClusterAdmin."""
 
 import pytest
 
@@ -6,7 +8,7 @@ from protocol.compression import Codec
 
 from protocol.error_codes import ErrorCode
 
-from ..harness import create_topic, stored_batches
+from ..harness import committed_offsets, create_topic, stored_batches
 from ..transactions import _util as u
 from ._go import run
 from .test_franz import CODECS, standard, without_timestamps
@@ -107,9 +109,9 @@ def test_consume_transform_produce(kgw_broker, kgw_topic):
 
     assert plain(u.CTP_INPUT1 + u.CTP_INPUT2) == [0, 1, 2, 3, 4]
     assert ctp((3, "commit"), (2, "abort")) == [(u.CTP_INPUT_ROWS1, [0, 1, 2]), (u.CTP_INPUT_ROWS2, [4, 5])]
-    assert u.committed_offsets(bootstrap, group, kgw_topic) == {0: 3}
+    assert committed_offsets(bootstrap, group, kgw_topic) == {0: 3}
     assert ctp((2, "commit")) == [(u.CTP_INPUT_ROWS2, [7, 8])]
-    assert u.committed_offsets(bootstrap, group, kgw_topic) == {0: 5}
+    assert committed_offsets(bootstrap, group, kgw_topic) == {0: 5}
 
     assert u.log_layout(kgw_broker.data_dir, output) == u.CTP_OUTPUT_LAYOUT
     assert u.stable_and_high(bootstrap, output) == {0: (u.CTP_OUTPUT_END, u.CTP_OUTPUT_END)}
