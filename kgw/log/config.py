@@ -302,6 +302,7 @@ class LogConfig:
         self.timestamp_before_max_ms: int = get("message.timestamp.before.max.ms")
         self.timestamp_after_max_ms: int = get("message.timestamp.after.max.ms")
         self.delete_policy: bool = "delete" in get("cleanup.policy")
+        self.compacted: bool = "compact" in get("cleanup.policy")
 
 
 @dataclass(frozen=True)

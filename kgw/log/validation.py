@@ -2,12 +2,14 @@
 
 Headers and CRCs only: records are decoded solely when a topic sets
 `message.timestamp.before.max.ms`, whose check needs every record's
-timestamp.  The checks and their error codes follow Kafka's
+timestamp, or is compacted, where every record a client writes needs a
+key. The checks and their error codes follow Kafka's
 UnifiedLog.analyzeAndValidateRecords and LogValidator: framing and CRC
 problems are CORRUPT_MESSAGE, an old message format
 UNSUPPORTED_FOR_MESSAGE_FORMAT, inconsistent counts, control batches or
-sequence numbers from a client INVALID_RECORD, an oversized batch
-MESSAGE_TOO_LARGE, a timestamp out of bounds INVALID_TIMESTAMP.
+sequence numbers from a client and records without a key in a compacted
+topic INVALID_RECORD, an oversized batch MESSAGE_TOO_LARGE, a timestamp
+out of bounds INVALID_TIMESTAMP.
 """
 
 import struct
@@ -97,6 +99,12 @@ def _check_batch(view: memoryview, header: BatchHeader, config: LogConfig, now_m
                            f"{header.producer_id}")
     if not config.log_append_time:
         _check_timestamps(view, header, config, now_ms)
+    if client and config.compacted:
+        # Kafka's LogValidator.validateKey: compaction keeps the last record
+        # of each key, so a record without one could never be compacted.
+        if any(record.key is None for record in _records(view, header)):
+            raise LogError(ErrorCode.INVALID_RECORD,
+                           "a compacted topic cannot accept a record without a key")
 
 
 def _check_timestamps(view: memoryview, header: BatchHeader, config: LogConfig,
@@ -108,13 +116,16 @@ def _check_timestamps(view: memoryview, header: BatchHeader, config: LogConfig,
     if config.timestamp_before_max_ms == INT64_MAX:
         return
     earliest = now_ms - config.timestamp_before_max_ms
-    try:
-        records = RecordBatch(view, header.position).records()
-    except DecodeError as exc:
-        raise _corrupt(f"records cannot be decoded: {exc}") from None
-    for record in records:
+    for record in _records(view, header):
         if record.timestamp != -1 and record.timestamp < earliest:
             raise _bad_timestamp(record.timestamp, now_ms, config)
+
+
+def _records(view: memoryview, header: BatchHeader) -> list:
+    try:
+        return RecordBatch(view, header.position).records()
+    except DecodeError as exc:
+        raise _corrupt(f"records cannot be decoded: {exc}") from None
 
 
 def _bad_timestamp(timestamp: int, now_ms: int, config: LogConfig) -> LogError:
