@@ -108,8 +108,12 @@ func saramaAdmin(ctx context.Context, r *Run) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The topic is compacted now: a record without a key is refused.
+	_, _, err = producer.SendMessage(&sarama.ProducerMessage{Topic: r.Topic, Partition: 0, Value: sarama.StringEncoder("no key")})
+	out["keylessToCompacted"] = kafkaCode(err)
 	for i := range 5 {
-		msg := &sarama.ProducerMessage{Topic: r.Topic, Partition: 0, Value: sarama.StringEncoder("d" + strconv.Itoa(i))}
+		msg := &sarama.ProducerMessage{Topic: r.Topic, Partition: 0, Key: sarama.StringEncoder("k" + strconv.Itoa(i)),
+			Value: sarama.StringEncoder("d" + strconv.Itoa(i))}
 		if _, _, err := producer.SendMessage(msg); err != nil {
 			return nil, err
 		}

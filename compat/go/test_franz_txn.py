@@ -5,12 +5,18 @@ GroupTransactSession's consume-transform-produce in a changing group."""
 import pytest
 
 from ..transactions import _util as u
-from ..harness import committed_offsets, create_topic
+from ..harness import committed_offsets, create_topic, wait_until
 from ._go import GoProcess, run
 
 
 def txn(records: dict, end: str) -> dict:
     return {"records": {str(p): values for p, values in records.items()}, "end": end}
+
+
+def settled(bootstrap, topic, ends: dict):
+    """Until every partition's last stable offset and high watermark are
+    `ends`: Apache Kafka writes the markers after it answers EndTxn."""
+    wait_until(lambda: u.stable_and_high(bootstrap, topic, len(ends)) == ends, f"the markers in {topic}")
 
 
 def rows(records) -> list[tuple]:
@@ -28,8 +34,8 @@ def test_commit_over_two_partitions(kgw_broker, kgw_topic):
             txns=[txn(u.COMMIT_TXN1, "commit"), txn(u.COMMIT_TXN2, "commit")])
     assert [sorted(offsets) for offsets in r["offsets"]] == [
         [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1]], [[0, 4], [0, 5], [1, 3]]]
+    settled(bootstrap, kgw_topic, {p: (e, e) for p, e in u.COMMIT_ENDS2.items()})
     assert {p: u.log_layout(kgw_broker.data_dir, kgw_topic, p) for p in (0, 1)} == u.COMMIT_LAYOUT
-    assert u.stable_and_high(bootstrap, kgw_topic, 2) == {p: (e, e) for p, e in u.COMMIT_ENDS2.items()}
     for isolation in ("committed", "uncommitted"):
         assert consume(bootstrap, kgw_topic, 8, isolation) == u.COMMIT_ROWS_ALL
 
@@ -39,8 +45,8 @@ def test_abort_then_commit(kgw_broker, kgw_topic):
     r = run("franz_txn", bootstrap, kgw_topic, transactionalId=u.unique("franz"),
             txns=[txn({0: u.ABORTED}, "abort"), txn({0: u.COMMITTED}, "commit")])
     assert r["offsets"] == [[[0, 0], [0, 1], [0, 2]], [[0, 4], [0, 5]]]
+    settled(bootstrap, kgw_topic, {0: (u.ABORT_END, u.ABORT_END)})
     assert u.log_layout(kgw_broker.data_dir, kgw_topic) == u.ABORT_LAYOUT
-    assert u.stable_and_high(bootstrap, kgw_topic) == {0: (u.ABORT_END, u.ABORT_END)}
     assert consume(bootstrap, kgw_topic, 5, "committed") == u.ABORT_COMMITTED_ROWS
     assert consume(bootstrap, kgw_topic, 5, "uncommitted") == u.ABORT_ALL_ROWS
 
@@ -63,6 +69,7 @@ def test_open_transaction_holds_the_lso_until_fenced(kgw_broker, kgw_topic):
         assert opened.result("ended")["ended"].startswith("PRODUCER_FENCED")
     finally:
         opened.close()
+    settled(bootstrap, kgw_topic, {0: (9, 9)})
     assert u.log_layout(kgw_broker.data_dir, kgw_topic) == u.layout(
         ("txn", 2), ("COMMIT", 1), ("txn", 3), ("ABORT", 1), ("txn", 1), ("COMMIT", 1))
     assert consume(bootstrap, kgw_topic, 4, "committed") == u.LSO_FIRST_ROWS + u.rows(0, 7, ["n0"])

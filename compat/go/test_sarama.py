@@ -12,6 +12,7 @@ from ..harness import committed_offsets, create_topic, stored_batches
 from ..transactions import _util as u
 from ._go import run
 from .test_franz import CODECS, standard, without_timestamps
+from .test_franz_txn import settled
 
 OFFSET_OUT_OF_RANGE = ErrorCode.OFFSET_OUT_OF_RANGE
 UNKNOWN_TOPIC_OR_PARTITION = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
@@ -56,8 +57,8 @@ def test_transactions_abort_then_commit(kgw_broker, kgw_topic):
     r = run("sarama_txn", bootstrap, kgw_topic, transactionalId=u.unique("sarama"),
             txns=[{"records": {"0": u.ABORTED}, "end": "abort"}, {"records": {"0": u.COMMITTED}, "end": "commit"}])
     assert r["offsets"] == [[[0, 0], [0, 1], [0, 2]], [[0, 4], [0, 5]]]
+    settled(bootstrap, kgw_topic, {0: (u.ABORT_END, u.ABORT_END)})
     assert u.log_layout(kgw_broker.data_dir, kgw_topic) == u.ABORT_LAYOUT
-    assert u.stable_and_high(bootstrap, kgw_topic) == {0: (u.ABORT_END, u.ABORT_END)}
     rows = {isolation: [(m["partition"], m["offset"], m["key"], m["value"]) for m in run(
         "sarama_consume", bootstrap, kgw_topic, count=5, isolation=isolation, idleMs=1500)["records"]]
         for isolation in ("committed", "uncommitted")}
@@ -80,6 +81,7 @@ def test_cluster_admin(kgw_bootstrap, topic_name):
                                            "max.message.bytes": ["2000", "Topic"]}
     assert r["alter"] == 0  # AlterConfigs replaces every override
     assert r["configsAfterAlter"] == {**default, "cleanup.policy": ["compact", "Topic"]}
+    assert r["keylessToCompacted"] == ErrorCode.INVALID_RECORD
     assert (r["deleteRecords"], r["startAfterDelete"], r["deleteRecordsBeyondEnd"]) == (0, [2, 0], OFFSET_OUT_OF_RANGE)
     assert r["groupOffsets"] == {"0": [4, "meta-0", 0], "1": [0, "meta-1", 0], "2": [-1, "", 0]}
     assert r["listedGroup"] == ""  # a group with offsets and no members has no protocol type
@@ -113,8 +115,8 @@ def test_consume_transform_produce(kgw_broker, kgw_topic):
     assert ctp((2, "commit")) == [(u.CTP_INPUT_ROWS2, [7, 8])]
     assert committed_offsets(bootstrap, group, kgw_topic) == {0: 5}
 
+    settled(bootstrap, output, {0: (u.CTP_OUTPUT_END, u.CTP_OUTPUT_END)})
     assert u.log_layout(kgw_broker.data_dir, output) == u.CTP_OUTPUT_LAYOUT
-    assert u.stable_and_high(bootstrap, output) == {0: (u.CTP_OUTPUT_END, u.CTP_OUTPUT_END)}
     rows = {isolation: [(m["partition"], m["offset"], m["key"], m["value"]) for m in run(
         "sarama_consume", bootstrap, output, count=8, isolation=isolation, idleMs=1500)["records"]]
         for isolation in ("committed", "uncommitted")}
