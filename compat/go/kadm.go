@@ -7,6 +7,7 @@ import (
 	"context"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -98,21 +99,39 @@ func kadmTopics(ctx context.Context, r *Run) (any, error) {
 	out["listed"] = topicSummary(topics[r.Topic])
 	out["dryRun"] = freshTopic(ctx, cl, r.Topic+"-dry")
 
-	rc, err := adm.DescribeTopicConfigs(ctx, r.Topic)
-	out["configs"] = configsOf(rc, err, names...)
+	// Apache Kafka applies a config change a moment after answering it
+	// (kgw at once): describe until the change shows, for a few seconds.
+	describe := func(shows func(map[string][]any) bool) any {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			rc, err := adm.DescribeTopicConfigs(ctx, r.Topic)
+			configs := configsOf(rc, err, names...)
+			if m, ok := configs.(map[string][]any); !ok || shows(m) || time.Now().After(deadline) {
+				return configs
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	value := func(m map[string][]any, name string) string {
+		if entry := m[name]; len(entry) > 0 {
+			if v, ok := entry[0].(*string); ok && v != nil {
+				return *v
+			}
+		}
+		return ""
+	}
+	out["configs"] = describe(func(map[string][]any) bool { return true })
 	altered, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{
 		{Op: kadm.SetConfig, Name: "max.message.bytes", Value: strp("2000")},
 		{Op: kadm.DeleteConfig, Name: "retention.ms"},
 	}, r.Topic)
 	out["altered"] = errorName(firstAlterErr(altered, err))
-	rc, err = adm.DescribeTopicConfigs(ctx, r.Topic)
-	out["configsAfterAlter"] = configsOf(rc, err, names...)
+	out["configsAfterAlter"] = describe(func(m map[string][]any) bool { return value(m, "max.message.bytes") == "2000" })
 	altered, err = adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "no.such.config", Value: strp("1")}}, r.Topic)
 	out["alterUnknown"] = errorName(firstAlterErr(altered, err))
 	altered, err = adm.AlterTopicConfigsState(ctx, []kadm.AlterConfig{{Name: "cleanup.policy", Value: strp("compact")}}, r.Topic)
 	out["alterState"] = errorName(firstAlterErr(altered, err))
-	rc, err = adm.DescribeTopicConfigs(ctx, r.Topic)
-	out["configsAfterAlterState"] = configsOf(rc, err, names...)
+	out["configsAfterAlterState"] = describe(func(m map[string][]any) bool { return value(m, "cleanup.policy") == "compact" })
 
 	grown, err := adm.CreatePartitions(ctx, 2, r.Topic)
 	out["createPartitions"] = errorName(firstErr(err, grown.Error()))

@@ -54,8 +54,17 @@ func kafkagoProduce(ctx context.Context, r *Run) (any, error) {
 			}
 			batch = append(batch, msg)
 		}
-		if err := w.WriteMessages(ctx, batch...); err != nil {
-			return nil, err
+		// Apache Kafka may not know a topic for a moment after creating it,
+		// and kafka-go's Writer gives up on that at once.
+		for attempt := 0; ; attempt++ {
+			err := w.WriteMessages(ctx, batch...)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, kafka.UnknownTopicOrPartition) || attempt == 50 {
+				return nil, err
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	return map[string]any{"written": len(messages)}, nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -56,11 +57,19 @@ func saramaAdmin(ctx context.Context, r *Run) (any, error) {
 		ConfigEntries: map[string]*string{"retention.ms": &retention}}
 	out["created"] = kafkaCode(admin.CreateTopic(r.Topic, detail, false))
 	out["createdAgain"] = kafkaCode(admin.CreateTopic(r.Topic, detail, false))
-	topics, err := admin.ListTopics()
-	if err != nil {
-		return nil, err
+	// Apache Kafka's brokers learn of a new topic a moment after it is
+	// created (kgw at once): list until it shows, for a few seconds.
+	var listed sarama.TopicDetail
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		topics, err := admin.ListTopics()
+		if err != nil {
+			return nil, err
+		}
+		var ok bool
+		if listed, ok = topics[r.Topic]; ok || time.Now().After(deadline) {
+			break
+		}
 	}
-	listed := topics[r.Topic]
 	entries := map[string]string{}
 	for k, v := range listed.ConfigEntries {
 		entries[k] = *v
@@ -118,7 +127,20 @@ func saramaAdmin(ctx context.Context, r *Run) (any, error) {
 			return nil, err
 		}
 	}
-	out["deleteRecords"] = kafkaCode(admin.DeleteRecords(r.Topic, map[int32]int64{0: 2}))
+	out["deleteRecordsCompacted"] = kafkaCode(admin.DeleteRecords(r.Topic, map[int32]int64{0: 2}))
+	deletePolicy := "delete"
+	if err := admin.IncrementalAlterConfig(sarama.TopicResource, r.Topic, map[string]sarama.IncrementalAlterConfigsEntry{
+		"cleanup.policy": {Operation: sarama.IncrementalAlterConfigsOperationSet, Value: &deletePolicy}}, false); err != nil {
+		return nil, err
+	}
+	// Apache Kafka applies the change a moment after answering it.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		err := admin.DeleteRecords(r.Topic, map[int32]int64{0: 2})
+		out["deleteRecords"] = kafkaCode(err)
+		if !errors.Is(err, sarama.ErrPolicyViolation) || time.Now().After(deadline) {
+			break
+		}
+	}
 	oldest, err := client.GetOffset(r.Topic, 0, sarama.OffsetOldest)
 	out["startAfterDelete"] = []any{oldest, kafkaCode(err)}
 	out["deleteRecordsBeyondEnd"] = kafkaCode(admin.DeleteRecords(r.Topic, map[int32]int64{0: 100}))
@@ -181,7 +203,7 @@ func saramaAdmin(ctx context.Context, r *Run) (any, error) {
 
 	out["deleted"] = kafkaCode(admin.DeleteTopic(r.Topic))
 	out["deletedAgain"] = kafkaCode(admin.DeleteTopic(r.Topic))
-	topics, err = admin.ListTopics()
+	topics, err := admin.ListTopics()
 	if err != nil {
 		return nil, err
 	}
