@@ -79,9 +79,15 @@ func saramaAdmin(ctx context.Context, r *Run) (any, error) {
 
 	out["createPartitions"] = kafkaCode(admin.CreatePartitions(r.Topic, 3, nil, false))
 	out["shrinkPartitions"] = kafkaCode(admin.CreatePartitions(r.Topic, 1, nil, false))
-	described, err := admin.DescribeTopics([]string{r.Topic})
-	if err != nil {
-		return nil, err
+	// Apache Kafka's metadata shows new partitions a moment later.
+	var described []*sarama.TopicMetadata
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if described, err = admin.DescribeTopics([]string{r.Topic}); err != nil {
+			return nil, err
+		}
+		if len(described[0].Partitions) == 3 || time.Now().After(deadline) {
+			break
+		}
 	}
 	var partitions []map[string]any
 	for _, p := range described[0].Partitions {
@@ -93,25 +99,33 @@ func saramaAdmin(ctx context.Context, r *Run) (any, error) {
 
 	resource := sarama.ConfigResource{Type: sarama.TopicResource, Name: r.Topic,
 		ConfigNames: []string{"retention.ms", "max.message.bytes", "cleanup.policy"}}
-	describeConfigs := func() any {
-		entries, err := admin.DescribeConfig(resource)
-		if err != nil {
-			return kafkaCode(err)
+	// Apache Kafka applies a config change a moment after answering it
+	// (kgw at once): describe until `name` has `value`, for a few seconds.
+	describeConfigs := func(name, value string) any {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			entries, err := admin.DescribeConfig(resource)
+			if err != nil {
+				return kafkaCode(err)
+			}
+			out := map[string][]any{}
+			for _, e := range entries {
+				out[e.Name] = []any{e.Value, e.Source.String()}
+			}
+			if out[name] != nil && out[name][0] == value || time.Now().After(deadline) {
+				return out
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		out := map[string][]any{}
-		for _, e := range entries {
-			out[e.Name] = []any{e.Value, e.Source.String()}
-		}
-		return out
 	}
-	out["configs"] = describeConfigs()
+	out["configs"] = describeConfigs("retention.ms", "3600000")
 	size := "2000"
 	out["incrementalAlter"] = kafkaCode(admin.IncrementalAlterConfig(sarama.TopicResource, r.Topic,
 		map[string]sarama.IncrementalAlterConfigsEntry{"max.message.bytes": {Operation: sarama.IncrementalAlterConfigsOperationSet, Value: &size}}, false))
-	out["configsAfterIncremental"] = describeConfigs()
+	out["configsAfterIncremental"] = describeConfigs("max.message.bytes", "2000")
 	compact := "compact"
 	out["alter"] = kafkaCode(admin.AlterConfig(sarama.TopicResource, r.Topic, map[string]*string{"cleanup.policy": &compact}, false))
-	out["configsAfterAlter"] = describeConfigs()
+	out["configsAfterAlter"] = describeConfigs("cleanup.policy", "compact")
 
 	producer, err := sarama.NewSyncProducerFromClient(client)
 	if err != nil {
@@ -151,9 +165,22 @@ func saramaAdmin(ctx context.Context, r *Run) (any, error) {
 		return nil, err
 	}
 	for p, at := range map[int32]int64{0: 4, 1: 0} {
-		pom, err := offsets.ManagePartition(r.Topic, p)
-		if err != nil {
-			return nil, err
+		// On a fresh Apache Kafka the group coordinator may not be there or
+		// loaded yet (__consumer_offsets is made on first use), which
+		// Sarama's offset manager reports rather than retries.
+		var pom sarama.PartitionOffsetManager
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			pom, err = offsets.ManagePartition(r.Topic, p)
+			if err == nil {
+				break
+			}
+			transient := errors.Is(err, sarama.ErrOffsetsLoadInProgress) ||
+				errors.Is(err, sarama.ErrNotCoordinatorForConsumer) ||
+				errors.Is(err, sarama.ErrConsumerCoordinatorNotAvailable)
+			if !transient || time.Now().After(deadline) {
+				return nil, err
+			}
+			_ = client.RefreshCoordinator(o.Group)
 		}
 		pom.MarkOffset(at, "meta-"+strconv.Itoa(int(p)))
 		defer pom.AsyncClose()
