@@ -574,6 +574,12 @@ class PartitionLog:
         offset (the low watermark Kafka answers with).
         """
         self.ensure_available()
+        if not self.topic.log_config.delete_policy:
+            # Kafka's Partition.deleteRecordsOnLeader: only a topic whose
+            # cleanup.policy includes delete may lose records this way.
+            raise LogError(ErrorCode.POLICY_VIOLATION,
+                           f"records of {self.topic.name}-{self.index} cannot be deleted: "
+                           f"cleanup.policy does not include delete")
         end = self.log_end_offset
         if offset == -1:
             offset = end

@@ -166,6 +166,23 @@ def test_create_time_bounds(managers, clock):
     assert partition.log_end_offset == 3
 
 
+def test_a_compacted_topic_takes_only_records_with_keys(managers):
+    """Kafka's LogValidator.validateKey: INVALID_RECORD for a client's record
+    without a key in a compacted topic, whatever else the batch holds."""
+    log = managers()
+    partition = log.create_topic("t", 1, {"cleanup.policy": "compact,delete"}).partitions[0]
+    keyless = build_batch([Record(0, 1_000, b"k0", b"v"), Record(1, 1_000, None, b"v")], codec=Codec.GZIP)
+    with pytest.raises(LogError) as err:
+        partition.append(keyless)
+    assert err.value.code == ErrorCode.INVALID_RECORD
+    assert partition.log_end_offset == 0
+    assert partition.append(make_batch()).base_offset == 0
+    # The broker's own appends (markers, replication) are not checked.
+    assert partition.append(keyless, AppendOrigin.REPLICATION).base_offset == 3
+    plain = log.create_topic("p", 1).partitions[0]
+    assert plain.append(keyless).base_offset == 0
+
+
 def test_segments_roll_by_size_and_keep_offsets(managers):
     partition = managers().create_topic("t", 1, SMALL).partitions[0]
     for i in range(40):

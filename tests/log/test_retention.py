@@ -122,6 +122,22 @@ def test_delete_records(managers):
     assert partition.append(make_batch()).log_start_offset == 90
 
 
+def test_delete_records_needs_the_delete_policy(managers):
+    """Kafka's Partition.deleteRecordsOnLeader: POLICY_VIOLATION unless the
+    topic's cleanup.policy includes delete (checked before the offset)."""
+    log = managers()
+    compacted = log.create_topic("c", 1, {"cleanup.policy": "compact"}).partitions[0]
+    compacted.append(make_batch())
+    for offset in (2, -1, 99):
+        with pytest.raises(LogError) as err:
+            compacted.delete_records_before(offset)
+        assert err.value.code == ErrorCode.POLICY_VIOLATION
+    assert compacted.log_start_offset == 0
+    both = log.create_topic("b", 1, {"cleanup.policy": "compact,delete"}).partitions[0]
+    both.append(make_batch())
+    assert both.delete_records_before(2) == 2
+
+
 @pytest.mark.parametrize("clean", [True, False])
 def test_delete_records_survives_restart(managers, clean):
     manager = managers()

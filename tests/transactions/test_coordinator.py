@@ -64,9 +64,12 @@ async def raises(code, call):
 @trio_test
 async def test_commit_writes_commit_markers_and_ends_the_groups(tmp_path):
     rec = Recorder()
-    txns = coordinator(tmp_path, rec)
+    clock = Clock()
+    txns = coordinator(tmp_path, rec, clock)
     assert await txns.init_producer_id("app", 60_000) == (0, 0)
+    clock.now += 5
     await txns.add_partitions("app", 0, 0, [T0, T1])
+    clock.now += 5
     await txns.add_offsets("app", 0, 0, "readers")
     txn = txns.transactions["app"]
     assert (txn.state, txn.partitions, txn.groups) == (ONGOING, {T0, T1}, {"readers"})
@@ -75,6 +78,7 @@ async def test_commit_writes_commit_markers_and_ends_the_groups(tmp_path):
     txns.check_produce("app", 0, 0, T0)
     txns.check_offset_commit("app", 0, 0, "readers")
 
+    clock.now += 5
     await txns.end_transaction("app", 0, 0, commit=True)
     assert rec.markers == [(0, 0, True, [T0, T1], False)]
     assert rec.groups == [("readers", 0, True)]
@@ -103,9 +107,17 @@ async def test_init_producer_id_validates_and_bumps_the_epoch(tmp_path):
     assert await txns.init_producer_id("app", 1000) == (0, 1)
     assert txns.transactions["app"].timeout_ms == 1000
     assert await txns.init_producer_id("other", 1000) == (1, 0)
+    # After a transaction, a new incarnation is Empty again, with no start
+    # time, as Kafka's InitProducerId leaves it.
+    await txns.add_partitions("app", 0, 1, [T0])
+    await txns.end_transaction("app", 0, 1, commit=True)
+    assert txns.transactions["app"].state == COMPLETE_COMMIT
+    assert await txns.init_producer_id("app", 1000) == (0, 2)
+    assert (txns.transactions["app"].state, txns.transactions["app"].started_ms) == (EMPTY, -1)
+    await raises(ErrorCode.INVALID_TXN_STATE, txns.end_transaction("app", 0, 2, commit=True))
     # KIP-360: the current producer may re-initialise itself, no one else.
-    assert await txns.init_producer_id("app", 1000, 0, 1) == (0, 2)
-    await raises(ErrorCode.PRODUCER_FENCED, txns.init_producer_id("app", 1000, 0, 1))
+    assert await txns.init_producer_id("app", 1000, 0, 2) == (0, 3)
+    await raises(ErrorCode.PRODUCER_FENCED, txns.init_producer_id("app", 1000, 0, 2))
 
 
 @trio_test
