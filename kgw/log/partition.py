@@ -254,7 +254,8 @@ class PartitionLog:
         view = memoryview(records).cast("B")
         client = origin is AppendOrigin.CLIENT
         headers = validate_records(view, config, now, client)
-        if config.compact_policy:
+        if config.compact_policy and origin is not AppendOrigin.REPLICATION:
+            # Kafka's LogValidator checks what a leader appends, not what it copies.
             check_keys(view, headers, f"{self.topic.name}-{self.index}", self.log_start_offset)
         # compression.type=producer (codec None) stores batches as they came.
         if (config.codec is not None and origin is not AppendOrigin.REPLICATION

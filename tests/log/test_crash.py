@@ -53,7 +53,6 @@ def test_acknowledged_appends_survive_sigkill(tmp_path):
     rng = random.Random(20240611)
     data_dir, ack_path = tmp_path / "data", tmp_path / "acks"
     kills_mid_stream = 0
-    started = time.monotonic()
     for iteration in range(ITERATIONS):
         child = subprocess.Popen([sys.executable, str(CHILD), str(data_dir), str(ack_path),
                                   str(iteration)], stdout=subprocess.PIPE)
@@ -70,4 +69,3 @@ def test_acknowledged_appends_survive_sigkill(tmp_path):
         end = _verify(data_dir, acks, rng)
         assert end >= (acks[-1][0] + acks[-1][1] if acks else 0)
     assert kills_mid_stream >= ITERATIONS // 2
-    assert time.monotonic() - started < 30
