@@ -1,0 +1,75 @@
+"""The two brokers of a run: a `kgw serve` child process and Apache Kafka,
+each started once, side by side, with fresh data dirs."""
+
+import contextlib
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from compat.harness import KgwProcess, Wire
+from compat.reference.apache_kafka import ApacheKafka
+from protocol.messages import FIND_COORDINATOR, INIT_PRODUCER_ID, LIST_GROUPS, LIST_TRANSACTIONS
+
+WARM_UP_TIMEOUT_S = 60
+GROUP_KEY, TRANSACTION_KEY = 0, 1
+
+
+@contextlib.contextmanager
+def both_brokers():
+    """(kgw, kafka), started in parallel (Kafka takes seconds, kgw a
+    fraction of one) and warmed up."""
+    with tempfile.TemporaryDirectory(prefix="kgw-differential-") as tmp:
+        kafka = ApacheKafka(Path(tmp, "kafka"))
+        kgw = KgwProcess(Path(tmp, "kgw"))
+        failure: list[BaseException] = []
+
+        def start_kgw():
+            try:
+                kgw.start()
+            except BaseException as exc:  # re-raised below, in the caller's thread
+                failure.append(exc)
+
+        # Kafka starts in this thread: its JVM is told to stop when the
+        # thread that started it ends (PR_SET_PDEATHSIG follows the thread).
+        starter = threading.Thread(target=start_kgw)
+        starter.start()
+        try:
+            kafka.start()
+        finally:
+            starter.join()
+        try:
+            if failure:
+                raise failure[0]
+            for bootstrap in (kgw.bootstrap, kafka.bootstrap):
+                warm_up(bootstrap)
+            yield kgw, kafka
+        finally:
+            kgw.stop()
+            kafka.stop()
+
+
+def warm_up(bootstrap: str) -> None:
+    """Make both coordinators ready: Kafka creates __consumer_offsets and
+    __transaction_state on first use, loads their partitions in the
+    background and fetches a block of producer ids from its controller,
+    answering COORDINATOR_NOT_AVAILABLE or COORDINATOR_LOAD_IN_PROGRESS
+    meanwhile: a start-up state no scenario means to compare."""
+    deadline = time.monotonic() + WARM_UP_TIMEOUT_S
+    with Wire(bootstrap, client_id="warm-up") as wire:
+        def until_ready(api, version, error_of, **fields):
+            while True:
+                body = wire.call(api.key, version, **fields)
+                if error_of(body) == 0:
+                    return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{bootstrap}: {api.name} still answers {body}")
+                time.sleep(0.1)
+
+        for key_type in (GROUP_KEY, TRANSACTION_KEY):
+            until_ready(FIND_COORDINATOR, 6, lambda r: r.coordinators[0].error_code, key_type=key_type,
+                        coordinator_keys=["differential-warm-up"])
+        until_ready(INIT_PRODUCER_ID, 4, lambda r: r.error_code, transactional_id=None,
+                    transaction_timeout_ms=60000)
+        until_ready(LIST_TRANSACTIONS, 0, lambda r: r.error_code)
+        until_ready(LIST_GROUPS, 4, lambda r: r.error_code)

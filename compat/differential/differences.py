@@ -1,0 +1,103 @@
+"""Every difference from Apache Kafka that the differential suite allows,
+with its reason: THE table. The README's "Differences from Apache Kafka"
+names each entry by its key (tests/test_differential.py checks it).
+
+An entry explains a differing field when the API, the field's path (list
+indexes written "[]") and, where given, the scenario names and the two
+values match. A scenario whose every differing field is explained is a
+documented difference; anything else is unexplained and fails the run.
+Entries marked `pending` are differences in an area another branch is
+changing kgw for (kafka-parity); they are reconciled when both merge.
+"""
+
+import functools
+import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any, Callable
+
+from .compare import ABSENT, Diff
+
+PENDING_PARITY = "pending kafka-parity"
+
+
+@dataclass(frozen=True)
+class Difference:
+    key: str
+    reason: str
+    api: int | None
+    # Patterns over Diff.shape: "[*]" is any one item of a list or keyed
+    # collection, "*" any run of characters.
+    paths: tuple[str, ...]
+    # fnmatch patterns over scenario names; empty: any scenario.
+    scenarios: tuple[str, ...] = ()
+    # Narrows it to these values: when(kgw value, kafka value).
+    when: Callable[[Any, Any], bool] | None = None
+    pending: str | None = None
+
+    def explains(self, scenario: str, diff: Diff) -> bool:
+        if self.api is not None and diff.api_key != self.api:
+            return False
+        if self.scenarios and not any(fnmatchcase(scenario, s) for s in self.scenarios):
+            return False
+        if not any(_path_pattern(p).fullmatch(diff.shape) for p in self.paths):
+            return False
+        return self.when is None or bool(self.when(diff.kgw, diff.kafka))
+
+
+@functools.cache
+def _path_pattern(pattern: str) -> re.Pattern:
+    parts = re.split(r"(\[\*\]|\*)", pattern)
+    return re.compile("".join({"[*]": r"\[[^\]]*\]", "*": ".*"}.get(part, re.escape(part)) for part in parts))
+
+
+def _kgw_absent(kgw, kafka) -> bool:
+    return kgw == ABSENT
+
+
+def _kgw_lower(kgw, kafka) -> bool:
+    return isinstance(kgw, int) and isinstance(kafka, int) and kgw < kafka
+
+
+DIFFERENCES: list[Difference] = [
+    Difference(
+        "apiversions-served",
+        "kgw advertises the APIs it serves, each up to the version it implements: a subset of "
+        "Kafka's (no ACLs, quotas, KRaft, share groups, KIP-848 consumer groups, telemetry...; "
+        "Produce to v10, Fetch to v16, JoinGroup to v7, the KIP-890 transaction versions not at all). "
+        "Clients negotiate down from what is advertised.",
+        18, ("api_keys[*]", "api_keys[*].max_version"),
+        when=lambda kgw, kafka: _kgw_absent(kgw, kafka) or _kgw_lower(kgw, kafka)),
+    Difference(
+        "apiversions-features",
+        "kgw has no feature flags (KIP-584): it names no supported or finalized features. Without "
+        "finalized ones clients keep to the first transaction protocol and the classic group "
+        "protocol, which is what kgw serves; Kafka 4 finalizes transaction.version 2 and group.version 1.",
+        18, ("supported_features[*]", "finalized_features[*]", "finalized_features_epoch"),
+        when=lambda kgw, kafka: kgw in (ABSENT, -1)),
+    Difference(
+        "describeconfigs-answers",
+        "DescribeConfigs answers differ (the configs a topic or broker lists, synonyms, error "
+        "messages): kafka-parity is reworking them.",
+        32, ("results[*].configs[*]", "results[*].configs[*].*", "results[*].error_message"),
+        pending=PENDING_PARITY),
+    Difference(
+        "describetransactions-start-time",
+        "DescribeTransactions reports no start time for a transaction that ended (Kafka: when its "
+        "last transaction started): kafka-parity is changing it.",
+        65, ("transaction_states[*].transaction_start_time_ms",),
+        pending=PENDING_PARITY),
+]
+
+
+def explain(scenario: str, diffs: list[Diff]) -> tuple[set[str], list[Diff]]:
+    """(keys of the entries that explain some diffs, the diffs none explains)."""
+    used: set[str] = set()
+    unexplained = []
+    for diff in diffs:
+        entry = next((d for d in DIFFERENCES if d.explains(scenario, diff)), None)
+        if entry is None:
+            unexplained.append(diff)
+        else:
+            used.add(entry.key)
+    return used, unexplained
