@@ -1,15 +1,17 @@
 """Produce 0-10 and InitProducerId 0-4.
 
 Produce v0-2 stay advertised because librdkafka < 2.11.1 turns compression
-off unless Produce v0 is in range (census S2, KAFKA-18659), and are refused
-per partition with UNSUPPORTED_VERSION as Kafka 4 does: they would carry
-message format v0/v1, which kgw does not store.
+off unless Produce v0 is in range (census S2, KAFKA-18659), but a request
+of those versions closes the connection, as Kafka 4 closes it: Kafka 4
+cannot parse them (they would carry message format v0/v1, which kgw does
+not store either).
 """
 
 import functools
 
 from protocol.connection import Request
 from protocol.error_codes import ErrorCode
+from protocol.errors import UnsupportedRequest
 from protocol.messages import INIT_PRODUCER_ID, PRODUCE
 
 from ..broker import Broker
@@ -37,11 +39,10 @@ def _result(index: int, code: ErrorCode, message: str | None = None, base_offset
 @handles(PRODUCE)
 async def produce(broker: Broker, request: Request, context: RequestContext):
     body = request.body
-    refusal = None
     if request.api_version < OLDEST_RECORD_BATCH_PRODUCE:
-        refusal = KafkaError(ErrorCode.UNSUPPORTED_VERSION,
-                             "Produce v0-2 (message format v0/v1) is not supported")
-    elif body.acks not in VALID_ACKS:
+        raise UnsupportedRequest(request.api_key, request.api_version, request.correlation_id)
+    refusal = None
+    if body.acks not in VALID_ACKS:
         refusal = KafkaError(ErrorCode.INVALID_REQUIRED_ACKS,
                              f"acks must be -1, 0 or 1, not {body.acks}")
     # (result, partition, offset after the append) to be made durable first.
