@@ -78,7 +78,8 @@ async def test_produce_whose_fsync_fails(tmp_path, monkeypatch):
         parts = body.responses[0].partition_responses
         assert codes(parts) == [ErrorCode.NONE, BROKEN]
         assert parts[0].base_offset == 0 and parts[1].base_offset == -1
-        assert "fsync" in parts[1].error_message
+        # No message, as Kafka answers a storage error; kgw's log says what failed.
+        assert parts[1].error_message is None
         await still_answers(client)
 
 

@@ -1,6 +1,7 @@
 """The server and its handlers, in process, through protocol/'s client."""
 
 import socket
+import time
 
 import pytest
 import trio
@@ -300,15 +301,83 @@ async def test_bad_partitions_and_batches_get_errors_and_leave_data_intact(tmp_p
         assert await error_of(records([b"x" * 5000])) == ErrorCode.MESSAGE_TOO_LARGE
         assert await error_of(good, partition=1) == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         assert await error_of(good, partition=-1) == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        # A partition whose records are not one whole RecordBatch v2 is
+        # refused as Kafka's ProduceRequest.validateRecords refuses it.
         truncated = good[:-4]
-        assert await error_of(truncated) == ErrorCode.CORRUPT_MESSAGE
+        assert await error_of(truncated) == ErrorCode.INVALID_RECORD
         magic1 = bytearray(good)
         magic1[16] = 1
-        assert await error_of(bytes(magic1)) == ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT
+        assert await error_of(bytes(magic1)) == ErrorCode.INVALID_RECORD
+        assert await error_of(good + good) == ErrorCode.INVALID_RECORD
         body = await client.call(PRODUCE, 9, produce("t", 0, good, acks=2))
         assert body.responses[0].partition_responses[0].error_code == ErrorCode.INVALID_REQUIRED_ACKS
         part, values = fetched(await client.call(FETCH, 12, fetch("t", 0, 0)))
         assert values == [b"ok"] and part.high_watermark == 1
+
+
+def _answers(body):
+    return {(t.name, p.index): p for t in body.responses for p in t.partition_responses}
+
+
+async def test_failed_partitions_report_what_kafka_reports(tmp_path):
+    # Kafka's ReplicaManager: the log start offset once an append reached
+    # the log, an error message and the records at fault only for records
+    # refused one by one.
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t", 2, {"message.timestamp.before.max.ms": "60000"}))
+        now = time.time_ns() // 1_000_000
+        assert (await client.call(PRODUCE, 9, produce("t", 0, records([b"a"], base_timestamp=now)))) \
+            .responses[0].partition_responses[0].error_code == 0
+        stale = build_batch([Record(0, now, None, b"new"), Record(1, 1_000, None, b"old"),
+                             Record(2, 2_000, None, b"older")])
+        part = _answers(await client.call(PRODUCE, 9, produce("t", 0, stale)))["t", 0]
+        assert part.error_code == ErrorCode.INVALID_TIMESTAMP
+        assert part.log_start_offset == 0 and part.error_message
+        assert [e.batch_index for e in part.record_errors] == [1, 2]
+        assert all("out of range" in e.batch_index_error_message for e in part.record_errors)
+
+        pid = (await client.call(INIT_PRODUCER_ID, 4, INIT_PRODUCER_ID.Request(
+            transactional_id=None, transaction_timeout_ms=60000))).producer_id
+        first = records([b"f"], base_timestamp=now, producer_id=pid, producer_epoch=0, base_sequence=0)
+        assert _answers(await client.call(PRODUCE, 9, produce("t", 1, first)))["t", 1].error_code == 0
+        gap = records([b"g"], base_timestamp=now, producer_id=pid, producer_epoch=0, base_sequence=3)
+        part = _answers(await client.call(PRODUCE, 9, produce("t", 1, gap)))["t", 1]
+        assert (part.error_code, part.log_start_offset, part.error_message, part.record_errors) == \
+            (ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 0, None, [])
+
+        for data, partition, acks, code in [
+                (records([b"x"], base_timestamp=now), 5, -1, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+                (b"", 0, -1, ErrorCode.INVALID_RECORD),
+                (records([b"x"], base_timestamp=now), 1, 2, ErrorCode.INVALID_REQUIRED_ACKS)]:
+            part = _answers(await client.call(PRODUCE, 9, produce("t", partition, data, acks=acks)))["t", partition]
+            assert (part.error_code, part.log_start_offset, part.error_message) == (code, -1, None)
+
+
+async def test_produce_checks_run_in_kafkas_order(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        Topic = PRODUCE.Request.TopicProduceData
+        good = records([b"ok"])
+        both = PRODUCE.Request(transactional_id=None, acks=5, timeout_ms=1000, topic_data=[Topic(
+            name="t", partition_data=[Topic.PartitionProduceData(index=i, records=good) for i in (0, 3)])])
+        answers = _answers(await client.call(PRODUCE, 9, both))
+        # The partition that does not exist is told so before acks are looked at.
+        assert answers["t", 3].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        assert answers["t", 0].error_code == ErrorCode.INVALID_REQUIRED_ACKS
+        zstd = records([b"z"], codec=4)
+        assert _answers(await client.call(PRODUCE, 6, produce("t", 0, zstd)))["t", 0].error_code == \
+            ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+        assert _answers(await client.call(PRODUCE, 7, produce("t", 0, zstd)))["t", 0].error_code == 0
+        # Transactional records without a transactional id fail the whole
+        # request, every partition, as Kafka's authorization does.
+        txn = records([b"t"], producer_id=1, producer_epoch=0, base_sequence=0, is_transactional=True)
+        mixed = PRODUCE.Request(transactional_id=None, acks=-1, timeout_ms=1000, topic_data=[Topic(
+            name="t", partition_data=[Topic.PartitionProduceData(index=0, records=good),
+                                      Topic.PartitionProduceData(index=1, records=txn)])])
+        answers = _answers(await client.call(PRODUCE, 9, mixed))
+        assert {p.error_code for p in answers.values()} == {ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED}
 
 
 @pytest.mark.parametrize("version", [0, 1, 2])
