@@ -327,7 +327,9 @@ class PartitionLog:
         for header in headers:
             duplicate = state.check(header, origin, markers.get(header.position))
             if duplicate is not None:
-                return AppendResult(duplicate.first_offset, duplicate.last_offset, -1,
+                # Kafka answers a retry with the batch's timestamp as its
+                # append time, whatever the topic's timestamp type.
+                return AppendResult(duplicate.first_offset, duplicate.last_offset, duplicate.timestamp,
                                     self.log_start_offset, duplicate=True)
         return None
 
