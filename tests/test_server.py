@@ -132,14 +132,23 @@ async def test_fetch_waits_max_wait_then_answers_empty(tmp_path):
         assert values == [] and part.error_code == 0 and part.high_watermark == 0
 
 
-async def test_fetch_out_of_range_reports_log_start(tmp_path):
+@pytest.mark.parametrize("isolation", [0, 1])
+async def test_fetch_errors_report_what_kafka_reports(tmp_path, isolation):
     async with running_server(tmp_path) as server:
         client = await Client.connect(server)
         await client.call(CREATE_TOPICS, 7, create("t"))
         await client.call(PRODUCE, 9, produce("t", 0, records([b"a"])))
-        part, _ = fetched(await client.call(FETCH, 12, fetch("t", 0, 5)))
+        # A read that fails: no offsets, no aborted transactions (Kafka's
+        # createLogReadResult); the consumer resets with ListOffsets.
+        part, _ = fetched(await client.call(FETCH, 12, fetch("t", 0, 5, isolation=isolation)))
         assert part.error_code == ErrorCode.OFFSET_OUT_OF_RANGE
-        assert part.log_start_offset == 0 and part.high_watermark == 1
+        assert (part.log_start_offset, part.high_watermark, part.last_stable_offset) == (-1, -1, -1)
+        assert part.aborted_transactions is None
+        # A partition refused before the read: an empty list of aborted
+        # transactions, whatever the isolation level.
+        part, _ = fetched(await client.call(FETCH, 12, fetch("t", 3, 0, isolation=isolation)))
+        assert part.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        assert part.aborted_transactions == [] and part.high_watermark == -1
 
 
 async def test_read_committed_gets_lso_and_empty_aborted_list(tmp_path):

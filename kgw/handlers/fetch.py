@@ -103,7 +103,6 @@ class _Read:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_ID, "unknown topic id")
         partition_log = self.broker.log.serving(topic.name if topic else "", p.partition)
         self.keys.append((topic.name, p.partition))
-        # The offsets first: a read that fails still reports them.
         result.high_watermark = partition_log.high_watermark
         result.log_start_offset = partition_log.log_start_offset
         result.last_stable_offset = stable = partition_log.last_stable_offset
@@ -114,9 +113,12 @@ class _Read:
             read = partition_log.read(p.fetch_offset, max(limit, 1),
                                       max_offset=stable if self.committed else None)
         except KafkaError as exc:
+            # Kafka's read that fails (an offset out of range) reports no
+            # offsets and no aborted transactions (createLogReadResult).
             self.errors = True
-            result.error_code = exc.code
-            return result
+            return PartitionResult(partition_index=p.partition, error_code=exc.code, high_watermark=-1,
+                                   last_stable_offset=-1, log_start_offset=-1, aborted_transactions=None,
+                                   preferred_read_replica=-1, records=b"")
         result.high_watermark = read.high_watermark
         result.log_start_offset = read.log_start_offset
         records = read.records
@@ -136,8 +138,10 @@ class _Read:
         return result
 
     def _failed(self, p, error: KafkaError):
+        # A partition Kafka refuses before reading (unknown topic or
+        # partition) is answered with FetchResponse.partitionResponse, whose
+        # aborted transactions are an empty list, not null.
         self.errors = True
         return PartitionResult(partition_index=p.partition, error_code=error.code,
                                high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,
-                               aborted_transactions=[] if self.committed else None,
-                               preferred_read_replica=-1, records=b"")
+                               aborted_transactions=[], preferred_read_replica=-1, records=b"")
