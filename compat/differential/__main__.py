@@ -17,6 +17,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 from protocol.error_codes import ErrorCode
 
@@ -34,6 +35,8 @@ class Result:
     used: set[str] = field(default_factory=set)
     unexplained: list[Diff] = field(default_factory=list)
     error: str | None = None
+    # What each broker answered, for -s.
+    answers: tuple = ()
 
     @property
     def status(self) -> str:
@@ -57,6 +60,7 @@ def run_scenario(scenario: Scenario, kgw: Side, kafka: Side, pool: ThreadPoolExe
         result.error = (result.error or "") + "on kafka: " + traceback.format_exc()
     if result.error:
         return result
+    result.answers = (kgw_outcomes, kafka_outcomes)
     mismatched = requests_differ(kgw_outcomes, kafka_outcomes)
     if mismatched:
         result.error = f"the requests of steps {mismatched} were not byte-identical"
@@ -77,9 +81,13 @@ def show(value, path: str) -> str:
     return text if len(text) < 400 else text[:400] + "..."
 
 
-def report(results: list[Result], verbose: bool) -> int:
+def report(results: list[Result], verbose: bool, answers: bool) -> int:
     for result in results:
         name = result.scenario.name
+        if answers and result.answers:
+            for broker, outcomes in zip(("kgw", "kafka"), result.answers):
+                for i, outcome in enumerate(outcomes):
+                    print(f"{name} step {i} {outcome.label} from {broker}: {outcome.value!r}")
         if result.error:
             print(f"ERROR {name}\n  {result.error.strip()}".replace("\n", "\n  "))
         elif result.unexplained:
@@ -121,17 +129,20 @@ def main(argv=None) -> int:
                         help="run only the scenarios whose names match this glob (repeatable)")
     parser.add_argument("-j", dest="jobs", type=int, default=4, help="scenarios run at once")
     parser.add_argument("-v", dest="verbose", action="store_true", help="list every scenario's result")
+    parser.add_argument("-s", dest="answers", action="store_true", help="print both brokers' answers")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="run the brokers in DIR (wiped first) and leave it, with Kafka's log")
     args = parser.parse_args(argv)
     scenarios = [s for s in SCENARIOS
                  if not args.patterns or any(fnmatchcase(s.name, p) for p in args.patterns)]
     started = time.monotonic()
-    with both_brokers() as (kgw_broker, kafka_broker):
+    with both_brokers(args.keep) as (kgw_broker, kafka_broker):
         kgw, kafka = Side("kgw", kgw_broker.bootstrap), Side("kafka", kafka_broker.bootstrap)
         with ThreadPoolExecutor(args.jobs) as sides, ThreadPoolExecutor(args.jobs) as runs:
             results = list(runs.map(lambda s: run_scenario(s, kgw, kafka, sides), scenarios))
     print(f"({len(scenarios)} scenarios in {time.monotonic() - started:.1f} s, brokers included)",
           file=sys.stderr)
-    return report(results, args.verbose)
+    return report(results, args.verbose, args.answers)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 each started once, side by side, with fresh data dirs."""
 
 import contextlib
+import shutil
 import tempfile
 import threading
 import time
@@ -16,10 +17,16 @@ GROUP_KEY, TRANSACTION_KEY = 0, 1
 
 
 @contextlib.contextmanager
-def both_brokers():
+def both_brokers(keep: Path | None = None):
     """(kgw, kafka), started in parallel (Kafka takes seconds, kgw a
-    fraction of one) and warmed up."""
-    with tempfile.TemporaryDirectory(prefix="kgw-differential-") as tmp:
+    fraction of one) and warmed up; their data dirs (and Kafka's log) go
+    to a temporary dir, or to `keep`, which is left behind."""
+    with contextlib.ExitStack() as stack:
+        if keep is None:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="kgw-differential-"))
+        else:
+            shutil.rmtree(keep, ignore_errors=True)
+            tmp = str(keep)
         kafka = ApacheKafka(Path(tmp, "kafka"))
         kgw = KgwProcess(Path(tmp, "kgw"))
         failure: list[BaseException] = []

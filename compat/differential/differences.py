@@ -17,6 +17,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Callable
 
 from .compare import ABSENT, Diff
+from .runner import NO_ANSWER
 
 PENDING_PARITY = "pending kafka-parity"
 
@@ -75,6 +76,19 @@ DIFFERENCES: list[Difference] = [
         "protocol, which is what kgw serves; Kafka 4 finalizes transaction.version 2 and group.version 1.",
         18, ("supported_features[*]", "finalized_features[*]", "finalized_features_epoch"),
         when=lambda kgw, kafka: kgw in (ABSENT, -1)),
+    Difference(
+        "produce-null-records",
+        "A Produce whose records are null: Kafka fails inside the broker (a NullPointerException) and "
+        "never answers, so the client waits out its request timeout; kgw answers INVALID_RECORD, as "
+        "Kafka answers records that hold no batch.",
+        0, ("",), scenarios=("produce.null-records",), when=lambda kgw, kafka: kafka == NO_ANSWER),
+    Difference(
+        "fetch-whole-batches",
+        "Fetch sends whole batches only: where the size limits cut a batch, kgw stops before it; Kafka "
+        "fills the limit with the first part of that batch, which every consumer drops and fetches "
+        "again. The records a consumer gets, and the offset it asks next, are the same.",
+        1, ("responses[*].partitions[*].records[*]",),
+        when=lambda kgw, kafka: kgw == ABSENT and isinstance(kafka, dict) and set(kafka) == {"partial_batch_bytes"}),
     Difference(
         "describeconfigs-answers",
         "DescribeConfigs answers differ (the configs a topic or broker lists, synonyms, error "

@@ -49,8 +49,9 @@ class _Connection:
         except OSError:
             self.closed = True
 
-    def answer(self):
+    def answer(self, timeout: float | None = None):
         """The next response (its decoded Response), CLOSED_CONNECTION or NO_ANSWER."""
+        self.sock.settimeout(timeout or ANSWER_TIMEOUT_S)
         while True:
             if self.closed:
                 return CLOSED_CONNECTION
@@ -106,14 +107,14 @@ class Side:
     def _step(self, s: Step, conn: _Connection, ctx: Context, normalise: Normaliser) -> Outcome | None:
         if s.collect:
             deferred = conn.deferred.popleft()
-            return self._outcome(deferred, conn.answer(), None, ctx, normalise,
+            return self._outcome(deferred, conn.answer(deferred.timeout), None, ctx, normalise,
                                  label=f"{deferred.label}, deferred")
         for _ in range(UNTIL_ATTEMPTS if s.until else 1):
             expects_answer, frame = self._send(s, conn, ctx)
             if s.defer:
                 conn.deferred.append(s)
                 return None
-            answer = conn.answer() if expects_answer else UNANSWERED
+            answer = conn.answer(s.timeout) if expects_answer else UNANSWERED
             if s.until is None or (not isinstance(answer, str) and s.until(answer.body)):
                 break
             time.sleep(UNTIL_PAUSE_S)

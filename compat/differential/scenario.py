@@ -12,10 +12,12 @@ messages at send time, for each broker separately:
   topic ids are the broker's own, so the only bytes that differ between
   the two requests are the ones that echo an earlier answer;
 - `Batch(...)` is a RecordBatch built with protocol.records, its producer
-  id and epoch possibly `Ref`s.
+  id and epoch possibly `Ref`s, its timestamps possibly `Clock`s (for the
+  bounds a broker checks against its clock); `Tamper` corrupts one.
 """
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -55,6 +57,17 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class Clock:
+    """The wall clock when the request is built, plus `delta_ms`: for what
+    a broker checks against its own clock (timestamp bounds)."""
+
+    delta_ms: int = 0
+
+    def resolve(self, ctx: Context) -> int:
+        return int(time.time() * 1000) + self.delta_ms
+
+
+@dataclass(frozen=True)
 class Batch:
     """A RecordBatch v2 of `values` (bytes or str), one record each, with
     timestamps BASE_TIMESTAMP + index unless `timestamps` are given."""
@@ -73,12 +86,28 @@ class Batch:
         records = []
         for i, value in enumerate(self.values):
             key = self.keys[i] if self.keys is not None else None
-            records.append(Record(offset=i, timestamp=(self.timestamps[i] if self.timestamps
+            records.append(Record(offset=i, timestamp=(resolve(self.timestamps[i], ctx) if self.timestamps
                                                        else BASE_TIMESTAMP + i),
                                   key=_bytes(key), value=_bytes(value), headers=list(self.headers)))
         return build_batch(records, codec=self.codec, producer_id=resolve(self.producer_id, ctx),
                            producer_epoch=resolve(self.producer_epoch, ctx),
                            base_sequence=self.base_sequence, is_transactional=self.transactional)
+
+
+@dataclass(frozen=True)
+class Tamper:
+    """`value`'s bytes with `replace` written at `at` (negative: from the
+    end): a corrupt or malformed batch."""
+
+    value: Any
+    at: int
+    replace: bytes
+
+    def resolve(self, ctx: Context) -> bytes:
+        data = bytearray(resolve(self.value, ctx))
+        at = self.at % len(data)
+        data[at:at + len(self.replace)] = self.replace
+        return bytes(data)
 
 
 @dataclass(frozen=True)
@@ -109,11 +138,11 @@ def resolve(value, ctx: Context):
 
 
 def uses_refs(value) -> bool:
-    """Whether a request depends on an earlier answer (so its bytes may
-    differ between the brokers)."""
-    if isinstance(value, Ref):
+    """Whether a request depends on an earlier answer or the clock (so its
+    bytes may differ between the brokers)."""
+    if isinstance(value, (Ref, Clock)):
         return True
-    if isinstance(value, (Batch, Join)):
+    if isinstance(value, (Batch, Join, Tamper)):
         return any(uses_refs(v) for v in vars(value).values())
     if isinstance(value, (list, tuple)):
         return any(uses_refs(v) for v in value)
@@ -154,7 +183,8 @@ class Step:
     broker makes true asynchronously), and the last answer counts.
     `raw` sends `raw` bytes after the header instead of encoding `fields`,
     for API keys and versions the codec does not declare; its answer is
-    decoded as `answer_as`."""
+    decoded as `answer_as`. `timeout` shortens the wait for an answer that
+    may never come."""
 
     api: Api | None
     version: int
@@ -166,6 +196,8 @@ class Step:
     until: Callable[[Any], bool] | None = None
     raw: tuple[int, bytes, tuple[int, int] | None] | None = None
     collect: bool = False
+    # Seconds to wait for the answer: shorter where a broker may not answer.
+    timeout: float | None = None
 
     @property
     def label(self) -> str:

@@ -4,7 +4,9 @@ joining a group."""
 import struct
 from dataclasses import dataclass
 
-from protocol.messages import CREATE_TOPICS, FETCH, JOIN_GROUP, LIST_OFFSETS, METADATA, PRODUCE, SYNC_GROUP
+from protocol.messages import (
+    CREATE_TOPICS, FETCH, INIT_PRODUCER_ID, JOIN_GROUP, LIST_OFFSETS, METADATA, PRODUCE, SYNC_GROUP,
+)
 
 from ..scenario import Batch, Context, Ref, Step, step
 
@@ -19,13 +21,17 @@ def _all_led(topics: int):
     return check
 
 
-def settle(*locals_: str) -> Step:
-    """Wait until every named topic has a leader everywhere: Kafka answers
+def settle(local: str, partitions: int = 1) -> list[Step]:
+    """Wait until the topic serves on every partition: Kafka answers
     CreateTopics once its controller decided, and its broker learns of the
-    topic a moment later."""
-    return step(METADATA, 12, {"topics": [{"name": f"${name}"} for name in locals_],
-                               "allow_auto_topic_creation": False},
-                check=False, until=_all_led(len(locals_)))
+    topic a moment later, first in its metadata and then in the partitions
+    it leads (NOT_LEADER_OR_FOLLOWER meanwhile)."""
+    return [step(METADATA, 12, {"topics": [{"name": f"${local}"}], "allow_auto_topic_creation": False},
+                 check=False, until=_all_led(1)),
+            step(LIST_OFFSETS, 7, {"replica_id": -1, "isolation_level": 0, "topics": [
+                {"name": f"${local}", "partitions": [{"partition_index": i, "timestamp": -1}
+                                                     for i in range(partitions)]}]},
+                 check=False, until=lambda r: all(p.error_code == NONE for t in r.topics for p in t.partitions))]
 
 
 def create(local: str, partitions: int = 1, configs: dict | None = None, version: int = 4,
@@ -36,7 +42,7 @@ def create(local: str, partitions: int = 1, configs: dict | None = None, version
     topic = {"name": f"${local}", "num_partitions": partitions, "replication_factor": 1,
              "configs": [{"name": k, "value": v} for k, v in (configs or {}).items()]}
     return [step(CREATE_TOPICS, version, {"topics": [topic], "timeout_ms": 30000}, check=check),
-            settle(local)]
+            settle(local, partitions)]
 
 
 def topic_id(local: str, key: str | None = None) -> Step:
@@ -46,12 +52,15 @@ def topic_id(local: str, key: str | None = None) -> Step:
                 check=False, save={key or f"id:{local}": lambda r: r.topics[0].topic_id})
 
 
-def produce(local: str, batch=None, partition: int = 0, version: int = 9, acks: int = -1,
+ONE_RECORD = Batch()
+
+
+def produce(local: str, batch=ONE_RECORD, partition: int = 0, version: int = 9, acks: int = -1,
             transactional_id=None, **options) -> Step:
     return step(PRODUCE, version, {
         "transactional_id": transactional_id, "acks": acks, "timeout_ms": 30000,
         "topic_data": [{"name": f"${local}", "partition_data": [
-            {"index": partition, "records": batch if batch is not None else Batch()}]}]}, **options)
+            {"index": partition, "records": batch}]}]}, **options)
 
 
 def fetch(local: str, offset: int = 0, partition: int = 0, version: int = 12, max_bytes: int = 1 << 20,
@@ -80,6 +89,16 @@ def list_offsets(local: str, timestamp: int, partition: int = 0, version: int = 
     if version >= 2:
         fields["isolation_level"] = isolation_level
     return step(LIST_OFFSETS, version, fields, **options)
+
+
+TXN_TIMEOUT_MS = 60_000
+
+
+def init_pid(version: int = 4, txn: str | None = "$x", save: str = "p", **options) -> Step:
+    """InitProducerId; keeps the producer id and epoch as "<save>" and "<save>.epoch"."""
+    fields = {"transactional_id": txn, "transaction_timeout_ms": TXN_TIMEOUT_MS}
+    return step(INIT_PRODUCER_ID, version, fields,
+                save={save: lambda r: r.producer_id, f"{save}.epoch": lambda r: r.producer_epoch}, **options)
 
 
 # --- consumer groups -------------------------------------------------------

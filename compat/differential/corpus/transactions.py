@@ -3,19 +3,11 @@ transactional APIs, and the admin APIs of KIP-664."""
 
 from protocol.messages import (
     ADD_OFFSETS_TO_TXN, ADD_PARTITIONS_TO_TXN, DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, END_TXN,
-    FIND_COORDINATOR, INIT_PRODUCER_ID, LIST_TRANSACTIONS,
+    FIND_COORDINATOR, LIST_TRANSACTIONS,
 )
 
 from ..scenario import Batch, Ref, scenario, step
-from .common import create, fetch, produce
-
-TXN_TIMEOUT_MS = 60_000
-
-
-def init_pid(version: int = 4, txn: str | None = "$x", save: str = "p", **options):
-    fields = {"transactional_id": txn, "transaction_timeout_ms": TXN_TIMEOUT_MS}
-    return step(INIT_PRODUCER_ID, version, fields,
-                save={save: lambda r: r.producer_id, f"{save}.epoch": lambda r: r.producer_epoch}, **options)
+from .common import create, fetch, init_pid, produce
 
 
 def coordinator(txn: str = "$x"):
