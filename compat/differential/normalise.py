@@ -51,10 +51,15 @@ UNORDERED: dict[tuple[int, str], tuple[str, ...]] = {
     (0, "responses.partition_responses"): ("index",),
     (3, "topics"): ("name",),
     (3, "topics.partitions"): ("partition_index",),
+    (8, "topics"): ("name",),
+    (8, "topics.partitions"): ("partition_index",),
     (9, "topics"): ("name",),
     (9, "topics.partitions"): ("partition_index",),
     (9, "groups.topics"): ("name",),
     (9, "groups.topics.partitions"): ("partition_index",),
+    (11, "members"): ("member_id",),
+    (13, "members"): ("member_id",),
+    (15, "groups"): ("group_id",),
     (15, "groups.members"): ("client_id",),
     (16, "groups"): ("group_id",),
     (18, "api_keys"): ("api_key",),
@@ -66,6 +71,8 @@ UNORDERED: dict[tuple[int, str], tuple[str, ...]] = {
     (32, "results.configs"): ("name",),
     (32, "results.configs.synonyms"): ("name", "source"),
     (42, "results"): ("group_id",),
+    (47, "topics"): ("name",),
+    (47, "topics.partitions"): ("partition_index",),
     (61, "topics.partitions.active_producers"): ("producer_id",),
     (65, "transaction_states.topics"): ("topic",),
     (65, "transaction_states.topics.partitions"): (),
@@ -156,7 +163,20 @@ class Normaliser:
                 self._sort(api_key, inner, path)
             keys = UNORDERED.get((api_key, path))
             if keys is not None:
-                value.sort(key=lambda item: _sort_key(item, keys))
+                value.sort(key=lambda item: _sort_key(self._known(item), keys))
+
+    def _known(self, item):
+        """`item` with the made-up ids it shares with earlier answers as
+        their symbols: a collection sorted by member id then sorts alike on
+        both brokers, whatever ids each made up."""
+        if not isinstance(item, dict):
+            return item
+        known = dict(item)
+        for name, value in item.items():
+            namespace = OPAQUE.get(name)
+            if namespace is not None and value in self.symbols.get(namespace, {}):
+                known[name] = self.symbols[namespace][value]
+        return known
 
     def _walk(self, value, name: str | None, path: str = ""):
         if isinstance(value, dict):
