@@ -479,9 +479,11 @@ async def test_delete_records_moves_the_log_start(tmp_path):
             name="t", partitions=[Topic.DeleteRecordsPartition(partition_index=0, offset=2)])], timeout_ms=1000))
         assert body.topics[0].partitions[0].low_watermark == 2
         part, _ = fetched(await client.call(FETCH, 12, fetch("t", 0, 0)))
-        assert part.error_code == ErrorCode.OFFSET_OUT_OF_RANGE and part.log_start_offset == 2
-        _, values = fetched(await client.call(FETCH, 12, fetch("t", 0, 2)))
-        assert values == [b"2", b"3"]
+        assert part.error_code == ErrorCode.OFFSET_OUT_OF_RANGE
+        earliest = await client.call(LIST_OFFSETS, 7, list_offsets("t", 0, -2))
+        assert earliest.topics[0].partitions[0].offset == 2
+        part, values = fetched(await client.call(FETCH, 12, fetch("t", 0, 2)))
+        assert values == [b"2", b"3"] and part.log_start_offset == 2
 
 
 async def test_describe_configs_topic_and_broker(tmp_path):
