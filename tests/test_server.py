@@ -23,6 +23,10 @@ from .server_harness import Client, running_server
 pytestmark = pytest.mark.trio
 
 
+# Kafka refuses ApiVersions v3+ without a client software name and version (KIP-511).
+NAMED_API_VERSIONS = API_VERSIONS.Request(client_software_name="kgw-tests", client_software_version="1")
+
+
 def records(values, base_timestamp=1_000, **kwargs) -> bytes:
     return build_batch([Record(offset=i, timestamp=base_timestamp + i, key=b"k%d" % i, value=v)
                         for i, v in enumerate(values)], **kwargs)
@@ -75,7 +79,7 @@ async def test_api_versions_lists_exactly_the_registered_handlers(tmp_path):
     async with running_server(tmp_path) as server:
         client = await Client.connect(server)
         for version in (0, 3, 4):
-            body = await client.call(API_VERSIONS, version, API_VERSIONS.Request())
+            body = await client.call(API_VERSIONS, version, NAMED_API_VERSIONS)
             assert body.error_code == ErrorCode.NONE
             assert {k.api_key: (k.min_version, k.max_version) for k in body.api_keys} == {
                 key: (h.min_version, h.max_version) for key, h in HANDLERS.items()}
@@ -83,6 +87,19 @@ async def test_api_versions_lists_exactly_the_registered_handlers(tmp_path):
         assert advertised[PRODUCE.key] == (0, 10)
         assert advertised[FETCH.key] == (4, 16)
         assert 71 not in advertised and 69 not in advertised
+
+
+@pytest.mark.parametrize("name, version", [("", ""), ("bad name", "1.0"), ("kgw", "1.0-"), ("-kgw", "1")])
+async def test_api_versions_v3_refuses_an_invalid_software_name_or_version(tmp_path, name, version):
+    # Kafka's ApiVersionsRequest.isValid (KIP-511): INVALID_REQUEST, no APIs listed.
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        body = await client.call(API_VERSIONS, 3, API_VERSIONS.Request(
+            client_software_name=name, client_software_version=version))
+        assert (body.error_code, body.api_keys) == (ErrorCode.INVALID_REQUEST, [])
+        body = await client.call(API_VERSIONS, 4, API_VERSIONS.Request(
+            client_software_name="apache-kafka-java", client_software_version="4.4.0"))
+        assert body.error_code == ErrorCode.NONE and body.api_keys
 
 
 async def test_produce_then_fetch_round_trip_with_offsets(tmp_path):
@@ -651,7 +668,7 @@ async def test_unsupported_api_or_version_closes_the_connection(tmp_path):
                 with trio.fail_after(5):
                     assert await sock.recv(100) == b""
         client = await Client.connect(server)
-        assert (await client.call(API_VERSIONS, 3, API_VERSIONS.Request())).error_code == 0
+        assert (await client.call(API_VERSIONS, 3, NAMED_API_VERSIONS)).error_code == 0
 
 
 async def test_unknown_api_versions_version_gets_a_v0_answer(tmp_path):
@@ -673,7 +690,7 @@ async def test_oversized_frame_closes_the_connection_without_allocating(tmp_path
             with trio.fail_after(5):
                 assert await sock.recv(100) == b""
         client = await Client.connect(server)
-        assert (await client.call(API_VERSIONS, 3, API_VERSIONS.Request())).error_code == 0
+        assert (await client.call(API_VERSIONS, 3, NAMED_API_VERSIONS)).error_code == 0
 
 
 async def test_client_vanishing_mid_frame_and_mid_response(tmp_path):
@@ -705,7 +722,7 @@ async def test_thousands_of_idle_connections(tmp_path):
                 await sock.connect(server.address)
                 socks.append(sock)
             client = await Client.connect(server)
-            assert (await client.call(API_VERSIONS, 3, API_VERSIONS.Request())).error_code == 0
+            assert (await client.call(API_VERSIONS, 3, NAMED_API_VERSIONS)).error_code == 0
         finally:
             for sock in socks:
                 sock.close()
