@@ -265,6 +265,24 @@ async def test_metadata_null_empty_and_auto_create(tmp_path):
         assert invalid.topics[0].error_code == ErrorCode.INVALID_TOPIC_EXCEPTION
 
 
+@pytest.mark.parametrize("version", [10, 11])
+async def test_metadata_v10_and_v11_refuse_topic_ids(tmp_path, version):
+    # Kafka serves lookups by topic id from v12 only and refuses v10-11
+    # requests that carry one, or no name: every topic INVALID_REQUEST.
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        Topic = METADATA.Request.MetadataRequestTopic
+        topic_id = (await client.call(METADATA, 12, metadata(["t"]))).topics[0].topic_id
+        for wanted in ([Topic(name=None, topic_id=topic_id)], [Topic(name="t", topic_id=topic_id)]):
+            body = await client.call(METADATA, version, METADATA.Request(topics=wanted))
+            assert (body.brokers, body.cluster_id, body.controller_id) == ([], None, -1)
+            assert [(t.name, t.error_code, t.partitions) for t in body.topics] == \
+                [(wanted[0].name or "", ErrorCode.INVALID_REQUEST, [])]
+        by_id = await client.call(METADATA, 12, METADATA.Request(topics=[Topic(name=None, topic_id=topic_id)]))
+        assert [(t.name, t.error_code) for t in by_id.topics] == [("t", 0)]
+
+
 async def test_auto_create_can_be_turned_off(tmp_path):
     async with running_server(tmp_path, auto_create_topics=False) as server:
         client = await Client.connect(server)
