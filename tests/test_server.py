@@ -327,6 +327,26 @@ async def test_create_topics_errors(tmp_path):
         assert refused.topics[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
 
 
+async def test_a_topic_named_twice_in_one_request_is_refused_once(tmp_path):
+    # Kafka's controller: one INVALID_REQUEST result for the name, and
+    # neither request acted on.
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        twice = create("d")
+        twice.topics += create("d", 3).topics + create("e").topics
+        body = await client.call(CREATE_TOPICS, 7, twice)
+        assert sorted((t.name, t.error_code) for t in body.topics) == [
+            ("d", ErrorCode.INVALID_REQUEST), ("e", ErrorCode.NONE)]
+        refused = await client.call(METADATA, 12, metadata(["d"], allow_create=False))
+        assert refused.topics[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        Topic = CREATE_PARTITIONS.Request.CreatePartitionsTopic
+        body = await client.call(CREATE_PARTITIONS, 3, CREATE_PARTITIONS.Request(topics=[
+            Topic(name="e", count=2), Topic(name="e", count=3)], timeout_ms=1000, validate_only=False))
+        assert [(r.name, r.error_code) for r in body.results] == [("e", ErrorCode.INVALID_REQUEST)]
+        grown = await client.call(METADATA, 12, metadata(["e"], allow_create=False))
+        assert len(grown.topics[0].partitions) == 1
+
+
 async def test_bad_partitions_and_batches_get_errors_and_leave_data_intact(tmp_path):
     async with running_server(tmp_path) as server:
         client = await Client.connect(server)

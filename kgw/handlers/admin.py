@@ -3,6 +3,7 @@ CreatePartitions 0-3 and DeleteRecords 0-2."""
 
 import functools
 import logging
+from collections import Counter
 
 from protocol.connection import Request
 from protocol.error_codes import ErrorCode
@@ -15,6 +16,16 @@ from . import RequestContext, handles
 from .results import each_answered
 
 log = logging.getLogger("kgw.admin")
+
+# Kafka's controller answers a topic named twice in one request once, with
+# INVALID_REQUEST, and acts on neither.
+DUPLICATE = "Duplicate topic name."
+
+
+def _repeated(names) -> list[str]:
+    """The names given more than once, in order of first appearance."""
+    counts = Counter(names)
+    return [name for name, count in counts.items() if count > 1]
 
 def _replication_error(wanted) -> tuple[ErrorCode, str] | None:
     """kgw is one node: a replica must be node 0, and one replica is all.
@@ -44,15 +55,12 @@ async def create_topics(broker: Broker, request: Request, context: RequestContex
     Result = CREATE_TOPICS.Response.CreatableTopicResult
     body = request.body
     results = []
-    seen = set()
+    duplicates = _repeated(t.name for t in body.topics)
     for wanted in body.topics:
+        if wanted.name in duplicates:
+            continue
         result = Result(name=wanted.name, error_message=None)
         results.append(result)
-        if wanted.name in seen:
-            result.error_code = ErrorCode.INVALID_REQUEST
-            result.error_message = f"Create topic request for {wanted.name} appears more than once."
-            continue
-        seen.add(wanted.name)
         problem = _replication_error(wanted)
         if problem:
             result.error_code, result.error_message = problem
@@ -80,6 +88,8 @@ async def create_topics(broker: Broker, request: Request, context: RequestContex
                 name=entry.name, value=entry.value, read_only=entry.read_only,
                 config_source=entry.source, is_sensitive=entry.sensitive)
             for entry in topic.describe_configs()]
+    results += [Result(name=name, error_code=ErrorCode.INVALID_REQUEST, error_message=DUPLICATE)
+                for name in duplicates]
     return CREATE_TOPICS.Response(throttle_time_ms=0, topics=results)
 
 
@@ -114,7 +124,10 @@ async def create_partitions(broker: Broker, request: Request, context: RequestCo
     Result = CREATE_PARTITIONS.Response.CreatePartitionsTopicResult
     body = request.body
     results = []
+    duplicates = _repeated(t.name for t in body.topics)
     for wanted in body.topics:
+        if wanted.name in duplicates:
+            continue
         result = Result(name=wanted.name, error_code=ErrorCode.NONE)
         results.append(result)
         if wanted.assignments and any(a.broker_ids != [0] for a in wanted.assignments):
@@ -142,6 +155,8 @@ async def create_partitions(broker: Broker, request: Request, context: RequestCo
             broker.log.create_partitions(wanted.name, wanted.count)
         except LogError as exc:
             result.error_code, result.error_message = exc.code, exc.message
+    results += [Result(name=name, error_code=ErrorCode.INVALID_REQUEST, error_message=DUPLICATE)
+                for name in duplicates]
     return CREATE_PARTITIONS.Response(throttle_time_ms=0, results=results)
 
 
