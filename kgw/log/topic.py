@@ -32,6 +32,13 @@ MAX_PARTITIONS = 10_000
 _LEGAL_NAME = re.compile(r"[a-zA-Z0-9._-]+")
 
 
+# Kafka's internal topics, which exist on every Kafka that has served a
+# group or a transaction. kgw keeps offsets and transaction state in
+# stores of its own, but a topic of these names would pass for them, so
+# creating one is refused as Kafka refuses it: the topic already exists.
+KAFKA_INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
+
+
 def check_topic_name(name: str) -> None:
     """Kafka's Topic.validate: 1-249 of [a-zA-Z0-9._-], and not "." or ".."."""
     if not name:

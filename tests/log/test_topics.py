@@ -14,7 +14,7 @@ from protocol.error_codes import ErrorCode
 from .helpers import crash, make_batch, read_all
 
 
-@pytest.mark.parametrize("name", ["a", "A-b_c.d", "x" * 249, "__consumer_offsets", "..."])
+@pytest.mark.parametrize("name", ["a", "A-b_c.d", "x" * 249, "__consumer_offsets2", "..."])
 def test_legal_names(managers, name):
     assert managers().create_topic(name, 1).name == name
 
@@ -35,6 +35,18 @@ def test_duplicates_and_collisions(managers):
     with pytest.raises(LogError) as err:
         manager.create_topic("a_b", 1)
     assert err.value.code == ErrorCode.INVALID_TOPIC_EXCEPTION
+
+
+@pytest.mark.parametrize("name", ["__consumer_offsets", "__transaction_state"])
+def test_kafkas_internal_topics_already_exist(managers, name):
+    # As on any Kafka that has served a group or a transaction; a user
+    # topic of that name would pass for Kafka's own.
+    manager = managers()
+    with pytest.raises(LogError) as err:
+        manager.create_topic(name, 1)
+    assert err.value.code == ErrorCode.TOPIC_ALREADY_EXISTS
+    assert manager.topic(name) is None
+    manager.create_topic("__other", 1)
 
 
 @pytest.mark.parametrize("count", [0, -2, 10_001])
