@@ -2,6 +2,7 @@
 
 import socket
 import time
+import uuid
 
 import pytest
 import trio
@@ -668,9 +669,33 @@ async def test_delete_topics_and_create_partitions(tmp_path):
         assert shrink.results[0].error_code == ErrorCode.INVALID_PARTITIONS
         assert len((await client.call(METADATA, 12, metadata(["t"]))).topics[0].partitions) == 3
         gone = await client.call(DELETE_TOPICS, 4, DELETE_TOPICS.Request(topic_names=["t", "u"], timeout_ms=1000))
-        assert [r.error_code for r in gone.responses] == [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]
+        assert {r.name: r.error_code for r in gone.responses} == {"t": 0, "u": ErrorCode.UNKNOWN_TOPIC_OR_PARTITION}
         refused = await client.call(METADATA, 12, metadata(["t"], allow_create=False))
         assert refused.topics[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+
+
+async def test_delete_topics_refuses_what_kafkas_controller_refuses(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        for name in ("a", "b", "c"):
+            await client.call(CREATE_TOPICS, 7, create(name))
+        ids = {t.name: t.topic_id for t in (await client.call(METADATA, 12, metadata(["a", "b", "c"]))).topics}
+        State = DELETE_TOPICS.Request.DeleteTopicState
+        body = await client.call(DELETE_TOPICS, 6, DELETE_TOPICS.Request(topics=[
+            State(name="a"), State(name="a"), State(name="b", topic_id=ids["b"]), State(name=None),
+            State(name=None, topic_id=ids["c"]), State(name="c"), State(name="missing"),
+            State(name=None, topic_id=uuid.UUID(int=7))], timeout_ms=1000))
+        # Each error with Kafka's message; nothing refused is deleted.
+        answers = sorted((r.name or "", r.error_code, bool(r.error_message)) for r in body.responses)
+        assert answers == [("", ErrorCode.INVALID_REQUEST, True), ("", ErrorCode.UNKNOWN_TOPIC_ID, True),
+                           ("a", ErrorCode.INVALID_REQUEST, True), ("b", ErrorCode.INVALID_REQUEST, True),
+                           ("c", ErrorCode.INVALID_REQUEST, True),
+                           ("missing", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, True)]
+        left = await client.call(METADATA, 12, metadata(["a", "b", "c"], allow_create=False))
+        assert [t.error_code for t in left.topics] == [0, 0, 0]
+        body = await client.call(DELETE_TOPICS, 5, DELETE_TOPICS.Request(topic_names=["a", "zz"], timeout_ms=1000))
+        assert {(r.name, r.error_code, r.error_message is None) for r in body.responses} == {
+            ("a", 0, True), ("zz", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, False)}
 
 
 async def test_idempotent_retry_is_written_once(tmp_path):

@@ -8,6 +8,7 @@ from collections import Counter
 from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS, DELETE_TOPICS
+from protocol.primitives import NULL_UUID
 
 from ..broker import Broker
 from ..errors import KafkaError
@@ -17,6 +18,9 @@ from .results import each_answered
 
 log = logging.getLogger("kgw.admin")
 
+# Kafka's messages for the errors that carry no message of their own.
+UNKNOWN_TOPIC = "This server does not host this topic-partition."
+UNKNOWN_TOPIC_ID = "This server does not host this topic ID."
 # Kafka's controller answers a topic named twice in one request once, with
 # INVALID_REQUEST, and acts on neither.
 DUPLICATE = "Duplicate topic name."
@@ -95,27 +99,59 @@ async def create_topics(broker: Broker, request: Request, context: RequestContex
 
 @handles(DELETE_TOPICS)
 async def delete_topics(broker: Broker, request: Request, context: RequestContext):
+    """Kafka's ControllerApis.deleteTopics: a topic named twice, or by both
+    name and id, or by neither, is refused with INVALID_REQUEST and left
+    alone; every error carries Kafka's message (v5+)."""
     Result = DELETE_TOPICS.Response.DeletableTopicResult
     body = request.body
     if request.api_version >= 6:
         wanted = [(t.name, t.topic_id) for t in body.topics]
     else:
-        wanted = [(name, None) for name in body.topic_names]
+        wanted = [(name, NULL_UUID) for name in body.topic_names]
     results = []
+
+    def refuse(name, topic_id, code: ErrorCode, message: str) -> None:
+        results.append(Result(name=name, topic_id=topic_id, error_code=code, error_message=message))
+
+    names = Counter(name for name, topic_id in wanted if name is not None and topic_id == NULL_UUID)
+    ids = Counter(topic_id for name, topic_id in wanted if name is None and topic_id != NULL_UUID)
     for name, topic_id in wanted:
-        if name is None:
-            topic = broker.log.topic_by_id(topic_id)
-            missing = ErrorCode.UNKNOWN_TOPIC_ID
-        else:
-            topic = broker.log.topic(name)
-            missing = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        if topic is None:
-            results.append(Result(name=name, topic_id=topic_id, error_code=missing))
+        if name is None and topic_id == NULL_UUID:
+            refuse(None, NULL_UUID, ErrorCode.INVALID_REQUEST, "Neither topic name nor id were specified.")
+        elif name is not None and topic_id != NULL_UUID:
+            refuse(name, topic_id, ErrorCode.INVALID_REQUEST, "You may not specify both topic name and topic id.")
+    twice_ids = {topic_id for topic_id, count in ids.items() if count > 1}
+    for name in _repeated(name for name, topic_id in wanted if name is not None and topic_id == NULL_UUID):
+        refuse(name, NULL_UUID, ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
+    for topic_id in twice_ids:
+        refuse(None, topic_id, ErrorCode.INVALID_REQUEST, "Duplicate topic id.")
+    doomed: dict = {}
+    for topic_id in ids:
+        if topic_id in twice_ids:
             continue
-        broker.log.delete_topic(topic.name)
-        broker.groups.forget_topic(topic.name)
-        log.info("deleted topic %s", topic.name)
-        results.append(Result(name=topic.name, topic_id=topic.topic_id, error_code=ErrorCode.NONE))
+        topic = broker.log.topic_by_id(topic_id)
+        if topic is None:
+            refuse(None, topic_id, ErrorCode.UNKNOWN_TOPIC_ID, UNKNOWN_TOPIC_ID)
+        else:
+            doomed[topic.topic_id] = topic.name
+    for name, count in names.items():
+        if count > 1:
+            continue
+        topic = broker.log.topic(name)
+        if topic is None:
+            refuse(name, NULL_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC)
+        elif topic.topic_id in doomed or topic.topic_id in twice_ids:
+            doomed.pop(topic.topic_id, None)
+            twice_ids.add(topic.topic_id)
+            refuse(name, topic.topic_id, ErrorCode.INVALID_REQUEST,
+                   "The provided topic name maps to an ID that was already supplied.")
+        else:
+            doomed[topic.topic_id] = name
+    for topic_id, name in doomed.items():
+        broker.log.delete_topic(name)
+        broker.groups.forget_topic(name)
+        log.info("deleted topic %s", name)
+        results.append(Result(name=name, topic_id=topic_id, error_code=ErrorCode.NONE, error_message=None))
     return DELETE_TOPICS.Response(throttle_time_ms=0, responses=results)
 
 
