@@ -83,7 +83,8 @@ UNORDERED: dict[tuple[int, str], tuple[str, ...]] = {
 
 # (API key, path of a list) -> the field naming each item, for the answers
 # that list the whole broker: a scenario sees only its own items (and the
-# internal ones, named "__..."), not those of the scenarios running beside it.
+# internal ones, named "__...", and unnamed ones), not those of the
+# scenarios running beside it.
 SCOPED: dict[tuple[int, str], str] = {
     (3, "topics"): "name",
     (16, "groups"): "group_id",
@@ -149,7 +150,7 @@ class Normaliser:
         for (key, path), name in SCOPED.items():
             if key == api_key and isinstance(plain, dict) and isinstance(plain.get(path), list):
                 plain[path] = [item for item in plain[path]
-                               if str(item[name]).startswith((self.scope, "__"))]
+                               if not item[name] or str(item[name]).startswith((self.scope, "__"))]
         self._sort(api_key, plain, "")
         self.api_key = api_key
         return self._walk(plain, None)
