@@ -698,6 +698,20 @@ async def test_delete_topics_refuses_what_kafkas_controller_refuses(tmp_path):
             ("a", 0, True), ("zz", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, False)}
 
 
+async def test_an_idempotent_producer_gets_a_new_id_even_when_it_names_its_old_one(tmp_path):
+    # Kafka's TransactionCoordinator blindly hands a producer without a
+    # transactional id a new id, epoch 0, whatever id and epoch it names.
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        first = await client.call(INIT_PRODUCER_ID, 4, INIT_PRODUCER_ID.Request(
+            transactional_id=None, transaction_timeout_ms=60000))
+        again = await client.call(INIT_PRODUCER_ID, 4, INIT_PRODUCER_ID.Request(
+            transactional_id=None, transaction_timeout_ms=60000, producer_id=first.producer_id,
+            producer_epoch=first.producer_epoch))
+        assert again.error_code == 0 and again.producer_epoch == 0
+        assert again.producer_id not in (first.producer_id, -1)
+
+
 async def test_idempotent_retry_is_written_once(tmp_path):
     async with running_server(tmp_path) as server:
         client = await Client.connect(server)

@@ -201,9 +201,10 @@ async def init_producer_id(broker: Broker, request: Request, context: RequestCon
     body = request.body
     Result = INIT_PRODUCER_ID.Response
     if body.transactional_id is None:
-        pid, epoch = broker.producer_ids.init_producer(body.producer_id, body.producer_epoch)
-        return Result(throttle_time_ms=0, error_code=ErrorCode.NONE, producer_id=pid,
-                      producer_epoch=epoch)
+        # Kafka gives an idempotent producer a new id every time, even one
+        # that names its old id and epoch to recover (KIP-360).
+        return Result(throttle_time_ms=0, error_code=ErrorCode.NONE,
+                      producer_id=broker.producer_ids.new_producer_id(), producer_epoch=0)
     error, ids = await coordinate(request, broker.transactions.init_producer_id(
         body.transactional_id, body.transaction_timeout_ms, body.producer_id, body.producer_epoch))
     pid, epoch = ids if error == ErrorCode.NONE else (-1, -1)
