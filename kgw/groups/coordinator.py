@@ -121,6 +121,10 @@ class GroupCoordinator:
         checked against the group's generation, as in Kafka."""
         group = self.groups.get(group_id)
         if group is None:
+            if generation_id >= 0:
+                # Kafka's validateTransactionalOffsetCommit: a generation of
+                # a group it does not know.
+                return [ErrorCode.ILLEGAL_GENERATION] * len(offsets)
             group = self.groups[group_id] = Group(group_id, self.now_ms())
         if generation_id >= 0 or member_id or group_instance_id is not None:
             error = self._membership.validate_commit(group, generation_id, member_id,
