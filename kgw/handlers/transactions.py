@@ -146,7 +146,9 @@ async def describe_transactions(broker: Broker, request: Request, context: Reque
     for transactional_id in request.body.transactional_ids:
         txn = broker.transactions.transactions.get(transactional_id)
         if txn is None:
-            states.append(State(error_code=ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+            # Kafka's coordinator refuses an empty id outright.
+            states.append(State(error_code=ErrorCode.TRANSACTIONAL_ID_NOT_FOUND if transactional_id
+                                else ErrorCode.INVALID_REQUEST,
                                 transactional_id=transactional_id, transaction_state="",
                                 transaction_timeout_ms=0, transaction_start_time_ms=-1,
                                 producer_id=-1, producer_epoch=-1, topics=[]))

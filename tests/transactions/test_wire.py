@@ -253,7 +253,7 @@ async def test_the_admin_apis_show_transactions_and_producers(tmp_path):
         assert (await listed(pattern="("))[0] == ErrorCode.INVALID_REGULAR_EXPRESSION
 
         described = await client.call(DESCRIBE_TRANSACTIONS, 0, DESCRIBE_TRANSACTIONS.Request(
-            transactional_ids=["open", "done", "missing"]))
+            transactional_ids=["open", "done", "missing", ""]))
         by_id = {s.transactional_id: s for s in described.transaction_states}
         assert (by_id["open"].error_code, by_id["open"].transaction_state,
                 by_id["open"].transaction_timeout_ms, by_id["open"].producer_id,
@@ -263,6 +263,8 @@ async def test_the_admin_apis_show_transactions_and_producers(tmp_path):
         assert (by_id["done"].transaction_state, by_id["done"].transaction_start_time_ms,
                 by_id["done"].topics) == ("CompleteCommit", -1, [])
         assert by_id["missing"].error_code == ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
+        # An empty id is refused outright, as by Kafka's coordinator.
+        assert (by_id[""].error_code, by_id[""].producer_id) == (ErrorCode.INVALID_REQUEST, -1)
 
         Topic = DESCRIBE_PRODUCERS.Request.TopicRequest
         response = await client.call(DESCRIBE_PRODUCERS, 0, DESCRIBE_PRODUCERS.Request(
