@@ -181,7 +181,8 @@ async def describe_producers(broker: Broker, request: Request, context: RequestC
                              for pid, entry in sorted(partition_log.producers().items())])
 
     def failed(index: int, error: KafkaError):
-        return Partition(partition_index=index, error_code=error.code, error_message=error.message,
+        # Kafka's ReplicaManager.activeProducerState answers the code alone.
+        return Partition(partition_index=index, error_code=error.code, error_message=None,
                          active_producers=[])
 
     return DESCRIBE_PRODUCERS.Response(throttle_time_ms=0, topics=[

@@ -270,8 +270,8 @@ async def test_the_admin_apis_show_transactions_and_producers(tmp_path):
         response = await client.call(DESCRIBE_PRODUCERS, 0, DESCRIBE_PRODUCERS.Request(
             topics=[Topic(name="t", partition_indexes=[0, 1, 5])]))
         parts = {p.partition_index: p for p in response.topics[0].partitions}
-        assert [(p.error_code, p.active_producers) for p in (parts[0], parts[5])] == [
-            (NONE, []), (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, [])]
+        assert [(p.error_code, p.error_message, p.active_producers) for p in (parts[0], parts[5])] == [
+            (NONE, None, []), (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None, [])]
         assert [(s.producer_id, s.producer_epoch, s.last_sequence, s.coordinator_epoch,
                  s.current_txn_start_offset) for s in parts[1].active_producers] == [
             (0, 0, 1, 0, -1), (1, 0, 0, -1, 3)]
