@@ -27,7 +27,7 @@ from protocol.error_codes import ErrorCode
 from ..errors import KafkaError
 from ..journal import Journal
 from .state import (
-    COMPLETE_ABORT, COMPLETE_COMMIT, JOURNAL, MAX_EPOCH, ONGOING, PREPARE_ABORT, PREPARE_COMMIT,
+    COMPLETE_ABORT, COMPLETE_COMMIT, EMPTY, JOURNAL, MAX_EPOCH, ONGOING, PREPARE_ABORT, PREPARE_COMMIT,
     PREPARING, SETTLED, STATES, TRANSACTION_EXPIRED, Transaction, expiry_record,
 )
 
@@ -134,6 +134,9 @@ class TransactionCoordinator:
             # PrepareEpochFence), then bump the epoch once more for this one.
             await self._end(txn, commit=False, bump_epoch=True)
         self._bump_epoch(txn)
+        # The new incarnation starts with no transaction: Kafka's
+        # prepareIncrementProducerEpoch moves any settled state to Empty.
+        txn.state = EMPTY
         txn.timeout_ms = timeout_ms
         await self._persist(txn)
         return txn.producer_id, txn.producer_epoch

@@ -114,7 +114,9 @@ async def test_a_new_incarnation_aborts_the_open_transaction_and_fences_the_old(
     # The abort carries the fencing epoch, so the old producer's batches
     # can no longer be written.
     assert rec.markers == [(0, 1, False, [T0], False)]
-    assert txns.transactions["app"].state == COMPLETE_ABORT
+    # The new incarnation has no transaction yet: Empty, as in Kafka.
+    assert txns.transactions["app"].state == EMPTY
+    await raises(ErrorCode.INVALID_TXN_STATE, txns.end_transaction("app", 0, 2, commit=False))
     await raises(ErrorCode.PRODUCER_FENCED, txns.add_partitions("app", 0, 0, [T0]))
     await raises(ErrorCode.PRODUCER_FENCED, txns.end_transaction("app", 0, 0, commit=True))
     with pytest.raises(TransactionError) as caught:
