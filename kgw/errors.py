@@ -11,6 +11,13 @@ usual.  Any other exception is a bug, and costs the connection.
 
 from protocol.error_codes import ErrorCode
 
+# Kafka's message for an error it reports with nothing more to say
+# (Errors.message()), where its answer carries one.
+DEFAULT_MESSAGES = {
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: "This server does not host this topic-partition.",
+    ErrorCode.UNKNOWN_TOPIC_ID: "This server does not host this topic ID.",
+}
+
 
 class KafkaError(Exception):
     """A failure with the error code the client is answered with.

@@ -11,16 +11,13 @@ from protocol.messages import CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS, 
 from protocol.primitives import NULL_UUID
 
 from ..broker import Broker
-from ..errors import KafkaError
+from ..errors import DEFAULT_MESSAGES, KafkaError
 from ..log import LogError
 from . import RequestContext, handles
 from .results import each_answered
 
 log = logging.getLogger("kgw.admin")
 
-# Kafka's messages for the errors that carry no message of their own.
-UNKNOWN_TOPIC = "This server does not host this topic-partition."
-UNKNOWN_TOPIC_ID = "This server does not host this topic ID."
 # Kafka's controller answers a topic named twice in one request once, with
 # INVALID_REQUEST, and acts on neither.
 DUPLICATE = "Duplicate topic name."
@@ -131,7 +128,7 @@ async def delete_topics(broker: Broker, request: Request, context: RequestContex
             continue
         topic = broker.log.topic_by_id(topic_id)
         if topic is None:
-            refuse(None, topic_id, ErrorCode.UNKNOWN_TOPIC_ID, UNKNOWN_TOPIC_ID)
+            refuse(None, topic_id, ErrorCode.UNKNOWN_TOPIC_ID, DEFAULT_MESSAGES[ErrorCode.UNKNOWN_TOPIC_ID])
         else:
             doomed[topic.topic_id] = topic.name
     for name, count in names.items():
@@ -139,7 +136,8 @@ async def delete_topics(broker: Broker, request: Request, context: RequestContex
             continue
         topic = broker.log.topic(name)
         if topic is None:
-            refuse(name, NULL_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC)
+            refuse(name, NULL_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                   DEFAULT_MESSAGES[ErrorCode.UNKNOWN_TOPIC_OR_PARTITION])
         elif topic.topic_id in doomed or topic.topic_id in twice_ids:
             doomed.pop(topic.topic_id, None)
             twice_ids.add(topic.topic_id)

@@ -20,7 +20,8 @@ from protocol.messages import (
     INIT_PRODUCER_ID, LIST_TRANSACTIONS, TXN_OFFSET_COMMIT, WRITE_TXN_MARKERS,
 )
 
-from ..errors import KafkaError
+from ..errors import DEFAULT_MESSAGES, KafkaError
+from ..log.topic import check_topic_name
 from ..groups import OffsetCommit
 from ..transactions import TransactionError
 from ..broker import Broker
@@ -171,6 +172,7 @@ async def describe_producers(broker: Broker, request: Request, context: RequestC
     Partition = Topic.PartitionResponse
 
     def answer(topic: str, index: int):
+        check_topic_name(topic)
         partition_log = broker.log.serving(topic, index)
         return Partition(partition_index=index, error_code=ErrorCode.NONE, error_message=None,
                          active_producers=[Partition.ProducerState(
@@ -180,14 +182,21 @@ async def describe_producers(broker: Broker, request: Request, context: RequestC
                              current_txn_start_offset=entry.txn_first_offset)
                              for pid, entry in sorted(partition_log.producers().items())])
 
-    def failed(index: int, error: KafkaError):
-        # Kafka's ReplicaManager.activeProducerState answers the code alone.
-        return Partition(partition_index=index, error_code=error.code, error_message=None,
+    def failed(topic: str, index: int, error: KafkaError):
+        # Kafka refuses a topic it does not know (or whose name is invalid)
+        # with the error's message, but a partition of a topic it knows
+        # with the code alone (ReplicaManager.activeProducerState).
+        if broker.log.topic(topic) is not None:
+            message = None
+        else:
+            message = DEFAULT_MESSAGES.get(error.code, error.message)
+        return Partition(partition_index=index, error_code=error.code, error_message=message,
                          active_producers=[])
 
     return DESCRIBE_PRODUCERS.Response(throttle_time_ms=0, topics=[
         Topic(name=wanted.name, partitions=each_answered(
-            wanted.partition_indexes, functools.partial(answer, wanted.name), failed))
+            wanted.partition_indexes, functools.partial(answer, wanted.name),
+            functools.partial(failed, wanted.name)))
         for wanted in request.body.topics])
 
 

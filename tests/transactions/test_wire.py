@@ -268,8 +268,13 @@ async def test_the_admin_apis_show_transactions_and_producers(tmp_path):
 
         Topic = DESCRIBE_PRODUCERS.Request.TopicRequest
         response = await client.call(DESCRIBE_PRODUCERS, 0, DESCRIBE_PRODUCERS.Request(
-            topics=[Topic(name="t", partition_indexes=[0, 1, 5])]))
+            topics=[Topic(name="t", partition_indexes=[0, 1, 5]), Topic(name="missing", partition_indexes=[0]),
+                    Topic(name="bad name", partition_indexes=[0])]))
         parts = {p.partition_index: p for p in response.topics[0].partitions}
+        # A topic Kafka does not know is refused with a message, unlike a
+        # partition it does not lead.
+        assert [(p.error_code, bool(p.error_message)) for t in response.topics[1:] for p in t.partitions] == [
+            (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, True), (ErrorCode.INVALID_TOPIC_EXCEPTION, True)]
         assert [(p.error_code, p.error_message, p.active_producers) for p in (parts[0], parts[5])] == [
             (NONE, None, []), (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None, [])]
         assert [(s.producer_id, s.producer_epoch, s.last_sequence, s.coordinator_epoch,
