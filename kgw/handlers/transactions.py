@@ -148,11 +148,13 @@ async def describe_transactions(broker: Broker, request: Request, context: Reque
         txn = broker.transactions.transactions.get(transactional_id)
         if txn is None:
             # Kafka's coordinator refuses an empty id outright.
+            # The other fields keep the defaults of Kafka's message, 0 for
+            # the producer id and epoch.
             states.append(State(error_code=ErrorCode.TRANSACTIONAL_ID_NOT_FOUND if transactional_id
                                 else ErrorCode.INVALID_REQUEST,
                                 transactional_id=transactional_id, transaction_state="",
                                 transaction_timeout_ms=0, transaction_start_time_ms=-1,
-                                producer_id=-1, producer_epoch=-1, topics=[]))
+                                producer_id=0, producer_epoch=0, topics=[]))
             continue
         by_topic: dict[str, list[int]] = {}
         for topic, partition in sorted(txn.partitions):
