@@ -37,6 +37,7 @@ class Result:
     error: str | None = None
     # What each broker answered, for -s.
     answers: tuple = ()
+    seconds: float = 0.0
 
     @property
     def status(self) -> str:
@@ -48,6 +49,13 @@ class Result:
 
 
 def run_scenario(scenario: Scenario, kgw: Side, kafka: Side, pool: ThreadPoolExecutor) -> Result:
+    started = time.monotonic()
+    result = _run(scenario, kgw, kafka, pool)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _run(scenario: Scenario, kgw: Side, kafka: Side, pool: ThreadPoolExecutor) -> Result:
     result = Result(scenario)
     on_kafka = pool.submit(kafka.run, scenario)
     try:
@@ -140,8 +148,9 @@ def main(argv=None) -> int:
         kgw, kafka = Side("kgw", kgw_broker.bootstrap), Side("kafka", kafka_broker.bootstrap)
         with ThreadPoolExecutor(args.jobs) as sides, ThreadPoolExecutor(args.jobs) as runs:
             results = list(runs.map(lambda s: run_scenario(s, kgw, kafka, sides), scenarios))
-    print(f"({len(scenarios)} scenarios in {time.monotonic() - started:.1f} s, brokers included)",
-          file=sys.stderr)
+    slowest = sorted(results, key=lambda r: -r.seconds)[:5]
+    print(f"({len(scenarios)} scenarios in {time.monotonic() - started:.1f} s, brokers included; slowest: "
+          + ", ".join(f"{r.scenario.name} {r.seconds:.1f} s" for r in slowest) + ")", file=sys.stderr)
     return report(results, args.verbose, args.answers)
 
 

@@ -10,10 +10,15 @@ from pathlib import Path
 
 from compat.harness import KgwProcess, Wire
 from compat.reference.apache_kafka import ApacheKafka
-from protocol.messages import FIND_COORDINATOR, INIT_PRODUCER_ID, LIST_GROUPS, LIST_TRANSACTIONS
+from protocol.messages import (
+    DESCRIBE_GROUPS, DESCRIBE_TRANSACTIONS, FIND_COORDINATOR, INIT_PRODUCER_ID, LIST_GROUPS, LIST_TRANSACTIONS,
+)
 
 WARM_UP_TIMEOUT_S = 60
 GROUP_KEY, TRANSACTION_KEY = 0, 1
+# offsets.topic.num.partitions and transaction.state.log.num.partitions.
+INTERNAL_PARTITIONS = 50
+TRANSACTIONAL_ID_NOT_FOUND = 105
 
 
 @contextlib.contextmanager
@@ -80,3 +85,35 @@ def warm_up(bootstrap: str) -> None:
                     transaction_timeout_ms=60000)
         until_ready(LIST_TRANSACTIONS, 0, lambda r: r.error_code)
         until_ready(LIST_GROUPS, 4, lambda r: r.error_code)
+        # Every partition of both internal topics has its coordinator, once
+        # an id of each is known to be unknown rather than unserved.
+        until_ready(DESCRIBE_TRANSACTIONS, 0, lambda r: max(
+            (s.error_code for s in r.transaction_states if s.error_code != TRANSACTIONAL_ID_NOT_FOUND), default=0),
+            transactional_ids=one_id_per_partition("differential-warm-up-txn"))
+        until_ready(DESCRIBE_GROUPS, 5, lambda r: max(g.error_code for g in r.groups),
+                    groups=one_id_per_partition("differential-warm-up-group"))
+
+
+def one_id_per_partition(prefix: str) -> list[str]:
+    """Ids that Kafka's coordinators place on each of the 50 partitions of
+    their internal topic (abs(String.hashCode) % 50, Java's hash)."""
+    ids: dict[int, str] = {}
+    n = 0
+    while len(ids) < INTERNAL_PARTITIONS:
+        candidate = f"{prefix}-{n}"
+        ids.setdefault(_java_abs(_java_hash(candidate)) % INTERNAL_PARTITIONS, candidate)
+        n += 1
+    return list(ids.values())
+
+
+def _java_hash(text: str) -> int:
+    """Java's String.hashCode of an ASCII string."""
+    h = 0
+    for char in text:
+        h = (31 * h + ord(char)) & 0xFFFFFFFF
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def _java_abs(n: int) -> int:
+    # Kafka's Utils.abs: Integer.MIN_VALUE maps to 0.
+    return 0 if n == -(1 << 31) else abs(n)

@@ -92,6 +92,19 @@ DIFFERENCES: list[Difference] = [
         scenarios=("metadata.*auto-create*",),
         when=lambda kgw, kafka: kafka in (3, ABSENT) or (kgw != ABSENT and kafka == NULL_UUID)),
     Difference(
+        "transactions-offsets-partition",
+        "A transaction that AddOffsetsToTxn joined to a group: Kafka lists the group's __consumer_offsets "
+        "partition among the transaction's partitions (DescribeTransactions), kgw, which has no such topic, "
+        "only the partitions holding its records.",
+        65, ("transaction_states[*].topics[__consumer_offsets]",)),
+    Difference(
+        "initproducerid-fences-at-once",
+        "InitProducerId that fences a producer with an open transaction aborts it before answering, with "
+        "the new epoch; Kafka answers CONCURRENT_TRANSACTIONS, aborts in the background, and the client "
+        "asks again (as kgw answers EndTxn once its markers are written, README).",
+        22, ("error_code", "producer_id", "producer_epoch"), scenarios=("*first-answer*",),
+        when=lambda kgw, kafka: kafka in (51, -1)),
+    Difference(
         "produce-null-records",
         "A Produce whose records are null: Kafka fails inside the broker (a NullPointerException) and "
         "never answers, so the client waits out its request timeout; kgw answers INVALID_RECORD, as "
