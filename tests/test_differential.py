@@ -10,10 +10,12 @@ import pytest
 
 from compat.differential.compare import ABSENT, Diff, diff_values
 from compat.differential.differences import DIFFERENCES, Difference, explain
+from compat.differential.corpus import SCENARIOS
 from compat.differential.normalise import Normaliser
 from compat.differential.scenario import Batch, Context, Ref, message, resolve, uses_refs
+from kgw.handlers import load_all
 from protocol.messages import (
-    API_VERSIONS, INIT_PRODUCER_ID, JOIN_GROUP, LIST_GROUPS, METADATA, PRODUCE,
+    API_VERSIONS, INIT_PRODUCER_ID, JOIN_GROUP, LIST_GROUPS, METADATA, PRODUCE, REQUEST_CODECS,
 )
 from protocol.records import iter_batches
 
@@ -175,3 +177,46 @@ def test_request_fields_must_be_declared():
         message(METADATA.request, {"topics": [], "no_such_field": 1})
     built = message(METADATA.request, {"topics": [{"name": "a"}], "allow_auto_topic_creation": False})
     assert built.topics[0].name == "a" and built.allow_auto_topic_creation is False
+
+
+def test_the_corpus_sends_every_version_kgw_advertises():
+    sent = {(s.api.key, s.version) for scenario in SCENARIOS for s in scenario.steps if s.api is not None}
+    missing = [f"{h.api.name} v{v}" for key, h in sorted(load_all().items())
+               for v in range(h.min_version, h.max_version + 1) if (key, v) not in sent]
+    assert not missing, f"no scenario sends {missing}"
+
+
+def test_the_corpus_is_large_and_its_names_are_its_own():
+    names = [s.name for s in SCENARIOS]
+    assert len(names) >= 300 and len(set(names)) == len(names)
+    for scenario in SCENARIOS:
+        collected = [s.conn for s in scenario.steps if s.collect]
+        deferred = [s.conn for s in scenario.steps if s.defer]
+        assert sorted(collected) == sorted(deferred), f"{scenario.name}: every deferred answer is collected"
+
+
+def test_every_request_of_the_corpus_can_be_built():
+    # With made-up saved values standing in for each broker's answers.
+    for scenario in SCENARIOS:
+        ctx = _AnyValue(scenario.name)
+        for s in scenario.steps:
+            if s.api is not None:
+                REQUEST_CODECS[s.api.key, s.version].to_bytes(message(s.api.request, resolve(s.fields, ctx)))
+
+
+class _AnyValue(Context):
+    def __init__(self, scenario: str):
+        super().__init__(scenario)
+        self.saved = _Saved()
+
+
+class _Saved(dict):
+    """Topic ids are saved as "id:<topic>", producers as p, p2, q and
+    members as m1, m2, n1, each with ".gen", ".epoch" or ".leader"."""
+
+    def __getitem__(self, key):
+        if key.startswith("id:"):
+            return uuid.UUID(int=1)
+        if key.endswith((".gen", ".epoch")) or key.startswith(("p", "q")):
+            return 1
+        return "member-1"

@@ -5,7 +5,7 @@ import struct
 from dataclasses import dataclass
 
 from protocol.messages import (
-    CREATE_TOPICS, FETCH, INIT_PRODUCER_ID, JOIN_GROUP, LIST_OFFSETS, METADATA, PRODUCE, SYNC_GROUP,
+    CREATE_TOPICS, DESCRIBE_GROUPS, FETCH, INIT_PRODUCER_ID, JOIN_GROUP, LIST_OFFSETS, METADATA, PRODUCE, SYNC_GROUP,
 )
 
 from ..scenario import Batch, Context, Ref, Step, step
@@ -169,6 +169,14 @@ def sync(member: str, group: str = "g", version: int = 5, assignments: dict | No
         "member_id": Ref(member), "protocol_type": protocol_type, "protocol_name": protocol_name,
         "assignments": [{"member_id": Ref(m), "assignment": a} for m, a in (assignments or {}).items()]},
         conn=conn, **options)
+
+
+def in_state(state: str, group: str = "g") -> Step:
+    """Wait until the group is in `state`: a request deferred on another
+    connection has then been handled, whichever connection the broker
+    reads first."""
+    return step(DESCRIBE_GROUPS, 5, {"groups": [f"${group}"]}, check=False,
+                until=lambda r: r.groups[0].group_state == state)
 
 
 def member_of(group: str = "g", name: str = "m1", conn: str = "main", topics=("t",), check: bool = False,

@@ -7,7 +7,7 @@ from protocol.messages import (
 )
 
 from ..scenario import Ref, collect, scenario, step
-from .common import assignment, create, join, member_of, sync
+from .common import assignment, create, in_state, join, member_of, sync
 
 
 def heartbeat(member: str = "m1", version: int = 4, group: str = "$g", generation=None, conn: str = "main",
@@ -56,6 +56,7 @@ def second_member_rebalance() -> list:
     return [create("t"), member_of(),
             join(conn="b", save_as="m2", check=False),
             join(conn="b", member=Ref("m2"), save_as="m2", defer=True),
+            in_state("PreparingRebalance"),
             heartbeat(),
             join(member=Ref("m1"), save_as="m1"),
             collect("b")]

@@ -4,7 +4,7 @@ members and by clients outside any group."""
 from protocol.messages import OFFSET_COMMIT, OFFSET_DELETE, OFFSET_FETCH
 
 from ..scenario import Ref, collect, scenario, step
-from .common import create, join, member_of
+from .common import create, in_state, join, member_of
 
 
 def commit(version: int = 9, offset: int = 5, topic: str = "$t", partitions=(0,), group: str = "$g",
@@ -74,7 +74,7 @@ SCENARIOS = [
              commit(8, generation=1, member="ghost")),
     scenario("offsetcommit.during-rebalance", create("t"), member_of(),
              join(conn="b", save_as="m2", check=False),
-             join(conn="b", member=Ref("m2"), save_as="m2", defer=True),
+             join(conn="b", member=Ref("m2"), save_as="m2", defer=True), in_state("PreparingRebalance"),
              member_commit(),
              join(member=Ref("m1"), save_as="m1"), collect("b")),
     scenario("offsetcommit.static-member", create("t"), member_of(instance_id="i1"),

@@ -7,7 +7,7 @@ from protocol.messages import (
 )
 
 from ..scenario import Batch, Ref, collect, scenario, step
-from .common import assignment, create, fetch, init_pid, join, list_offsets, member_of, produce, sync
+from .common import assignment, create, fetch, in_state, init_pid, join, list_offsets, member_of, produce, sync
 from .offsets import fetch_offsets
 
 
@@ -247,6 +247,7 @@ SCENARIOS = [
         "key_type": 1, "coordinator_keys": ["$x", "$y"]}), init_pid()),
     scenario("transactions.consumer-group-generation", create("t"), member_of(),
              join(conn="b", save_as="m2", check=False), join(conn="b", member=Ref("m2"), save_as="m2", defer=True),
+             in_state("PreparingRebalance"),
              join(member=Ref("m1"), save_as="m1", check=False), collect("b", check=False),
              sync("m1", assignments={"m1": assignment(t=[0])}, check=False),
              begin(), add_offsets(), txn_commit(3, generation=1, member=Ref("m1"))),
