@@ -129,8 +129,13 @@ def _free_ports(count: int) -> list[int]:
 
 
 def _cluster_id() -> str:
-    # Kafka's Uuid as its tools print it: URL-safe base64 without padding.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    # Kafka's Uuid as its tools print it: URL-safe base64 without padding,
+    # never starting with "-" (Kafka's Uuid.randomUuid draws again), which
+    # the storage tool would take for an option.
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not text.startswith("-"):
+            return text
 
 
 def _die_with_parent() -> None:
