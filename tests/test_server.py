@@ -169,6 +169,44 @@ async def test_fetch_errors_report_what_kafka_reports(tmp_path, isolation):
         assert part.aborted_transactions == [] and part.high_watermark == -1
 
 
+def _fetch_epochs(offset, current_leader_epoch=-1, last_fetched_epoch=-1, session_id=0, session_epoch=-1):
+    request = fetch("t", 0, offset)
+    request.session_id, request.session_epoch = session_id, session_epoch
+    partition = request.topics[0].partitions[0]
+    partition.current_leader_epoch, partition.last_fetched_epoch = current_leader_epoch, last_fetched_epoch
+    return request
+
+
+async def test_fetch_checks_leader_epochs_and_sessions_as_kafka_does(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"a"])))
+
+        async def part(**fields):
+            return (await client.call(FETCH, 12, _fetch_epochs(**fields))).responses[0].partitions[0]
+
+        # KIP-320: a leader epoch the client knows, newer than the
+        # partition's (0), is unknown; a negative one means none.
+        newer = await part(offset=0, current_leader_epoch=5)
+        assert (newer.error_code, newer.high_watermark, newer.aborted_transactions) == (
+            ErrorCode.UNKNOWN_LEADER_EPOCH, -1, None)
+        assert (await part(offset=0, current_leader_epoch=-5)).error_code == 0
+        # KIP-595: the epoch of the last batch fetched must be one the
+        # partition had; fetching past that epoch's end diverges.
+        assert (await part(offset=1, last_fetched_epoch=3)).error_code == ErrorCode.OFFSET_OUT_OF_RANGE
+        diverging = await part(offset=4, last_fetched_epoch=0)
+        assert diverging.error_code == 0 and not bytes(diverging.records)
+        assert (diverging.diverging_epoch.epoch, diverging.diverging_epoch.end_offset) == (0, 1)
+        assert (await part(offset=0, last_fetched_epoch=0)).records
+        # kgw opens no fetch session: any incremental fetch names an unknown
+        # one, and a full fetch is answered sessionless whatever it names.
+        incremental = await client.call(FETCH, 12, _fetch_epochs(offset=0, session_id=7, session_epoch=3))
+        assert incremental.error_code == ErrorCode.FETCH_SESSION_ID_NOT_FOUND
+        full = await client.call(FETCH, 12, _fetch_epochs(offset=0, session_id=7, session_epoch=-1))
+        assert (full.error_code, full.session_id) == (0, 0) and full.responses[0].partitions[0].records
+
+
 async def test_read_committed_gets_lso_and_empty_aborted_list(tmp_path):
     async with running_server(tmp_path) as server:
         client = await Client.connect(server)

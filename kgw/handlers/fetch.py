@@ -37,19 +37,21 @@ PartitionResult = TopicResult.PartitionData
 AbortedTransaction = PartitionResult.AbortedTransaction
 
 READ_COMMITTED = 1
-# Kafka's FetchRequest.INVALID_SESSION_ID and the epochs a session-less
-# client may send (0 opens a session, -1 asks for none).
+# Kafka's FetchRequest.INVALID_SESSION_ID and the epochs of a full fetch
+# (0 opens a session, -1 asks for none), which kgw answers sessionless.
 NO_SESSION = 0
 SESSIONLESS_EPOCHS = (0, -1)
+# The first version with the epoch of the last batch fetched (KIP-595).
+FIRST_WITH_LAST_FETCHED_EPOCH = 12
 
 
 @handles(FETCH)
 async def fetch(broker: Broker, request: Request, context: RequestContext):
     body = request.body
-    if body.session_id != NO_SESSION:
-        return _top_level_error(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
     if body.session_epoch not in SESSIONLESS_EPOCHS:
-        return _top_level_error(ErrorCode.INVALID_FETCH_SESSION_EPOCH)
+        # An incremental fetch, in a session kgw never opened (it answers
+        # every full fetch sessionless, whatever session it names).
+        return _top_level_error(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
     deadline = trio.current_time() + max(body.max_wait_ms, 0) / 1000
     while True:
         read = _Read(broker, request)
@@ -65,6 +67,20 @@ async def fetch(broker: Broker, request: Request, context: RequestContext):
             broker.notifier.unregister(read.keys, woken)
 
 
+def _diverging_epoch(partition_log, p):
+    """Kafka's check of a consumer's last fetched epoch (Partition.readRecords):
+    an epoch the partition never had, or an offset before its start, is out
+    of range; an offset beyond the end of that epoch diverges, and the
+    consumer is told where the epoch ended instead of given records."""
+    end = partition_log.epoch_end_offset(p.last_fetched_epoch)
+    if end is None or p.fetch_offset < partition_log.log_start_offset:
+        raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE,
+                         f"offset {p.fetch_offset} in leader epoch {p.last_fetched_epoch} is out of range")
+    if end < p.fetch_offset:
+        return PartitionResult.EpochEndOffset(epoch=p.last_fetched_epoch, end_offset=end)
+    return None
+
+
 def _top_level_error(code: ErrorCode):
     return Response(throttle_time_ms=0, error_code=code, session_id=NO_SESSION, responses=[])
 
@@ -75,6 +91,7 @@ class _Read:
     def __init__(self, broker, request):
         body = request.body
         self.broker = broker
+        self.version = request.api_version
         self.by_id = request.api_version >= 13
         self.committed = body.isolation_level == READ_COMMITTED
         self.remaining = body.max_bytes
@@ -107,9 +124,17 @@ class _Read:
         result.log_start_offset = partition_log.log_start_offset
         result.last_stable_offset = stable = partition_log.last_stable_offset
         limit = min(p.partition_max_bytes, self.remaining)
-        if limit <= 0 and self.size:
-            return result
         try:
+            if p.current_leader_epoch >= 0:
+                partition_log.check_leader_epoch(p.current_leader_epoch)
+            if self.version >= FIRST_WITH_LAST_FETCHED_EPOCH and p.last_fetched_epoch >= 0:
+                diverging = _diverging_epoch(partition_log, p)
+                if diverging is not None:
+                    result.diverging_epoch = diverging
+                    result.aborted_transactions = None
+                    return result
+            if limit <= 0 and self.size:
+                return result
             read = partition_log.read(p.fetch_offset, max(limit, 1),
                                       max_offset=stable if self.committed else None)
         except KafkaError as exc:

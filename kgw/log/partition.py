@@ -208,6 +208,24 @@ class PartitionLog:
     def segment_count(self) -> int:
         return len(self._segments)
 
+    def check_leader_epoch(self, epoch: int) -> None:
+        """Kafka's localLogWithEpochOrThrow: a client naming the leader
+        epoch it knows (KIP-320) learns whether it is behind this
+        partition's (FENCED_LEADER_EPOCH) or ahead of it
+        (UNKNOWN_LEADER_EPOCH). Raises LogError."""
+        if epoch < self.leader_epoch:
+            raise LogError(ErrorCode.FENCED_LEADER_EPOCH,
+                           f"leader epoch {epoch} is older than the current {self.leader_epoch}")
+        if epoch > self.leader_epoch:
+            raise LogError(ErrorCode.UNKNOWN_LEADER_EPOCH,
+                           f"leader epoch {epoch} is newer than the current {self.leader_epoch}")
+
+    def epoch_end_offset(self, epoch: int) -> int | None:
+        """The offset after the last one written in leader epoch `epoch`
+        (Kafka's lastOffsetForLeaderEpoch), None for an epoch this
+        partition never had: its only one is its current one."""
+        return self.log_end_offset if epoch == self.leader_epoch else None
+
     def ensure_available(self) -> None:
         """LogError unless the partition serves: deleted or offline partitions do not."""
         if self._deleted:
