@@ -538,6 +538,34 @@ async def test_list_offsets_earliest_latest_timestamp_max(tmp_path):
             assert (await lookup(-1, version))[0] == 3
 
 
+async def test_list_offsets_refuses_what_kafka_refuses(tmp_path):
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"a"])))
+        Topic = LIST_OFFSETS.Request.ListOffsetsTopic
+        Partition = Topic.ListOffsetsPartition
+
+        async def errors(version, *partitions):
+            body = await client.call(LIST_OFFSETS, version, LIST_OFFSETS.Request(
+                replica_id=-1, topics=[Topic(name="t", partitions=list(partitions))]))
+            return [(p.partition_index, p.error_code) for t in body.topics for p in t.partitions]
+
+        # Named twice: refused, and answered once.
+        assert await errors(7, Partition(partition_index=0, timestamp=-1), Partition(partition_index=0,
+                                                                                     timestamp=-2)) == [
+            (0, ErrorCode.INVALID_REQUEST)]
+        # A special timestamp the version does not know, even of a partition
+        # that does not exist.
+        assert await errors(6, Partition(partition_index=0, timestamp=-3)) == [(0, ErrorCode.UNSUPPORTED_VERSION)]
+        assert await errors(9, Partition(partition_index=5, timestamp=-7)) == [(5, ErrorCode.UNSUPPORTED_VERSION)]
+        assert await errors(7, Partition(partition_index=0, timestamp=-3)) == [(0, 0)]
+        # The leader epoch the client knows; only -1 names none.
+        for epoch, code in [(-1, 0), (0, 0), (3, ErrorCode.UNKNOWN_LEADER_EPOCH), (-3, ErrorCode.FENCED_LEADER_EPOCH)]:
+            assert await errors(7, Partition(partition_index=0, timestamp=-1, current_leader_epoch=epoch)) == [
+                (0, code)]
+
+
 async def test_list_offsets_read_committed_stops_at_the_lso(tmp_path):
     async with running_server(tmp_path) as server:
         client = await Client.connect(server)
