@@ -105,6 +105,11 @@ DIFFERENCES: list[Difference] = [
         22, ("error_code", "producer_id", "producer_epoch"), scenarios=("*first-answer*",),
         when=lambda kgw, kafka: kafka in (51, -1)),
     Difference(
+        "fetch-sessions",
+        "Fetch sessions (KIP-227): kgw answers every full fetch sessionless (session id 0), also one asking "
+        "for a session (epoch 0); Kafka opens one and names it. Clients then send full fetches.",
+        1, ("session_id",), when=lambda kgw, kafka: kgw == 0 and isinstance(kafka, int) and kafka != 0),
+    Difference(
         "produce-null-records",
         "A Produce whose records are null: Kafka fails inside the broker (a NullPointerException) and "
         "never answers, so the client waits out its request timeout; kgw answers INVALID_RECORD, as "

@@ -49,6 +49,8 @@ NOW_WINDOW_MS = 24 * 3600 * 1000
 UNORDERED: dict[tuple[int, str], tuple[str, ...]] = {
     (0, "responses"): ("name",),
     (0, "responses.partition_responses"): ("index",),
+    (2, "topics"): ("name",),
+    (2, "topics.partitions"): ("partition_index",),
     (3, "topics"): ("name",),
     (3, "topics.partitions"): ("partition_index",),
     (8, "topics"): ("name",),

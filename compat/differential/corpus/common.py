@@ -65,11 +65,14 @@ def produce(local: str, batch=ONE_RECORD, partition: int = 0, version: int = 9, 
 
 def fetch(local: str, offset: int = 0, partition: int = 0, version: int = 12, max_bytes: int = 1 << 20,
           partition_max_bytes: int = 1 << 20, isolation_level: int = 0, max_wait_ms: int = 0,
-          min_bytes: int = 0, **options) -> Step:
+          min_bytes: int = 0, session_id: int = 0, session_epoch: int = -1, leader_epoch: int = -1,
+          last_fetched_epoch: int = -1, **options) -> Step:
     partition_request = {"partition": partition, "fetch_offset": offset,
                          "partition_max_bytes": partition_max_bytes}
     if version >= 9:
-        partition_request["current_leader_epoch"] = -1
+        partition_request["current_leader_epoch"] = leader_epoch
+    if version >= 12:
+        partition_request["last_fetched_epoch"] = last_fetched_epoch
     topic: dict = {"partitions": [partition_request]}
     if version >= 13:
         topic["topic_id"] = Ref(f"id:{local}")
@@ -78,14 +81,15 @@ def fetch(local: str, offset: int = 0, partition: int = 0, version: int = 12, ma
     fields = {"max_wait_ms": max_wait_ms, "min_bytes": min_bytes, "max_bytes": max_bytes,
               "isolation_level": isolation_level, "topics": [topic]}
     if version >= 7:
-        fields["session_epoch"] = -1
+        fields["session_id"], fields["session_epoch"] = session_id, session_epoch
     return step(FETCH, version, fields, **options)
 
 
 def list_offsets(local: str, timestamp: int, partition: int = 0, version: int = 7,
-                 isolation_level: int = 0, **options) -> Step:
+                 isolation_level: int = 0, leader_epoch: int = -1, **options) -> Step:
     fields: dict = {"replica_id": -1, "topics": [
-        {"name": f"${local}", "partitions": [{"partition_index": partition, "timestamp": timestamp}]}]}
+        {"name": f"${local}", "partitions": [{"partition_index": partition, "timestamp": timestamp,
+                                              "current_leader_epoch": leader_epoch}]}]}
     if version >= 2:
         fields["isolation_level"] = isolation_level
     return step(LIST_OFFSETS, version, fields, **options)

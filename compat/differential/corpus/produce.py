@@ -1,10 +1,14 @@
 """Produce and the log it writes, read back with Fetch and ListOffsets;
 idempotent producers' sequences."""
 
+import uuid
+
 from protocol.compression import Codec
 from protocol.records import ControlType, build_control_batch
 
-from ..scenario import Batch, Clock, Join, Ref, Tamper, scenario
+from protocol.messages import DELETE_RECORDS, FETCH, LIST_OFFSETS
+
+from ..scenario import Batch, Clock, Join, Ref, Tamper, scenario, step
 from .common import create, fetch, init_pid, list_offsets, produce, topic_id
 
 HOUR_MS = 3_600_000
@@ -14,6 +18,11 @@ MARKER = build_control_batch(ControlType.COMMIT, producer_id=1, producer_epoch=0
 def idempotent(*values, seq: int, epoch=None, pid: str = "p") -> Batch:
     return Batch(tuple(values), producer_id=Ref(pid), base_sequence=seq,
                  producer_epoch=epoch if epoch is not None else Ref(f"{pid}.epoch"))
+
+
+def delete_records(local: str, offset: int):
+    return step(DELETE_RECORDS, 2, {"topics": [{"name": f"${local}", "partitions": [
+        {"partition_index": 0, "offset": offset}]}], "timeout_ms": 30000})
 
 
 def _init(save: str = "p"):
@@ -79,6 +88,40 @@ SCENARIOS = [
     scenario("fetch.bad-partition", create("t"), fetch("t", partition=4)),
     scenario("fetch.small-max-bytes", create("t"), produce("t", Batch((b"a" * 300,))),
              produce("t", Batch((b"b" * 300,))), fetch("t", max_bytes=10), fetch("t", partition_max_bytes=400)),
+    scenario("fetch.v13.unknown-topic-id", create("t"),
+             step(FETCH, 13, {"max_wait_ms": 0, "min_bytes": 0, "max_bytes": 1 << 20, "isolation_level": 0,
+                              "session_epoch": -1, "topics": [{"topic_id": uuid.UUID(int=99), "partitions": [
+                                  {"partition": 0, "fetch_offset": 0, "partition_max_bytes": 1 << 20}]}]})),
+    scenario("fetch.v16.by-id-and-bad-partition", create("t"), produce("t"), topic_id("t"),
+             fetch("t", version=16, partition=3)),
+    scenario("fetch.session-requested", create("t"), produce("t"),
+             fetch("t", session_epoch=0)),
+    scenario("fetch.unknown-session", create("t"), fetch("t", session_id=1234, session_epoch=1)),
+    scenario("fetch.sessionless-bad-epoch", create("t"), fetch("t", session_epoch=5)),
+    scenario("fetch.full-naming-a-session", create("t"), produce("t"), fetch("t", session_id=4321, session_epoch=-1)),
+    scenario("listoffsets.v6.max-timestamp", create("t"), produce("t"), list_offsets("t", -3, version=6),
+             list_offsets("t", -4, version=7), list_offsets("t", -5, version=8)),
+    scenario("fetch.leader-epoch", create("t"), produce("t"), fetch("t", leader_epoch=0),
+             fetch("t", leader_epoch=5), fetch("t", leader_epoch=-5)),
+    scenario("fetch.v12.last-fetched-epoch", create("t"), produce("t"), fetch("t", offset=1, last_fetched_epoch=0),
+             fetch("t", offset=1, last_fetched_epoch=3)),
+    scenario("fetch.two-partitions-one-limit", create("t", partitions=2), produce("t", Batch((b"a" * 200,))),
+             produce("t", Batch((b"b" * 200,)), partition=1),
+             step(FETCH, 12, {"max_wait_ms": 0, "min_bytes": 0, "max_bytes": 300, "isolation_level": 0,
+                              "session_epoch": -1, "topics": [{"topic": "$t", "partitions": [
+                                  {"partition": p, "fetch_offset": 0, "partition_max_bytes": 1 << 20}
+                                  for p in (0, 1)]}]})),
+    scenario("fetch.min-bytes-reached", create("t"), produce("t"), fetch("t", min_bytes=1, max_wait_ms=10_000)),
+    scenario("fetch.from-the-middle-of-a-batch", create("t"), produce("t", Batch((b"a", b"b", b"c"))),
+             fetch("t", offset=2)),
+    scenario("fetch.after-delete-records", create("t"), produce("t", Batch((b"a", b"b", b"c"))),
+             delete_records("t", 2), fetch("t", offset=1), fetch("t", offset=2), list_offsets("t", -2)),
+    scenario("listoffsets.leader-epoch", create("t"), produce("t"), list_offsets("t", -1, leader_epoch=0),
+             list_offsets("t", -1, leader_epoch=4), list_offsets("t", -1, leader_epoch=-3)),
+    scenario("listoffsets.duplicate-partition", create("t"),
+             step(LIST_OFFSETS, 7, {"replica_id": -1, "isolation_level": 0, "topics": [{"name": "$t", "partitions": [
+                 {"partition_index": 0, "timestamp": -1}, {"partition_index": 0, "timestamp": -2}]}]})),
+    scenario("listoffsets.negative-timestamp", create("t"), produce("t"), list_offsets("t", -7)),
     scenario("fetch.read-committed-no-transactions", create("t"), produce("t"), fetch("t", isolation_level=1)),
     # ListOffsets.
     *[scenario(f"listoffsets.v{v}", create("t"), produce("t", Batch((b"a", b"b", b"c"))),
