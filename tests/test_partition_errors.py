@@ -170,7 +170,9 @@ async def test_describe_producers(tmp_path):
         request = DESCRIBE_PRODUCERS.Request(topics=[Topic(name="t", partition_indexes=[0, 1])])
         parts = (await client.call(DESCRIBE_PRODUCERS, 0, request)).topics[0].partitions
         assert codes(parts) == [ErrorCode.NONE, BROKEN]
-        assert parts[1].error_message == "a test took it offline"
+        # The code alone, as Kafka's ReplicaManager.activeProducerState
+        # answers a partition it cannot serve; kgw's log says why.
+        assert parts[1].error_message is None
         await still_answers(client)
 
 
