@@ -507,6 +507,20 @@ async def test_acks_zero_gets_no_response_and_does_not_stall(tmp_path):
         assert offsets.topics[0].partitions[0].offset == 3
 
 
+async def test_a_failed_produce_with_acks_zero_closes_the_connection(tmp_path):
+    # Kafka's only way to tell a client that wants no answer: it reconnects
+    # and refreshes its metadata.
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        await client.send(PRODUCE, 9, produce("t", 3, records([b"lost"]), acks=0))
+        await client.send(PRODUCE, 9, produce("t", 0, records([b"never read"]), acks=1))
+        assert await client.receive() is CLOSED
+        again = await Client.connect(server)
+        offsets = await again.call(LIST_OFFSETS, 7, list_offsets("t", 0, -1))
+        assert offsets.topics[0].partitions[0].offset == 0
+
+
 async def test_pipelined_requests_are_answered_in_order(tmp_path):
     async with running_server(tmp_path) as server:
         client = await Client.connect(server)

@@ -30,7 +30,7 @@ from protocol.records import (
 )
 
 from ..broker import Broker
-from ..errors import KafkaError
+from ..errors import CloseConnection, KafkaError
 from ..log.errors import RecordValidationError
 from ..log.producer_state import AppendOrigin
 from ..transactions import TransactionError
@@ -130,13 +130,17 @@ async def produce(broker: Broker, request: Request, context: RequestContext):
          for result, partition_log, end in durable),
         _not_durable)
     if body.acks == 0:
+        failures = [f"{t.name}-{p.index}: {ErrorCode(p.error_code).name}" for t in responses
+                    for p in t.partition_responses if p.error_code != ErrorCode.NONE]
+        if failures:
+            raise CloseConnection(f"Produce with acks=0 failed ({', '.join(failures)})")
         return None
     return Response(responses=responses, throttle_time_ms=0)
 
 
 def _refuse_all(body, code: ErrorCode):
     if body.acks == 0:
-        return None
+        raise CloseConnection(f"Produce with acks=0 refused: {code.name}")
     return Response(throttle_time_ms=0, responses=[
         TopicResult(name=topic.name, partition_responses=[_result(data.index, code)
                                                           for data in topic.partition_data])
