@@ -191,4 +191,4 @@ def member_of(group: str = "g", name: str = "m1", conn: str = "main", topics=("t
             join(group, member=Ref(name), conn=conn, topics=topics, save_as=name, check=check,
                  **join_options),
             sync(name, group, conn=conn, assignments={name: assignment(**{t: [0] for t in topics})},
-                 check=check)]
+                 protocol_type=join_options.get("protocol_type", "consumer"), check=check)]

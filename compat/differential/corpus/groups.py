@@ -3,7 +3,8 @@ Heartbeat, LeaveGroup, and the group admin APIs ListGroups, DescribeGroups
 and DeleteGroups, with every error the coordinator answers a client."""
 
 from protocol.messages import (
-    DELETE_GROUPS, DESCRIBE_GROUPS, FIND_COORDINATOR, HEARTBEAT, LEAVE_GROUP, LIST_GROUPS, SYNC_GROUP,
+    DELETE_GROUPS, DESCRIBE_GROUPS, FIND_COORDINATOR, HEARTBEAT, LEAVE_GROUP, LIST_GROUPS, OFFSET_COMMIT,
+    OFFSET_DELETE, SYNC_GROUP,
 )
 
 from ..scenario import Ref, collect, scenario, step
@@ -149,6 +150,22 @@ SCENARIOS = [
     scenario("leavegroup.v2.unknown-member", create("t"), member_of(), leave("", version=2)),
     scenario("leavegroup.v5.unknown-and-known-member", create("t"), member_of(), leave("", "m1")),
     scenario("leavegroup.unknown-group", leave("", version=5), leave("", version=1)),
+    scenario("joingroup.completing-rebalance", create("t"), join(save_as="m1"), join(member=Ref("m1"), save_as="m1"),
+             describe(), list_groups(4, states=("CompletingRebalance",)), heartbeat(),
+             step(DELETE_GROUPS, 2, {"groups_names": ["$g"]})),
+    scenario("heartbeat.static-member-wrong-instance", create("t"), member_of(instance_id="i1"),
+             heartbeat(instance_id="i2"), heartbeat(instance_id=None)),
+    scenario("joingroup.static-member-other-instance-id", create("t"), member_of(instance_id="i1"),
+             join(member=Ref("m1"), instance_id="i2")),
+    scenario("leavegroup.v3.no-members", create("t"), member_of(),
+             step(LEAVE_GROUP, 3, {"group_id": "$g", "members": []}), describe()),
+    scenario("deletegroups.during-rebalance", second_member_rebalance(), delete_groups()),
+    scenario("offsetdelete.other-protocol-type", create("t"), member_of(protocol_type="connect"),
+             step(OFFSET_COMMIT, 9, {"group_id": "$g", "generation_id_or_member_epoch": Ref("m1.gen"),
+                                     "member_id": Ref("m1"), "topics": [{"name": "$t", "partitions": [
+                                         {"partition_index": 0, "committed_offset": 1, "committed_metadata": ""}]}]}),
+             step(OFFSET_DELETE, 0, {"group_id": "$g", "topics": [{"name": "$t", "partitions": [
+                 {"partition_index": 0}]}]})),
     # The admin APIs.
     scenario("listgroups.v4.states-filter", create("t"), member_of(), member_of(group="h", name="n1", conn="b"),
              leave("n1", conn="b", group="$h"),

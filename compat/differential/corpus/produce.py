@@ -6,7 +6,7 @@ import uuid
 from protocol.compression import Codec
 from protocol.records import ControlType, build_control_batch
 
-from protocol.messages import DELETE_RECORDS, FETCH, LIST_OFFSETS
+from protocol.messages import DELETE_RECORDS, FETCH, LIST_OFFSETS, PRODUCE
 
 from ..scenario import Batch, Clock, Join, Ref, Tamper, scenario, step
 from .common import create, fetch, init_pid, list_offsets, produce, topic_id
@@ -54,6 +54,23 @@ SCENARIOS = [
              produce("t", Batch((b"a", b"b", b"c"), timestamps=(Clock(), 1_600_000_000_000, Clock(-5000))))),
     scenario("produce.timestamp-too-new", create("t"),
              produce("t", Batch((b"a", b"b"), timestamps=(Clock(2 * HOUR_MS), Clock())))),
+    *[scenario(f"produce.v{v}.zstd", create("t"), produce("t", Batch((b"z",), codec=Codec.ZSTD), version=v),
+               fetch("t"))
+      for v in (3, 6, 7)],
+    scenario("produce.claims-log-append-time", create("t"), create("l", configs={
+        "message.timestamp.type": "LogAppendTime"}),
+             produce("t", Tamper(Batch((b"a",)), 22, b"\x08")), produce("l", Tamper(Batch((b"a", b"b")), 22, b"\x08")),
+             fetch("t")),
+    scenario("produce.no-timestamp", create("t", configs={"message.timestamp.before.max.ms": "1000"}),
+             produce("t", Batch((b"a",), timestamps=(-1,))), fetch("t")),
+    scenario("produce.two-topics-one-unknown", create("t"),
+             step(PRODUCE, 9, {"transactional_id": None, "acks": -1, "timeout_ms": 30000, "topic_data": [
+                 {"name": "$t", "partition_data": [{"index": 0, "records": Batch()}]},
+                 {"name": "$missing", "partition_data": [{"index": 0, "records": Batch()}]}]})),
+    scenario("produce.acks-0-unknown-partition", create("t"), produce("t", partition=4, acks=0),
+             produce("t", acks=1)),
+    scenario("produce.exactly-max-message-bytes", create("t", configs={"max.message.bytes": "80"}),
+             produce("t", Batch((b"x" * 11,))), produce("t", Batch((b"x" * 12,)))),
     scenario("produce.log-append-time", create("t", configs={"message.timestamp.type": "LogAppendTime"}),
              produce("t", Batch((b"a", b"b"))), fetch("t"), list_offsets("t", -3)),
     *[scenario(f"produce.codec-{codec.name.lower()}", create("t"),
