@@ -57,6 +57,11 @@ SCENARIOS = [
     scenario("offsetfetch.v9.member", create("t"), member_of(), member_commit(),
              step(OFFSET_FETCH, 9, {"groups": [{"group_id": "$g", "member_id": Ref("m1"), "member_epoch": 1,
                                                 "topics": [{"name": "$t", "partition_indexes": [0]}]}]})),
+    *[scenario(f"offsetfetch.v9.member-{name}", create("t"), member_of(), member_commit(),
+               step(OFFSET_FETCH, 9, {"groups": [{"group_id": "$g", "member_id": member, "member_epoch": epoch,
+                                                  "topics": [{"name": "$t", "partition_indexes": [0]}]}]}))
+      for name, member, epoch in [("wrong-epoch", Ref("m1"), 5), ("unknown-member", "stranger", 1),
+                                  ("no-epoch", Ref("m1"), -1), ("null-member", None, -1)]],
     scenario("offsetfetch.empty-group-id", fetch_offsets(group=""), fetch_offsets(7, group="")),
     # OffsetCommit's errors.
     scenario("offsetcommit.unknown-topic", commit(topic="$missing")),
