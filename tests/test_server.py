@@ -207,6 +207,24 @@ async def test_fetch_checks_leader_epochs_and_sessions_as_kafka_does(tmp_path):
         assert (full.error_code, full.session_id) == (0, 0) and full.responses[0].partitions[0].records
 
 
+async def test_invalid_isolation_levels_and_sizes_fail_as_in_kafka(tmp_path):
+    # Kafka cannot read an isolation level other than 0 or 1, nor read a
+    # negative size: UNKNOWN_SERVER_ERROR, its answer to such input.
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        await client.call(PRODUCE, 9, produce("t", 0, records([b"a"])))
+        body = await client.call(FETCH, 12, fetch("t", 0, 0, isolation=2))
+        part = body.responses[0].partitions[0]
+        assert (body.error_code, part.error_code, part.aborted_transactions) == (
+            ErrorCode.UNKNOWN_SERVER_ERROR, ErrorCode.UNKNOWN_SERVER_ERROR, [])
+        body = await client.call(FETCH, 12, fetch("t", 0, 0, max_bytes=-1))
+        part = body.responses[0].partitions[0]
+        assert (body.error_code, part.error_code, part.high_watermark) == (0, ErrorCode.UNKNOWN_SERVER_ERROR, -1)
+        offsets = await client.call(LIST_OFFSETS, 7, list_offsets("t", 0, -1, isolation=2))
+        assert offsets.topics[0].partitions[0].error_code == ErrorCode.UNKNOWN_SERVER_ERROR
+
+
 async def test_read_committed_gets_lso_and_empty_aborted_list(tmp_path):
     async with running_server(tmp_path) as server:
         client = await Client.connect(server)

@@ -37,6 +37,7 @@ PartitionResult = TopicResult.PartitionData
 AbortedTransaction = PartitionResult.AbortedTransaction
 
 READ_COMMITTED = 1
+ISOLATION_LEVELS = (0, READ_COMMITTED)
 # Kafka's FetchRequest.INVALID_SESSION_ID and the epochs of a full fetch
 # (0 opens a session, -1 asks for none), which kgw answers sessionless.
 NO_SESSION = 0
@@ -48,6 +49,10 @@ FIRST_WITH_LAST_FETCHED_EPOCH = 12
 @handles(FETCH)
 async def fetch(broker: Broker, request: Request, context: RequestContext):
     body = request.body
+    if body.isolation_level not in ISOLATION_LEVELS:
+        # Kafka cannot read the isolation level and fails the request: its
+        # error answer names every partition, each UNKNOWN_SERVER_ERROR.
+        return _error_response(body, ErrorCode.UNKNOWN_SERVER_ERROR)
     if body.session_epoch not in SESSIONLESS_EPOCHS:
         # An incremental fetch, in a session kgw never opened (it answers
         # every full fetch sessionless, whatever session it names).
@@ -79,6 +84,16 @@ def _diverging_epoch(partition_log, p):
     if end < p.fetch_offset:
         return PartitionResult.EpochEndOffset(epoch=p.last_fetched_epoch, end_offset=end)
     return None
+
+
+def _error_response(body, code: ErrorCode):
+    """Kafka's FetchRequest.getErrorResponse: the request's error on every partition."""
+    response = _top_level_error(code)
+    response.responses = [TopicResult(topic=t.topic, topic_id=t.topic_id, partitions=[
+        PartitionResult(partition_index=p.partition, error_code=code, high_watermark=-1, last_stable_offset=-1,
+                        log_start_offset=-1, aborted_transactions=[], preferred_read_replica=-1, records=b"")
+        for p in t.partitions]) for t in body.topics]
+    return response
 
 
 def _top_level_error(code: ErrorCode):
@@ -125,6 +140,10 @@ class _Read:
         result.last_stable_offset = stable = partition_log.last_stable_offset
         limit = min(p.partition_max_bytes, self.remaining)
         try:
+            if limit < 0:
+                # Kafka's log read refuses a negative size (an
+                # IllegalArgumentException, so UNKNOWN_SERVER_ERROR).
+                raise KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, f"invalid read size {limit}")
             if p.current_leader_epoch >= 0:
                 partition_log.check_leader_epoch(p.current_leader_epoch)
             if self.version >= FIRST_WITH_LAST_FETCHED_EPOCH and p.last_fetched_epoch >= 0:

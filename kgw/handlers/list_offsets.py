@@ -30,6 +30,8 @@ MAX_TIMESTAMP = -3
 EARLIEST_LOCAL = -4
 LATEST_TIERED = -5
 READ_COMMITTED = 1
+ISOLATION_LEVELS = (0, READ_COMMITTED)
+FIRST_WITH_ISOLATION = 2
 
 # The first version that knows each special timestamp (Kafka's
 # ReplicaManager.timestampMinSupportedVersion).
@@ -44,8 +46,9 @@ NO_EPOCH = -1
 async def list_offsets(broker: Broker, request: Request, context: RequestContext):
     """Kafka's ReplicaManager.fetchOffset: a partition named twice is
     INVALID_REQUEST (answered once), a special timestamp the version does
-    not know UNSUPPORTED_VERSION, then the partition and the leader epoch
-    the client knows are checked."""
+    not know UNSUPPORTED_VERSION, an unknown isolation level
+    UNKNOWN_SERVER_ERROR, then the partition and the leader epoch the client
+    knows are checked."""
     committed = request.body.isolation_level == READ_COMMITTED
     version = request.api_version
     counts = Counter((t.name, p.partition_index) for t in request.body.topics for p in t.partitions)
@@ -55,6 +58,10 @@ async def list_offsets(broker: Broker, request: Request, context: RequestContext
             raise KafkaError(ErrorCode.INVALID_REQUEST, "the partition is named more than once")
         if p.timestamp < 0 and version < SPECIAL_TIMESTAMP_SINCE.get(p.timestamp, UNKNOWN_SINCE):
             raise KafkaError(ErrorCode.UNSUPPORTED_VERSION, f"timestamp {p.timestamp} needs a newer version")
+        if version >= FIRST_WITH_ISOLATION and request.body.isolation_level not in ISOLATION_LEVELS:
+            # Kafka cannot read it and fails each partition so.
+            raise KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR,
+                             f"unknown isolation level {request.body.isolation_level}")
         partition_log = broker.log.serving(topic, p.partition_index)
         if p.current_leader_epoch != NO_EPOCH:
             partition_log.check_leader_epoch(p.current_leader_epoch)
