@@ -148,6 +148,13 @@ SCENARIOS = [
                *([list_offsets("t", -4, version=v)] if v >= 8 else []),
                *([list_offsets("t", -5, version=v)] if v >= 9 else []))
       for v in range(1, 10)],
+    scenario("fetch.isolation-level-2", create("t"), produce("t"), fetch("t", isolation_level=2)),
+    scenario("fetch.negative-sizes", create("t"), produce("t"), fetch("t", max_bytes=-1),
+             fetch("t", partition_max_bytes=-5), fetch("t", min_bytes=-1)),
+    scenario("fetch.zero-partition-max-bytes", create("t"), produce("t"), fetch("t", partition_max_bytes=0)),
+    scenario("listoffsets.isolation-level-2", create("t"), produce("t"), list_offsets("t", -1, isolation_level=2)),
+    scenario("deleterecords.below-log-start", create("t"), produce("t", Batch((b"a", b"b", b"c"))),
+             delete_records("t", 2), delete_records("t", 1), list_offsets("t", -2)),
     scenario("listoffsets.unknown-topic", list_offsets("t", -1)),
     scenario("listoffsets.bad-partition", create("t"), list_offsets("t", -1, partition=2)),
     scenario("listoffsets.empty-partition", create("t"), list_offsets("t", -3), list_offsets("t", 0)),
