@@ -404,6 +404,27 @@ async def test_a_topic_named_twice_in_one_request_is_refused_once(tmp_path):
         assert len(grown.topics[0].partitions) == 1
 
 
+async def test_a_negative_timeout_has_run_out_before_anything_is_done(tmp_path):
+    # Kafka's controller answers REQUEST_TIMED_OUT and acts on nothing.
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        late = create("t")
+        late.timeout_ms = -1
+        body = await client.call(CREATE_TOPICS, 7, late)
+        assert [(t.name, t.error_code) for t in body.topics] == [("t", ErrorCode.REQUEST_TIMED_OUT)]
+        assert (await client.call(METADATA, 12, metadata(["t"], allow_create=False))).topics[0].error_code == \
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        Topic = CREATE_PARTITIONS.Request.CreatePartitionsTopic
+        body = await client.call(CREATE_PARTITIONS, 3, CREATE_PARTITIONS.Request(
+            topics=[Topic(name="t", count=2)], timeout_ms=-1, validate_only=False))
+        assert [r.error_code for r in body.results] == [ErrorCode.REQUEST_TIMED_OUT]
+        body = await client.call(DELETE_TOPICS, 4, DELETE_TOPICS.Request(topic_names=["t"], timeout_ms=-5))
+        assert [r.error_code for r in body.responses] == [ErrorCode.REQUEST_TIMED_OUT]
+        left = await client.call(METADATA, 12, metadata(["t"], allow_create=False))
+        assert left.topics[0].error_code == 0 and len(left.topics[0].partitions) == 1
+
+
 async def test_bad_partitions_and_batches_get_errors_and_leave_data_intact(tmp_path):
     async with running_server(tmp_path) as server:
         client = await Client.connect(server)

@@ -55,6 +55,12 @@ def _replication_error(wanted) -> tuple[ErrorCode, str] | None:
 async def create_topics(broker: Broker, request: Request, context: RequestContext):
     Result = CREATE_TOPICS.Response.CreatableTopicResult
     body = request.body
+    if body.timeout_ms < 0:
+        # The deadline passed before Kafka's controller got to the request,
+        # which it answers REQUEST_TIMED_OUT without acting on it.
+        return CREATE_TOPICS.Response(throttle_time_ms=0, topics=[
+            Result(name=name, error_code=ErrorCode.REQUEST_TIMED_OUT, error_message=None)
+            for name in dict.fromkeys(t.name for t in body.topics)])
     results = []
     duplicates = _repeated(t.name for t in body.topics)
     for wanted in body.topics:
@@ -105,6 +111,11 @@ async def delete_topics(broker: Broker, request: Request, context: RequestContex
         wanted = [(t.name, t.topic_id) for t in body.topics]
     else:
         wanted = [(name, NULL_UUID) for name in body.topic_names]
+    if body.timeout_ms < 0:
+        # As for CreateTopics: a deadline already past.
+        return DELETE_TOPICS.Response(throttle_time_ms=0, responses=[
+            Result(name=name, topic_id=topic_id, error_code=ErrorCode.REQUEST_TIMED_OUT, error_message=None)
+            for name, topic_id in dict.fromkeys(wanted)])
     results = []
 
     def refuse(name, topic_id, code: ErrorCode, message: str) -> None:
@@ -157,6 +168,11 @@ async def delete_topics(broker: Broker, request: Request, context: RequestContex
 async def create_partitions(broker: Broker, request: Request, context: RequestContext):
     Result = CREATE_PARTITIONS.Response.CreatePartitionsTopicResult
     body = request.body
+    if body.timeout_ms < 0:
+        # As for CreateTopics: a deadline already past.
+        return CREATE_PARTITIONS.Response(throttle_time_ms=0, results=[
+            Result(name=name, error_code=ErrorCode.REQUEST_TIMED_OUT, error_message=None)
+            for name in dict.fromkeys(t.name for t in body.topics)])
     results = []
     duplicates = _repeated(t.name for t in body.topics)
     for wanted in body.topics:
