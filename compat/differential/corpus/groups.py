@@ -3,7 +3,7 @@ Heartbeat, LeaveGroup, and the group admin APIs ListGroups, DescribeGroups
 and DeleteGroups, with every error the coordinator answers a client."""
 
 from protocol.messages import (
-    DELETE_GROUPS, DESCRIBE_GROUPS, FIND_COORDINATOR, HEARTBEAT, LEAVE_GROUP, LIST_GROUPS, OFFSET_COMMIT,
+    DELETE_GROUPS, DESCRIBE_GROUPS, FIND_COORDINATOR, HEARTBEAT, JOIN_GROUP, LEAVE_GROUP, LIST_GROUPS, OFFSET_COMMIT,
     OFFSET_DELETE, SYNC_GROUP,
 )
 
@@ -100,6 +100,9 @@ SCENARIOS = [
     scenario("joingroup.v0.empty-group-id", join(group="", version=0)),
     scenario("joingroup.session-timeout-too-low", join(session_ms=1000)),
     scenario("joingroup.session-timeout-too-high", join(session_ms=1_800_001)),
+    scenario("joingroup.negative-rebalance-timeout", step(JOIN_GROUP, 7, {
+        "group_id": "$g", "session_timeout_ms": 10000, "rebalance_timeout_ms": -3, "member_id": "",
+        "protocol_type": "consumer", "protocols": [{"name": "range", "metadata": b""}]})),
     scenario("joingroup.unknown-member-id", join(member="stranger")),
     scenario("joingroup.v3.unknown-member-id", join(member="stranger", version=3)),
     scenario("joingroup.empty-protocol-type", join(protocol_type="")),
