@@ -8,7 +8,7 @@ KAFKA_PORT ?= 9092
 # Apache Kafka, the reference (compat/reference/): fetched by Maven into build/.
 KAFKA := $(BIN)/python -m compat.reference.apache_kafka
 
-.PHONY: serve test unit compat lint bench clean kafka-fetch kafka test-kafka
+.PHONY: serve test unit compat differential lint bench clean kafka-fetch kafka test-kafka
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,14 +26,19 @@ serve: $(VENV)/.installed
 	$(BIN)/kgw serve --host 127.0.0.1 --port 9092 --data-dir ./data
 
 # tests/: unit, property and in-process server tests; compat/: real clients
-# against a live kgw.
-test: unit compat
+# against a live kgw; differential: kgw's answers against Apache Kafka's.
+test: unit compat differential
 
 unit: $(VENV)/.installed-test
 	$(BIN)/python -m pytest tests
 
 compat: $(VENV)/.installed-test
 	$(BIN)/python -m pytest compat
+
+# The same requests to kgw and to Apache Kafka, answers compared field by
+# field (compat/differential/README.md).
+differential: $(VENV)/.installed-test kafka-fetch
+	$(BIN)/python -m compat.differential
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check kgw protocol tests compat bench

@@ -303,7 +303,9 @@ class Connection:
             raise UnsupportedRequest(request.api_key, request.api_version, request.correlation_id)
         try:
             return await handler.fn(server.broker, request, self.context)
-        except trio.Cancelled:
+        except (trio.Cancelled, ProtocolError):
+            # A handler refuses a request it cannot serve as the codec
+            # refuses a frame: the connection closes with a logged reason.
             raise
         except Exception as exc:
             # A bug must cost one connection, never the server.

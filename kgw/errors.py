@@ -10,6 +10,14 @@ usual.  Any other exception is a bug, and costs the connection.
 """
 
 from protocol.error_codes import ErrorCode
+from protocol.errors import ProtocolError
+
+# Kafka's message for an error it reports with nothing more to say
+# (Errors.message()), where its answer carries one.
+DEFAULT_MESSAGES = {
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: "This server does not host this topic-partition.",
+    ErrorCode.UNKNOWN_TOPIC_ID: "This server does not host this topic ID.",
+}
 
 
 class KafkaError(Exception):
@@ -22,3 +30,9 @@ class KafkaError(Exception):
         super().__init__(f"{code.name}: {message}")
         self.code = code
         self.message = message
+
+
+class CloseConnection(ProtocolError):
+    """A request answered by closing its connection, as Kafka answers a
+    Produce with acks=0 that failed: the client has no other way to learn
+    of it, and refreshes its metadata when it reconnects."""

@@ -13,8 +13,6 @@ from .log.files import read_metadata, write_metadata
 IDS_FILE = "producer-ids.json"
 IDS_FILE_FORMAT = 1
 ID_BLOCK = 1000
-# Epochs are int16; Kafka bumps no further than this before a new id.
-MAX_EPOCH = 0x7FFF - 1
 
 
 class ProducerIds:
@@ -31,11 +29,3 @@ class ProducerIds:
         pid = self._next_id
         self._next_id += 1
         return pid
-
-    def init_producer(self, producer_id: int = -1, producer_epoch: int = -1) -> tuple[int, int]:
-        """InitProducerId for an idempotent producer: a fresh (id, epoch 0),
-        or, for a producer recovering from an error (KIP-360), its own id
-        with the epoch bumped."""
-        if 0 <= producer_id < self._next_id and 0 <= producer_epoch < MAX_EPOCH:
-            return producer_id, producer_epoch + 1
-        return self.new_producer_id(), 0

@@ -261,6 +261,20 @@ class ClientConnection:
             self._in_flight[correlation_id] = (api_key, api_version)
         return correlation_id, join_parts(out)
 
+    def send_raw(self, api_key: int, api_version: int, payload: bytes,
+                 answer_as: tuple[int, int] | None) -> tuple[int, bytes]:
+        """A request the codec does not declare (an unknown API key or
+        version), for tests of what a broker does with one: header v1, then
+        `payload` as given (which starts with the tag byte for a header v2).
+        Its response, if any, is decoded as `answer_as` (api key, version)."""
+        correlation_id = self._next_correlation_id
+        self._next_correlation_id = (correlation_id + 1) & 0x7FFFFFFF
+        frame = (_REQUEST_HEADER.pack(api_key, api_version, correlation_id)
+                 + p.write_nullable_string(self.client_id) + payload)
+        if answer_as is not None:
+            self._in_flight[correlation_id] = answer_as
+        return correlation_id, _SIZE.pack(len(frame)) + frame
+
     def next_response(self):
         """A decoded `Response`, `NEED_DATA`, or `CLOSED`."""
         frame = self._reader.next_frame()

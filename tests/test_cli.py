@@ -14,6 +14,10 @@ from protocol.connection import CLOSED, NEED_DATA, ClientConnection
 from protocol.messages import API_VERSIONS
 
 
+# Kafka refuses ApiVersions v3+ without a client software name and version (KIP-511).
+NAMED_API_VERSIONS = API_VERSIONS.Request(client_software_name="kgw-tests", client_software_version="1")
+
+
 def _serve(env):
     return subprocess.Popen([sys.executable, "-m", "kgw", "serve"], env={**os.environ, **env},
                             stderr=subprocess.PIPE, text=True)
@@ -34,7 +38,7 @@ def _ready_address(proc):
 def _api_versions(address):
     client = ClientConnection()
     with socket.create_connection(address, timeout=10) as sock:
-        _, data = client.send_request(API_VERSIONS.key, 3, API_VERSIONS.Request())
+        _, data = client.send_request(API_VERSIONS.key, 3, NAMED_API_VERSIONS)
         sock.sendall(data)
         while True:
             response = client.next_response()

@@ -522,6 +522,31 @@ def test_client_reads_an_unsupported_version_answer_as_v0():
     assert client.next_response() is NEED_DATA
 
 
+def test_a_raw_request_is_framed_as_given_and_answered_as_told():
+    client = ClientConnection(client_id="future")
+    client._next_correlation_id = 42
+    cid, data = client.send_raw(18, 7, b"\x00\x07future\x04v99\x00", answer_as=(18, 0))
+    assert cid == 42
+    assert data == _unknown_api_versions_request()
+    # The server reads it as the request of a newer client it is.
+    server = ServerConnection()
+    server.receive_data(data)
+    assert server.next_request().version_supported is False
+    client.receive_data(bytes.fromhex("00000010") + struct.pack(">i", cid) + bytes.fromhex(
+        "0023" "00000001" "0012" "0000" "0004"))
+    response = client.next_response()
+    assert (response.api_key, response.api_version, response.body.error_code) == (18, 0, 35)
+
+
+def test_a_raw_request_without_an_answer_leaves_nothing_in_flight():
+    client = ClientConnection()
+    cid, data = client.send_raw(9999, 0, b"", answer_as=None)
+    assert data == struct.pack(">ihhih", 13, 9999, 0, cid, 3) + b"kgw"
+    client.receive_data(struct.pack(">ii", 4, cid))
+    with pytest.raises(DecodeError):
+        client.next_response()
+
+
 @pytest.mark.parametrize("name", ["api_versions_v3", "metadata_v12_null", "produce_v9", "fetch_v16",
                                   "metadata_v1_null", "produce_v3", "fetch_v4"])
 def test_request_response_round_trip_through_both_sides(name):

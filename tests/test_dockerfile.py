@@ -32,6 +32,10 @@ from compat.harness import READY
 from protocol.connection import NEED_DATA, ClientConnection
 from protocol.messages import API_VERSIONS, METADATA
 
+# Kafka refuses ApiVersions v3+ without a client software name and version (KIP-511).
+NAMED_API_VERSIONS = API_VERSIONS.Request(client_software_name="kgw-tests", client_software_version="1")
+
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -182,7 +186,7 @@ def _ask(port: int):
     client = ClientConnection("docker-test")
     answers = []
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        for api, version, body in ((API_VERSIONS, 3, API_VERSIONS.Request()),
+        for api, version, body in ((API_VERSIONS, 3, NAMED_API_VERSIONS),
                                    (METADATA, 12, METADATA.Request(topics=None))):
             sock.sendall(client.send_request(api.key, version, body)[1])
             while (response := client.next_response()) is NEED_DATA:

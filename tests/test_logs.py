@@ -13,6 +13,10 @@ from protocol.connection import NEED_DATA, ClientConnection
 from protocol.messages import API_VERSIONS, METADATA
 
 
+# Kafka refuses ApiVersions v3+ without a client software name and version (KIP-511).
+NAMED_API_VERSIONS = API_VERSIONS.Request(client_software_name="kgw-tests", client_software_version="1")
+
+
 def _json_lines(proc, until):
     """Parse stderr lines (each must be one JSON object) up to the first matching `until`."""
     lines = []
@@ -47,7 +51,7 @@ def test_json_lines_carry_connection_events_errors_and_summaries(tmp_path):
 
         client = ClientConnection("json-test")
         with socket.create_connection(("127.0.0.1", port)) as sock:
-            assert _call(sock, client, API_VERSIONS, 3, API_VERSIONS.Request()).error_code == 0
+            assert _call(sock, client, API_VERSIONS, 3, NAMED_API_VERSIONS).error_code == 0
             Topic = METADATA.Request.MetadataRequestTopic
             _call(sock, client, METADATA, 12, METADATA.Request(
                 topics=[Topic(name="missing")], allow_auto_topic_creation=False))

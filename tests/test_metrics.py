@@ -16,6 +16,10 @@ from .server_harness import Client, running_server
 from .test_server import create, fetch, produce, records
 
 
+# Kafka refuses ApiVersions v3+ without a client software name and version (KIP-511).
+NAMED_API_VERSIONS = API_VERSIONS.Request(client_software_name="kgw-tests", client_software_version="1")
+
+
 async def scrape(server, path="/metrics") -> dict:
     """{(sample name, sorted labels): value} of one scrape."""
     host, port = server.metrics_address
@@ -63,7 +67,7 @@ async def test_counters_histograms_sizes_and_lag_after_traffic(tmp_path):
         assert [p.error_code for t in committed.topics for p in t.partitions] == [0, 0]
         # The server counts a request just after writing its response; the
         # answer to a later request on the connection proves it has.
-        await client.call(API_VERSIONS, 3, API_VERSIONS.Request())
+        await client.call(API_VERSIONS, 3, NAMED_API_VERSIONS)
         samples = await scrape(server)
         await client.aclose()
 
@@ -107,7 +111,7 @@ async def test_connections_are_counted_as_they_close(tmp_path):
     async with running_server(tmp_path, metrics_port=0) as server:
         clients = [await Client.connect(server) for _ in range(3)]
         for client in clients:
-            await client.call(API_VERSIONS, 3, API_VERSIONS.Request())
+            await client.call(API_VERSIONS, 3, NAMED_API_VERSIONS)
         await clients[0].aclose()
         # The broker notices the close when it next reads the connection;
         # nothing a client sees says when that is, so wait for the count.

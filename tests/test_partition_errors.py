@@ -86,7 +86,8 @@ async def test_produce_whose_fsync_fails(tmp_path, monkeypatch):
         parts = body.responses[0].partition_responses
         assert codes(parts) == [ErrorCode.NONE, BROKEN]
         assert parts[0].base_offset == 0 and parts[1].base_offset == -1
-        assert "fsync" in parts[1].error_message
+        # No message, as Kafka answers a storage error; kgw's log says what failed.
+        assert parts[1].error_message is None
         await still_answers(client)
 
 
@@ -177,7 +178,9 @@ async def test_describe_producers(tmp_path):
         request = DESCRIBE_PRODUCERS.Request(topics=[Topic(name="t", partition_indexes=[0, 1])])
         parts = (await client.call(DESCRIBE_PRODUCERS, 0, request)).topics[0].partitions
         assert codes(parts) == [ErrorCode.NONE, BROKEN]
-        assert parts[1].error_message == "a test took it offline"
+        # The code alone, as Kafka's ReplicaManager.activeProducerState
+        # answers a partition it cannot serve; kgw's log says why.
+        assert parts[1].error_message is None
         await still_answers(client)
 
 

@@ -93,8 +93,9 @@ class GroupCoordinator:
         group = self.groups.get(group_id)
         if group is None:
             if generation_id >= 0:
-                # A member of a group kgw no longer knows, e.g. after a restart.
-                return [ErrorCode.ILLEGAL_GENERATION] * len(offsets)
+                # A member of a group kgw no longer knows, e.g. after a
+                # restart (OffsetCommit before v9 says ILLEGAL_GENERATION).
+                return [ErrorCode.GROUP_ID_NOT_FOUND] * len(offsets)
             group = self.groups[group_id] = Group(group_id, self.now_ms())
         error = self._membership.validate_commit(group, generation_id, member_id, group_instance_id)
         if error is not None:
@@ -120,6 +121,10 @@ class GroupCoordinator:
         checked against the group's generation, as in Kafka."""
         group = self.groups.get(group_id)
         if group is None:
+            if generation_id >= 0:
+                # Kafka's validateTransactionalOffsetCommit: a generation of
+                # a group it does not know.
+                return [ErrorCode.ILLEGAL_GENERATION] * len(offsets)
             group = self.groups[group_id] = Group(group_id, self.now_ms())
         if generation_id >= 0 or member_id or group_instance_id is not None:
             error = self._membership.validate_commit(group, generation_id, member_id,

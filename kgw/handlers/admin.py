@@ -3,18 +3,30 @@ CreatePartitions 0-3 and DeleteRecords 0-2."""
 
 import functools
 import logging
+from collections import Counter
 
 from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS, DELETE_TOPICS
+from protocol.primitives import NULL_UUID
 
 from ..broker import Broker
-from ..errors import KafkaError
+from ..errors import DEFAULT_MESSAGES, KafkaError
 from ..log import LogError
 from . import RequestContext, handles
 from .results import each_answered
 
 log = logging.getLogger("kgw.admin")
+
+# Kafka's controller answers a topic named twice in one request once, with
+# INVALID_REQUEST, and acts on neither.
+DUPLICATE = "Duplicate topic name."
+
+
+def _repeated(names) -> list[str]:
+    """The names given more than once, in order of first appearance."""
+    counts = Counter(names)
+    return [name for name, count in counts.items() if count > 1]
 
 def _replication_error(wanted) -> tuple[ErrorCode, str] | None:
     """kgw is one node: a replica must be node 0, and one replica is all.
@@ -43,16 +55,19 @@ def _replication_error(wanted) -> tuple[ErrorCode, str] | None:
 async def create_topics(broker: Broker, request: Request, context: RequestContext):
     Result = CREATE_TOPICS.Response.CreatableTopicResult
     body = request.body
+    if body.timeout_ms < 0:
+        # The deadline passed before Kafka's controller got to the request,
+        # which it answers REQUEST_TIMED_OUT without acting on it.
+        return CREATE_TOPICS.Response(throttle_time_ms=0, topics=[
+            Result(name=name, error_code=ErrorCode.REQUEST_TIMED_OUT, error_message=None)
+            for name in dict.fromkeys(t.name for t in body.topics)])
     results = []
-    seen = set()
+    duplicates = _repeated(t.name for t in body.topics)
     for wanted in body.topics:
+        if wanted.name in duplicates:
+            continue
         result = Result(name=wanted.name, error_message=None)
         results.append(result)
-        if wanted.name in seen:
-            result.error_code = ErrorCode.INVALID_REQUEST
-            result.error_message = f"Create topic request for {wanted.name} appears more than once."
-            continue
-        seen.add(wanted.name)
         problem = _replication_error(wanted)
         if problem:
             result.error_code, result.error_message = problem
@@ -80,32 +95,72 @@ async def create_topics(broker: Broker, request: Request, context: RequestContex
                 name=entry.name, value=entry.value, read_only=entry.read_only,
                 config_source=entry.source, is_sensitive=entry.sensitive)
             for entry in topic.describe_configs()]
+    results += [Result(name=name, error_code=ErrorCode.INVALID_REQUEST, error_message=DUPLICATE)
+                for name in duplicates]
     return CREATE_TOPICS.Response(throttle_time_ms=0, topics=results)
 
 
 @handles(DELETE_TOPICS)
 async def delete_topics(broker: Broker, request: Request, context: RequestContext):
+    """Kafka's ControllerApis.deleteTopics: a topic named twice, or by both
+    name and id, or by neither, is refused with INVALID_REQUEST and left
+    alone; every error carries Kafka's message (v5+)."""
     Result = DELETE_TOPICS.Response.DeletableTopicResult
     body = request.body
     if request.api_version >= 6:
         wanted = [(t.name, t.topic_id) for t in body.topics]
     else:
-        wanted = [(name, None) for name in body.topic_names]
+        wanted = [(name, NULL_UUID) for name in body.topic_names]
+    if body.timeout_ms < 0:
+        # As for CreateTopics: a deadline already past.
+        return DELETE_TOPICS.Response(throttle_time_ms=0, responses=[
+            Result(name=name, topic_id=topic_id, error_code=ErrorCode.REQUEST_TIMED_OUT, error_message=None)
+            for name, topic_id in dict.fromkeys(wanted)])
     results = []
+
+    def refuse(name, topic_id, code: ErrorCode, message: str) -> None:
+        results.append(Result(name=name, topic_id=topic_id, error_code=code, error_message=message))
+
+    names = Counter(name for name, topic_id in wanted if name is not None and topic_id == NULL_UUID)
+    ids = Counter(topic_id for name, topic_id in wanted if name is None and topic_id != NULL_UUID)
     for name, topic_id in wanted:
-        if name is None:
-            topic = broker.log.topic_by_id(topic_id)
-            missing = ErrorCode.UNKNOWN_TOPIC_ID
-        else:
-            topic = broker.log.topic(name)
-            missing = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        if topic is None:
-            results.append(Result(name=name, topic_id=topic_id, error_code=missing))
+        if name is None and topic_id == NULL_UUID:
+            refuse(None, NULL_UUID, ErrorCode.INVALID_REQUEST, "Neither topic name nor id were specified.")
+        elif name is not None and topic_id != NULL_UUID:
+            refuse(name, topic_id, ErrorCode.INVALID_REQUEST, "You may not specify both topic name and topic id.")
+    twice_ids = {topic_id for topic_id, count in ids.items() if count > 1}
+    for name in _repeated(name for name, topic_id in wanted if name is not None and topic_id == NULL_UUID):
+        refuse(name, NULL_UUID, ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
+    for topic_id in twice_ids:
+        refuse(None, topic_id, ErrorCode.INVALID_REQUEST, "Duplicate topic id.")
+    doomed: dict = {}
+    for topic_id in ids:
+        if topic_id in twice_ids:
             continue
-        broker.log.delete_topic(topic.name)
-        broker.groups.forget_topic(topic.name)
-        log.info("deleted topic %s", topic.name)
-        results.append(Result(name=topic.name, topic_id=topic.topic_id, error_code=ErrorCode.NONE))
+        topic = broker.log.topic_by_id(topic_id)
+        if topic is None:
+            refuse(None, topic_id, ErrorCode.UNKNOWN_TOPIC_ID, DEFAULT_MESSAGES[ErrorCode.UNKNOWN_TOPIC_ID])
+        else:
+            doomed[topic.topic_id] = topic.name
+    for name, count in names.items():
+        if count > 1:
+            continue
+        topic = broker.log.topic(name)
+        if topic is None:
+            refuse(name, NULL_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                   DEFAULT_MESSAGES[ErrorCode.UNKNOWN_TOPIC_OR_PARTITION])
+        elif topic.topic_id in doomed or topic.topic_id in twice_ids:
+            doomed.pop(topic.topic_id, None)
+            twice_ids.add(topic.topic_id)
+            refuse(name, topic.topic_id, ErrorCode.INVALID_REQUEST,
+                   "The provided topic name maps to an ID that was already supplied.")
+        else:
+            doomed[topic.topic_id] = name
+    for topic_id, name in doomed.items():
+        broker.log.delete_topic(name)
+        broker.groups.forget_topic(name)
+        log.info("deleted topic %s", name)
+        results.append(Result(name=name, topic_id=topic_id, error_code=ErrorCode.NONE, error_message=None))
     return DELETE_TOPICS.Response(throttle_time_ms=0, responses=results)
 
 
@@ -113,8 +168,16 @@ async def delete_topics(broker: Broker, request: Request, context: RequestContex
 async def create_partitions(broker: Broker, request: Request, context: RequestContext):
     Result = CREATE_PARTITIONS.Response.CreatePartitionsTopicResult
     body = request.body
+    if body.timeout_ms < 0:
+        # As for CreateTopics: a deadline already past.
+        return CREATE_PARTITIONS.Response(throttle_time_ms=0, results=[
+            Result(name=name, error_code=ErrorCode.REQUEST_TIMED_OUT, error_message=None)
+            for name in dict.fromkeys(t.name for t in body.topics)])
     results = []
+    duplicates = _repeated(t.name for t in body.topics)
     for wanted in body.topics:
+        if wanted.name in duplicates:
+            continue
         result = Result(name=wanted.name, error_code=ErrorCode.NONE)
         results.append(result)
         if wanted.assignments and any(a.broker_ids != [0] for a in wanted.assignments):
@@ -142,6 +205,8 @@ async def create_partitions(broker: Broker, request: Request, context: RequestCo
             broker.log.create_partitions(wanted.name, wanted.count)
         except LogError as exc:
             result.error_code, result.error_message = exc.code, exc.message
+    results += [Result(name=name, error_code=ErrorCode.INVALID_REQUEST, error_message=DUPLICATE)
+                for name in duplicates]
     return CREATE_PARTITIONS.Response(throttle_time_ms=0, results=results)
 
 

@@ -37,19 +37,26 @@ PartitionResult = TopicResult.PartitionData
 AbortedTransaction = PartitionResult.AbortedTransaction
 
 READ_COMMITTED = 1
-# Kafka's FetchRequest.INVALID_SESSION_ID and the epochs a session-less
-# client may send (0 opens a session, -1 asks for none).
+ISOLATION_LEVELS = (0, READ_COMMITTED)
+# Kafka's FetchRequest.INVALID_SESSION_ID and the epochs of a full fetch
+# (0 opens a session, -1 asks for none), which kgw answers sessionless.
 NO_SESSION = 0
 SESSIONLESS_EPOCHS = (0, -1)
+# The first version with the epoch of the last batch fetched (KIP-595).
+FIRST_WITH_LAST_FETCHED_EPOCH = 12
 
 
 @handles(FETCH)
 async def fetch(broker: Broker, request: Request, context: RequestContext):
     body = request.body
-    if body.session_id != NO_SESSION:
-        return _top_level_error(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
+    if body.isolation_level not in ISOLATION_LEVELS:
+        # Kafka cannot read the isolation level and fails the request: its
+        # error answer names every partition, each UNKNOWN_SERVER_ERROR.
+        return _error_response(body, ErrorCode.UNKNOWN_SERVER_ERROR)
     if body.session_epoch not in SESSIONLESS_EPOCHS:
-        return _top_level_error(ErrorCode.INVALID_FETCH_SESSION_EPOCH)
+        # An incremental fetch, in a session kgw never opened (it answers
+        # every full fetch sessionless, whatever session it names).
+        return _top_level_error(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
     deadline = trio.current_time() + max(body.max_wait_ms, 0) / 1000
     read = _Read(broker, request)
     if _enough(read, deadline):
@@ -79,6 +86,30 @@ def _enough(read: "_Read", deadline: float) -> bool:
             or trio.current_time() >= deadline)
 
 
+def _diverging_epoch(partition_log, p):
+    """Kafka's check of a consumer's last fetched epoch (Partition.readRecords):
+    an epoch the partition never had, or an offset before its start, is out
+    of range; an offset beyond the end of that epoch diverges, and the
+    consumer is told where the epoch ended instead of given records."""
+    end = partition_log.epoch_end_offset(p.last_fetched_epoch)
+    if end is None or p.fetch_offset < partition_log.log_start_offset:
+        raise KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE,
+                         f"offset {p.fetch_offset} in leader epoch {p.last_fetched_epoch} is out of range")
+    if end < p.fetch_offset:
+        return PartitionResult.EpochEndOffset(epoch=p.last_fetched_epoch, end_offset=end)
+    return None
+
+
+def _error_response(body, code: ErrorCode):
+    """Kafka's FetchRequest.getErrorResponse: the request's error on every partition."""
+    response = _top_level_error(code)
+    response.responses = [TopicResult(topic=t.topic, topic_id=t.topic_id, partitions=[
+        PartitionResult(partition_index=p.partition, error_code=code, high_watermark=-1, last_stable_offset=-1,
+                        log_start_offset=-1, aborted_transactions=[], preferred_read_replica=-1, records=b"")
+        for p in t.partitions]) for t in body.topics]
+    return response
+
+
 def _top_level_error(code: ErrorCode):
     return Response(throttle_time_ms=0, error_code=code, session_id=NO_SESSION, responses=[])
 
@@ -89,6 +120,7 @@ class _Read:
     def __init__(self, broker, request):
         body = request.body
         self.broker = broker
+        self.version = request.api_version
         self.by_id = request.api_version >= 13
         self.min_bytes = body.min_bytes
         self.committed = body.isolation_level == READ_COMMITTED
@@ -118,20 +150,34 @@ class _Read:
             raise KafkaError(ErrorCode.UNKNOWN_TOPIC_ID, "unknown topic id")
         partition_log = self.broker.log.serving(topic.name if topic else "", p.partition)
         self.keys.append((topic.name, p.partition))
-        # The offsets first: a read that fails still reports them.
         result.high_watermark = partition_log.high_watermark
         result.log_start_offset = partition_log.log_start_offset
         result.last_stable_offset = stable = partition_log.last_stable_offset
         limit = min(p.partition_max_bytes, self.remaining)
-        if limit <= 0 and self.size:
-            return result
         try:
+            if limit < 0:
+                # Kafka's log read refuses a negative size (an
+                # IllegalArgumentException, so UNKNOWN_SERVER_ERROR).
+                raise KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, f"invalid read size {limit}")
+            if p.current_leader_epoch >= 0:
+                partition_log.check_leader_epoch(p.current_leader_epoch)
+            if self.version >= FIRST_WITH_LAST_FETCHED_EPOCH and p.last_fetched_epoch >= 0:
+                diverging = _diverging_epoch(partition_log, p)
+                if diverging is not None:
+                    result.diverging_epoch = diverging
+                    result.aborted_transactions = None
+                    return result
+            if limit <= 0 and self.size:
+                return result
             read = partition_log.read(p.fetch_offset, max(limit, 1),
                                       max_offset=stable if self.committed else None)
         except KafkaError as exc:
+            # Kafka's read that fails (an offset out of range) reports no
+            # offsets and no aborted transactions (createLogReadResult).
             self.errors = True
-            result.error_code = exc.code
-            return result
+            return PartitionResult(partition_index=p.partition, error_code=exc.code, high_watermark=-1,
+                                   last_stable_offset=-1, log_start_offset=-1, aborted_transactions=None,
+                                   preferred_read_replica=-1, records=b"")
         result.high_watermark = read.high_watermark
         result.log_start_offset = read.log_start_offset
         records = read.records
@@ -151,8 +197,10 @@ class _Read:
         return result
 
     def _failed(self, p, error: KafkaError):
+        # A partition Kafka refuses before reading (unknown topic or
+        # partition) is answered with FetchResponse.partitionResponse, whose
+        # aborted transactions are an empty list, not null.
         self.errors = True
         return PartitionResult(partition_index=p.partition, error_code=error.code,
                                high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,
-                               aborted_transactions=[] if self.committed else None,
-                               preferred_read_replica=-1, records=b"")
+                               aborted_transactions=[], preferred_read_replica=-1, records=b"")

@@ -13,6 +13,7 @@ from . import RequestContext, handles
 # DescribeCluster's EndpointType (KIP-919).
 BROKER_ENDPOINT = 1
 CONTROLLER_ENDPOINT = 2
+FIRST_BY_TOPIC_ID = 12
 
 Response = METADATA.Response
 Topic = Response.MetadataResponseTopic
@@ -53,6 +54,13 @@ async def metadata(broker: Broker, request: Request, context: RequestContext):
     # Before v4 there was no flag and every Metadata request could create.
     allow_create = body.allow_auto_topic_creation if request.api_version >= 4 else True
     include_ops = body.include_topic_authorized_operations
+    if request.api_version < FIRST_BY_TOPIC_ID and body.topics and any(
+            t.name is None or t.topic_id != NULL_UUID for t in body.topics):
+        # v10-11 carry topic ids but Kafka serves lookups by id only from
+        # v12: it refuses the request, each topic with INVALID_REQUEST and
+        # no broker named (MetadataRequest.getErrorResponse).
+        return Response(throttle_time_ms=0, brokers=[], cluster_id=None, controller_id=-1, topics=[
+            _error_topic(ErrorCode.INVALID_REQUEST, t.name or "", t.topic_id) for t in body.topics])
     if body.topics is None or (request.api_version == 0 and not body.topics):
         # Null asks for every topic; so does an empty list in v0.
         topics = [topic_metadata(broker, t, include_ops) for t in broker.log.topics()]

@@ -16,6 +16,9 @@ from ..broker import Broker
 from ..groups import OffsetCommit
 from . import RequestContext, handles
 
+# The first OffsetCommit version that answers GROUP_ID_NOT_FOUND.
+GROUP_ID_NOT_FOUND_SINCE = 9
+
 
 @handles(OFFSET_COMMIT)
 async def offset_commit(broker: Broker, request: Request, context: RequestContext):
@@ -31,6 +34,11 @@ async def offset_commit(broker: Broker, request: Request, context: RequestContex
     committed = await broker.groups.commit_offsets(
         body.group_id, body.generation_id_or_member_epoch, body.member_id, body.group_instance_id,
         entries, body.retention_time_ms) if entries else []
+    if request.api_version < GROUP_ID_NOT_FOUND_SINCE:
+        # Kafka keeps ILLEGAL_GENERATION for a member of an unknown group
+        # before v9, which older clients understand.
+        committed = [ErrorCode.ILLEGAL_GENERATION if e == ErrorCode.GROUP_ID_NOT_FOUND else e
+                     for e in committed]
     errors = iter(committed)
     Topic = OFFSET_COMMIT.Response.OffsetCommitResponseTopic
     Partition = Topic.OffsetCommitResponsePartition

@@ -20,7 +20,8 @@ from protocol.messages import (
     INIT_PRODUCER_ID, LIST_TRANSACTIONS, TXN_OFFSET_COMMIT, WRITE_TXN_MARKERS,
 )
 
-from ..errors import KafkaError
+from ..errors import DEFAULT_MESSAGES, KafkaError
+from ..log.topic import check_topic_name
 from ..groups import OffsetCommit
 from ..transactions import TransactionError
 from ..broker import Broker
@@ -146,10 +147,14 @@ async def describe_transactions(broker: Broker, request: Request, context: Reque
     for transactional_id in request.body.transactional_ids:
         txn = broker.transactions.transactions.get(transactional_id)
         if txn is None:
-            states.append(State(error_code=ErrorCode.TRANSACTIONAL_ID_NOT_FOUND,
+            # Kafka's coordinator refuses an empty id outright.
+            # The other fields keep the defaults of Kafka's message, 0 for
+            # the producer id and epoch.
+            states.append(State(error_code=ErrorCode.TRANSACTIONAL_ID_NOT_FOUND if transactional_id
+                                else ErrorCode.INVALID_REQUEST,
                                 transactional_id=transactional_id, transaction_state="",
                                 transaction_timeout_ms=0, transaction_start_time_ms=-1,
-                                producer_id=-1, producer_epoch=-1, topics=[]))
+                                producer_id=0, producer_epoch=0, topics=[]))
             continue
         by_topic: dict[str, list[int]] = {}
         for topic, partition in sorted(txn.partitions):
@@ -169,6 +174,7 @@ async def describe_producers(broker: Broker, request: Request, context: RequestC
     Partition = Topic.PartitionResponse
 
     def answer(topic: str, index: int):
+        check_topic_name(topic)
         partition_log = broker.log.serving(topic, index)
         return Partition(partition_index=index, error_code=ErrorCode.NONE, error_message=None,
                          active_producers=[Partition.ProducerState(
@@ -178,13 +184,21 @@ async def describe_producers(broker: Broker, request: Request, context: RequestC
                              current_txn_start_offset=entry.txn_first_offset)
                              for pid, entry in sorted(partition_log.producers().items())])
 
-    def failed(index: int, error: KafkaError):
-        return Partition(partition_index=index, error_code=error.code, error_message=error.message,
+    def failed(topic: str, index: int, error: KafkaError):
+        # Kafka refuses a topic it does not know (or whose name is invalid)
+        # with the error's message, but a partition of a topic it knows
+        # with the code alone (ReplicaManager.activeProducerState).
+        if broker.log.topic(topic) is not None:
+            message = None
+        else:
+            message = DEFAULT_MESSAGES.get(error.code, error.message)
+        return Partition(partition_index=index, error_code=error.code, error_message=message,
                          active_producers=[])
 
     return DESCRIBE_PRODUCERS.Response(throttle_time_ms=0, topics=[
         Topic(name=wanted.name, partitions=each_answered(
-            wanted.partition_indexes, functools.partial(answer, wanted.name), failed))
+            wanted.partition_indexes, functools.partial(answer, wanted.name),
+            functools.partial(failed, wanted.name)))
         for wanted in request.body.topics])
 
 

@@ -9,20 +9,11 @@ class LogError(KafkaError):
     error."""
 
 
-class RecordErrors(LogError):
-    """Records of a batch that Kafka's LogValidator refuses one by one
-    (its RecordValidationException): the batch is not written, and Produce
-    names each refused record by its index in the batch."""
+class RecordValidationError(LogError):
+    """Records refused one by one, as Kafka's LogValidator refuses them
+    (RecordValidationException): `record_errors` holds (index of the record
+    in its batch, why) for each, which Produce reports with the message."""
 
-    # Kafka spells out only the first few in the partition's error message.
-    SHOWN = 3
-
-    def __init__(self, code, errors: list[tuple[int, str]], log_start_offset: int):
-        shown = ", ".join(f"RecordError(batchIndex={index}, message='{message}')"
-                          for index, message in errors[:self.SHOWN])
-        super().__init__(code, f"One or more records have been rejected due to {len(errors)} record "
-                               f"errors in total, and only showing the first three errors at most: "
-                               f"[{shown}]")
-        self.errors = errors
-        # Kafka answers these with the partition's log start offset.
-        self.log_start_offset = log_start_offset
+    def __init__(self, code, message: str, record_errors: list[tuple[int, str]]):
+        super().__init__(code, message)
+        self.record_errors = record_errors

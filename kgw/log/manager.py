@@ -39,7 +39,7 @@ from .recovery import LOG_START_OFFSET_FILE
 from .retention import enforce_retention
 from .segment import LOG_SUFFIX, parse_stem
 from .topic import (
-    META_DIR, Topic, check_partition_count, check_topic_name, collision_key, read_meta,
+    KAFKA_INTERNAL_TOPICS, META_DIR, Topic, check_partition_count, check_topic_name, collision_key, read_meta,
 )
 
 log = logging.getLogger("kgw.log")
@@ -288,7 +288,7 @@ class LogManager:
                      *, validate_only: bool = False) -> Topic:
         """Create a topic (`num_partitions` -1: the broker default, as KIP-464 has it)."""
         check_topic_name(name)
-        if name in self._topics:
+        if name in self._topics or name in KAFKA_INTERNAL_TOPICS:
             raise LogError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
         key = collision_key(name)
         for other in self._topics:

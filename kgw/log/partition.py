@@ -209,6 +209,24 @@ class PartitionLog:
     def segment_count(self) -> int:
         return len(self._segments)
 
+    def check_leader_epoch(self, epoch: int) -> None:
+        """Kafka's localLogWithEpochOrThrow: a client naming the leader
+        epoch it knows (KIP-320) learns whether it is behind this
+        partition's (FENCED_LEADER_EPOCH) or ahead of it
+        (UNKNOWN_LEADER_EPOCH). Raises LogError."""
+        if epoch < self.leader_epoch:
+            raise LogError(ErrorCode.FENCED_LEADER_EPOCH,
+                           f"leader epoch {epoch} is older than the current {self.leader_epoch}")
+        if epoch > self.leader_epoch:
+            raise LogError(ErrorCode.UNKNOWN_LEADER_EPOCH,
+                           f"leader epoch {epoch} is newer than the current {self.leader_epoch}")
+
+    def epoch_end_offset(self, epoch: int) -> int | None:
+        """The offset after the last one written in leader epoch `epoch`
+        (Kafka's lastOffsetForLeaderEpoch), None for an epoch this
+        partition never had: its only one is its current one."""
+        return self.log_end_offset if epoch == self.leader_epoch else None
+
     def ensure_available(self) -> None:
         """LogError unless the partition serves: deleted or offline partitions do not."""
         if self._deleted:
@@ -256,7 +274,7 @@ class PartitionLog:
         headers = validate_records(view, config, now, client)
         if config.compact_policy and origin is not AppendOrigin.REPLICATION:
             # Kafka's LogValidator checks what a leader appends, not what it copies.
-            check_keys(view, headers, f"{self.topic.name}-{self.index}", self.log_start_offset)
+            check_keys(view, headers, f"{self.topic.name}-{self.index}")
         # compression.type=producer (codec None) stores batches as they came.
         if (config.codec is not None and origin is not AppendOrigin.REPLICATION
                 and needs_recompression(headers, config)):
@@ -335,7 +353,9 @@ class PartitionLog:
         for header in headers:
             duplicate = state.check(header, origin, markers.get(header.position))
             if duplicate is not None:
-                return AppendResult(duplicate.first_offset, duplicate.last_offset, -1,
+                # Kafka answers a retry with the batch's timestamp as its
+                # append time, whatever the topic's timestamp type.
+                return AppendResult(duplicate.first_offset, duplicate.last_offset, duplicate.timestamp,
                                     self.log_start_offset, duplicate=True)
         return None
 

@@ -29,8 +29,17 @@ if TYPE_CHECKING:
 META_FORMAT_VERSION = 1
 META_DIR = "topics"
 MAX_NAME_LENGTH = 249
+# Kafka's controller writes one record per partition and no more than
+# 10,000 records per operation (QuorumController.MAX_RECORDS_PER_USER_OP).
 MAX_PARTITIONS = 10_000
 _LEGAL_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+
+
+# Kafka's internal topics, which exist on every Kafka that has served a
+# group or a transaction. kgw keeps offsets and transaction state in
+# stores of its own, but a topic of these names would pass for them, so
+# creating one is refused as Kafka refuses it: the topic already exists.
+KAFKA_INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 
 
 def check_topic_name(name: str) -> None:
@@ -54,9 +63,14 @@ def collision_key(name: str) -> str:
 
 
 def check_partition_count(count: int) -> None:
-    if not 1 <= count <= MAX_PARTITIONS:
+    """Kafka's controller: at least one partition (INVALID_PARTITIONS), and
+    not so many that one operation would write more metadata records than
+    it takes (POLICY_VIOLATION)."""
+    if count < 1:
         raise LogError(ErrorCode.INVALID_PARTITIONS,
-                       f"Number of partitions must be between 1 and {MAX_PARTITIONS}, not {count}")
+                       f"Number of partitions must be at least 1, not {count}")
+    if count > MAX_PARTITIONS:
+        raise LogError(ErrorCode.POLICY_VIOLATION, "Unable to perform excessively large batch operation.")
 
 
 class Topic:

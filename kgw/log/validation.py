@@ -1,13 +1,16 @@
 """Checking a Produce partition's records before anything is written.
 
-Headers and CRCs only: records are decoded solely when a topic sets
-`message.timestamp.before.max.ms`, whose check needs every record's
-timestamp.  The checks and their error codes follow Kafka's
+Headers and CRCs only, unless the timestamp checks cannot be settled by a
+batch's header (a topic that sets `message.timestamp.before.max.ms`, a
+batch whose newest timestamp is too new, one a client marked
+LogAppendTime): then its records are decoded to name each one at fault.
+The checks and their error codes follow Kafka's
 UnifiedLog.analyzeAndValidateRecords and LogValidator: framing and CRC
 problems are CORRUPT_MESSAGE, an old message format
 UNSUPPORTED_FOR_MESSAGE_FORMAT, inconsistent counts, control batches or
 sequence numbers from a client INVALID_RECORD, an oversized batch
-MESSAGE_TOO_LARGE, a timestamp out of bounds INVALID_TIMESTAMP.
+MESSAGE_TOO_LARGE, a timestamp out of bounds INVALID_TIMESTAMP with the
+records at fault (RecordValidationError).
 """
 
 import struct
@@ -18,11 +21,11 @@ from protocol.errors import DecodeError
 from protocol.error_codes import ErrorCode
 from protocol.records import (
     ATTRIBUTES_OFFSET, CONTROL_MASK, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET, MAGIC_V2,
-    MIN_BATCH_LENGTH, RecordBatch,
+    MIN_BATCH_LENGTH, TIMESTAMP_TYPE_MASK, RecordBatch,
 )
 
 from .config import INT64_MAX, LogConfig
-from .errors import LogError, RecordErrors
+from .errors import LogError, RecordValidationError
 from .scan import BatchHeader, parse_header
 
 _I32 = struct.Struct(">i")
@@ -95,30 +98,48 @@ def _check_batch(view: memoryview, header: BatchHeader, config: LogConfig, now_m
             raise LogError(ErrorCode.INVALID_RECORD,
                            f"invalid sequence number {header.base_sequence} with producer id "
                            f"{header.producer_id}")
-    if not config.log_append_time:
-        _check_timestamps(view, header, config, now_ms)
+    _check_timestamps(view, header, config, now_ms, client)
 
 
-def _check_timestamps(view: memoryview, header: BatchHeader, config: LogConfig,
-                      now_ms: int) -> None:
-    """Kafka's KIP-937 bounds on CreateTime timestamps (-1, "none", is exempt)."""
-    latest = now_ms + config.timestamp_after_max_ms
-    if header.max_timestamp > latest:
-        raise _bad_timestamp(header.max_timestamp, now_ms, config)
-    if config.timestamp_before_max_ms == INT64_MAX:
-        return
+def _check_timestamps(view: memoryview, header: BatchHeader, config: LogConfig, now_ms: int,
+                      client: bool) -> None:
+    """Kafka's LogValidator.validateTimestamp, record by record: on a
+    CreateTime topic a timestamp must lie within KIP-937's bounds (-1,
+    "none", is exempt); otherwise a client may not have marked its batch
+    LogAppendTime. Each offending record is named, as Kafka names them."""
+    claims_append_time = client and bool(header.attributes & TIMESTAMP_TYPE_MASK)
+    unbounded = config.timestamp_before_max_ms == INT64_MAX
     earliest = now_ms - config.timestamp_before_max_ms
+    latest = now_ms + config.timestamp_after_max_ms
+
+    def problem(record) -> str | None:
+        if config.log_append_time or record.timestamp == -1:
+            if claims_append_time:
+                return (f"Invalid timestamp type in message with offset {record.offset}. Producer "
+                        "should not set timestamp type to LogAppendTime.")
+            return None
+        if (not unbounded and record.timestamp < earliest) or record.timestamp > latest:
+            return (f"Timestamp {record.timestamp} of message with offset {record.offset} is out of "
+                    f"range. The timestamp should be within [{earliest}, {latest}]")
+        return None
+
+    if config.log_append_time and not claims_append_time:
+        return
+    # The header settles the common case without decoding a record.
+    if not config.log_append_time and header.max_timestamp <= latest and unbounded \
+            and not claims_append_time:
+        return
     try:
         records = RecordBatch(view, header.position).records()
     except DecodeError as exc:
         raise _corrupt(f"records cannot be decoded: {exc}") from None
-    for record in records:
-        if record.timestamp != -1 and record.timestamp < earliest:
-            raise _bad_timestamp(record.timestamp, now_ms, config)
+    errors = [(index, why) for index, why in ((i, problem(r)) for i, r in enumerate(records)) if why]
+    if errors:
+        raise RecordValidationError(ErrorCode.INVALID_TIMESTAMP,
+                                    "One or more records have been rejected due to invalid timestamp", errors)
 
 
-def check_keys(view: memoryview, headers: list[BatchHeader], partition: str,
-               log_start_offset: int) -> None:
+def check_keys(view: memoryview, headers: list[BatchHeader], partition: str) -> None:
     """A compacted topic keeps the last record of each key, so Kafka's
     LogValidator refuses every record without one (an empty key is a key),
     and with them the batch.  Only topics whose cleanup.policy includes
@@ -134,14 +155,12 @@ def check_keys(view: memoryview, headers: list[BatchHeader], partition: str,
                            f"{partition}")
                    for index, record in enumerate(records) if record.key is None]
         if keyless:
-            raise RecordErrors(ErrorCode.INVALID_RECORD, keyless, log_start_offset)
-
-
-def _bad_timestamp(timestamp: int, now_ms: int, config: LogConfig) -> LogError:
-    return LogError(ErrorCode.INVALID_TIMESTAMP,
-                    f"timestamp {timestamp} is out of range: it must be within "
-                    f"[{now_ms - config.timestamp_before_max_ms}, "
-                    f"{now_ms + config.timestamp_after_max_ms}]")
+            shown = ", ".join(f"RecordError(batchIndex={index}, message='{message}')"
+                              for index, message in keyless[:3])
+            raise RecordValidationError(
+                ErrorCode.INVALID_RECORD,
+                f"One or more records have been rejected due to {len(keyless)} record errors in "
+                f"total, and only showing the first three errors at most: [{shown}]", keyless)
 
 
 def _corrupt(message: str) -> LogError:

@@ -50,7 +50,10 @@ async def test_unknown_groups_have_no_offsets_and_no_error(tmp_path):
 @trio_test
 async def test_commit_validation(tmp_path):
     async with running(tmp_path, topics={"t": 2}) as broker:
-        # A generation for a group kgw does not know.
+        # A generation for a group kgw does not know: GROUP_ID_NOT_FOUND
+        # from v9, ILLEGAL_GENERATION before, as Kafka answers.
+        assert await commit(broker, "g", {("t", 0): 1}, generation=3, member_id="m", version=9) == \
+            {("t", 0): ErrorCode.GROUP_ID_NOT_FOUND}
         assert await commit(broker, "g", {("t", 0): 1}, generation=3, member_id="m") == \
             {("t", 0): ErrorCode.ILLEGAL_GENERATION}
         assert "g" not in broker.groups.groups

@@ -58,6 +58,15 @@ async def test_a_member_is_checked_against_the_generation(tmp_path):
 
 
 @trio_test
+async def test_a_generation_of_an_unknown_group_is_illegal(tmp_path):
+    # Kafka's validateTransactionalOffsetCommit, which creates no group for it.
+    async with running(tmp_path) as broker:
+        assert await txn_commit(broker, {("t", 0): 5}, group_id="nobody", generation=2,
+                                member="ghost") == [ErrorCode.ILLEGAL_GENERATION]
+        assert "nobody" not in broker.groups.groups
+
+
+@trio_test
 async def test_pending_offsets_survive_a_restart(tmp_path):
     async with running(tmp_path) as broker:
         await txn_commit(broker, {("t", 0): 10})

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from kgw.log import AppendOrigin, LogError
-from kgw.log.errors import RecordErrors
+from kgw.log.errors import RecordValidationError
 from protocol.compression import Codec
 from protocol.error_codes import ErrorCode
 from protocol.records import Record, RecordBatch, build_batch, build_control_batch
@@ -273,12 +273,11 @@ def test_a_compacted_topic_refuses_records_without_a_key(managers, policy, codec
     partition = managers().create_topic("c", 1, {"cleanup.policy": policy}).partitions[0]
     keys = [b"k", None, b"", None, None, None]
     batch = build_batch([Record(i, 1_000, key, b"v") for i, key in enumerate(keys)], codec=codec)
-    with pytest.raises(RecordErrors) as err:
+    with pytest.raises(RecordValidationError) as err:
         partition.append(batch)
     why = "Compacted topic cannot accept message without key in topic partition c-0"
     assert err.value.code == ErrorCode.INVALID_RECORD
-    assert err.value.errors == [(i, why) for i in (1, 3, 4, 5)]
-    assert err.value.log_start_offset == 0
+    assert err.value.record_errors == [(i, why) for i in (1, 3, 4, 5)]
     assert err.value.message == (
         "One or more records have been rejected due to 4 record errors in total, and only showing the "
         f"first three errors at most: [RecordError(batchIndex=1, message='{why}'), "

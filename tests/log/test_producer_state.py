@@ -35,6 +35,8 @@ def test_a_retried_batch_gets_its_first_offsets_and_is_not_written_twice(partiti
     assert partition.append(batch(7, 0, 3, 2)).base_offset == 3
     retry = partition.append(batch(7, 0, 0, 3))
     assert (retry.base_offset, retry.last_offset, retry.duplicate) == (0, 2, True)
+    # Its append time is the batch's newest timestamp, as Kafka answers it.
+    assert retry.log_append_time_ms == NOW + 2
     assert partition.append(batch(7, 0, 3, 2)).base_offset == 3
     assert partition.log_end_offset == 5
 

@@ -20,7 +20,7 @@ def read_batches(directory) -> list:
     return [b for path in sorted(directory.glob("*.log")) for b in iter_batches(path.read_bytes())]
 
 
-@pytest.mark.parametrize("name", ["a", "A-b_c.d", "x" * 249, "__consumer_offsets", "..."])
+@pytest.mark.parametrize("name", ["a", "A-b_c.d", "x" * 249, "__consumer_offsets2", "..."])
 def test_legal_names(managers, name):
     assert managers().create_topic(name, 1).name == name
 
@@ -43,11 +43,25 @@ def test_duplicates_and_collisions(managers):
     assert err.value.code == ErrorCode.INVALID_TOPIC_EXCEPTION
 
 
-@pytest.mark.parametrize("count", [0, -2, 10_001])
-def test_invalid_partition_counts(managers, count):
+@pytest.mark.parametrize("name", ["__consumer_offsets", "__transaction_state"])
+def test_kafkas_internal_topics_already_exist(managers, name):
+    # As on any Kafka that has served a group or a transaction; a user
+    # topic of that name would pass for Kafka's own.
+    manager = managers()
+    with pytest.raises(LogError) as err:
+        manager.create_topic(name, 1)
+    assert err.value.code == ErrorCode.TOPIC_ALREADY_EXISTS
+    assert manager.topic(name) is None
+    manager.create_topic("__other", 1)
+
+
+@pytest.mark.parametrize("count, code", [(0, ErrorCode.INVALID_PARTITIONS), (-2, ErrorCode.INVALID_PARTITIONS),
+                                         (10_001, ErrorCode.POLICY_VIOLATION)])
+def test_invalid_partition_counts(managers, count, code):
+    # Too many is Kafka's controller refusing an operation too large.
     with pytest.raises(LogError) as err:
         managers().create_topic("t", count)
-    assert err.value.code == ErrorCode.INVALID_PARTITIONS
+    assert err.value.code == code
 
 
 def test_minus_one_partitions_means_the_broker_default(managers):

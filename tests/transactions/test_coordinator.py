@@ -133,6 +133,7 @@ async def test_a_new_incarnation_aborts_the_open_transaction_and_fences_the_old(
     # The new incarnation starts Empty, with no start time (Kafka's
     # prepareIncrementProducerEpoch).
     assert (txns.transactions["app"].state, txns.transactions["app"].started_ms) == (EMPTY, -1)
+    await raises(ErrorCode.INVALID_TXN_STATE, txns.end_transaction("app", 0, 2, commit=False))
     await raises(ErrorCode.PRODUCER_FENCED, txns.add_partitions("app", 0, 0, [T0]))
     await raises(ErrorCode.PRODUCER_FENCED, txns.end_transaction("app", 0, 0, commit=True))
     with pytest.raises(TransactionError) as caught:

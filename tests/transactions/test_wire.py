@@ -256,7 +256,7 @@ async def test_the_admin_apis_show_transactions_and_producers(tmp_path):
         assert (await listed(pattern="("))[0] == ErrorCode.INVALID_REGULAR_EXPRESSION
 
         described = await client.call(DESCRIBE_TRANSACTIONS, 0, DESCRIBE_TRANSACTIONS.Request(
-            transactional_ids=["open", "done", "missing"]))
+            transactional_ids=["open", "done", "missing", ""]))
         by_id = {s.transactional_id: s for s in described.transaction_states}
         assert (by_id["open"].error_code, by_id["open"].transaction_state,
                 by_id["open"].transaction_timeout_ms, by_id["open"].producer_id,
@@ -267,13 +267,22 @@ async def test_the_admin_apis_show_transactions_and_producers(tmp_path):
         assert (by_id["done"].transaction_state, by_id["done"].topics) == ("CompleteCommit", [])
         assert 0 < by_id["done"].transaction_start_time_ms <= by_id["open"].transaction_start_time_ms
         assert by_id["missing"].error_code == ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
+        # An empty id is refused outright, as by Kafka's coordinator.
+        assert (by_id[""].error_code, by_id[""].producer_id) == (ErrorCode.INVALID_REQUEST, 0)
+        # Kafka leaves the defaults of its message in an error's entry.
+        assert (by_id["missing"].producer_id, by_id["missing"].producer_epoch) == (0, 0)
 
         Topic = DESCRIBE_PRODUCERS.Request.TopicRequest
         response = await client.call(DESCRIBE_PRODUCERS, 0, DESCRIBE_PRODUCERS.Request(
-            topics=[Topic(name="t", partition_indexes=[0, 1, 5])]))
+            topics=[Topic(name="t", partition_indexes=[0, 1, 5]), Topic(name="missing", partition_indexes=[0]),
+                    Topic(name="bad name", partition_indexes=[0])]))
         parts = {p.partition_index: p for p in response.topics[0].partitions}
-        assert [(p.error_code, p.active_producers) for p in (parts[0], parts[5])] == [
-            (NONE, []), (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, [])]
+        # A topic Kafka does not know is refused with a message, unlike a
+        # partition it does not lead.
+        assert [(p.error_code, bool(p.error_message)) for t in response.topics[1:] for p in t.partitions] == [
+            (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, True), (ErrorCode.INVALID_TOPIC_EXCEPTION, True)]
+        assert [(p.error_code, p.error_message, p.active_producers) for p in (parts[0], parts[5])] == [
+            (NONE, None, []), (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, None, [])]
         assert [(s.producer_id, s.producer_epoch, s.last_sequence, s.coordinator_epoch,
                  s.current_txn_start_offset) for s in parts[1].active_producers] == [
             (0, 0, 1, 0, -1), (1, 0, 0, -1, 3)]
