@@ -1,6 +1,7 @@
 """Running a real kgw for the compat tests: a `kgw serve` child process on an
 ephemeral port, and a TCP proxy that can cut every connection on demand."""
 
+import json
 import os
 import queue
 import re
@@ -142,6 +143,112 @@ class KgwProcess:
         else:
             assert self.stop() == 0, "".join(self.log_lines[-20:])
         return self.start()
+
+
+def run_scenario(command: list[str], *, check: bool = True, timeout: float = 60, **popen) -> dict:
+    """Run a scenario program (compat/go's binary, scenarios.js, ...) to
+    completion and return the JSON document its last line prints."""
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, **popen)
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    result = json.loads(lines[-1]) if lines else {}
+    if check:
+        assert proc.returncode == 0 and "error" not in result, (
+            f"{command[1:2]} exited {proc.returncode}: {proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return result
+
+
+class ScenarioProcess:
+    """A long-running scenario program (a group member, a producer) that
+    prints JSON lines and takes commands on stdin: a thread collects the
+    lines; `wait_for` blocks until a predicate over them holds.  With
+    `fail_fast`, a line naming an error or the program's end stops the wait
+    at once."""
+
+    def __init__(self, command: list[str], name: str, *, fail_fast: bool = False, **popen):
+        self.name = name
+        self.fail_fast = fail_fast
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, **popen)
+        self.lines: list[dict] = []
+        self.stderr: list[str] = []
+        self._cond = threading.Condition()
+        self._threads = [threading.Thread(target=self._read, daemon=True),
+                         threading.Thread(target=self._read_stderr, daemon=True)]
+        for t in self._threads:
+            t.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError:
+                item = {"unparsed": line}
+            with self._cond:
+                self.lines.append(item)
+                self._cond.notify_all()
+        with self._cond:
+            self.lines.append({"event": "eof"})
+            self._cond.notify_all()
+
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+
+    def snapshot(self) -> list[dict]:
+        with self._cond:
+            return list(self.lines)
+
+    def wait_for(self, predicate, timeout: float = 60, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                result = predicate(self.lines)
+                if result:
+                    return result
+                if self.fail_fast and (any("error" in x for x in self.lines)
+                                       or self.lines[-1:] == [{"event": "eof"}]):
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(min(remaining, 0.5))
+        raise AssertionError(f"{self.name}: no {what}; last lines {self.lines[-5:]}\n"
+                             f"stderr:\n{''.join(self.stderr[-30:])}")
+
+    def event(self, name: str, timeout: float = 60) -> dict:
+        """The first line with this event, waiting for it."""
+        return self.wait_for(lambda lines: next((x for x in lines if x.get("event") == name), None),
+                             timeout, what=f"event {name!r}")
+
+    def result(self, key: str, timeout: float = 60) -> dict:
+        """The first line that has `key`, waiting for it."""
+        return self.wait_for(lambda lines: next((x for x in lines if key in x), None), timeout, what=key)
+
+    def send(self, command: str):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def kill(self):
+        """SIGKILL: the process dies without leaving its group."""
+        self.proc.kill()
+        self.proc.wait()
+
+    def close(self, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for t in self._threads:
+            t.join(5)
+        return self.proc.returncode
 
 
 class CuttingProxy:

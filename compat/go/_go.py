@@ -10,9 +10,10 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+
+from ..harness import ScenarioProcess, run_scenario
 
 HERE = Path(__file__).resolve().parent
 BUILD = HERE.parents[1] / "build" / "go"
@@ -42,102 +43,15 @@ def _command(scenario: str, bootstrap: str, topic: str, options: dict) -> list[s
 def run(scenario: str, bootstrap: str, topic: str = "", *, check: bool = True, timeout: float = TIMEOUT_S,
         **options) -> dict:
     """Run one scenario to completion and return its JSON result."""
-    proc = subprocess.run(_command(scenario, bootstrap, topic, options), capture_output=True, text=True,
-                          timeout=timeout)
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    result = json.loads(lines[-1]) if lines else {}
-    if check:
-        assert proc.returncode == 0 and "error" not in result, (
-            f"{scenario} exited {proc.returncode}: {proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return result
+    return run_scenario(_command(scenario, bootstrap, topic, options), check=check, timeout=timeout)
 
 
-class GoProcess:
-    """A long-running scenario: a thread collects its stdout JSON lines;
-    `wait_for` blocks until a predicate over them holds."""
+class GoProcess(ScenarioProcess):
+    """A long-running scenario; it fails fast on an error line or its end."""
 
     def __init__(self, scenario: str, bootstrap: str, topic: str = "", name: str = "", **options):
-        self.name = name or scenario
-        self.proc = subprocess.Popen(_command(scenario, bootstrap, topic, options), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: list[dict] = []
-        self.stderr: list[str] = []
-        self._cond = threading.Condition()
-        self._threads = [threading.Thread(target=self._read, daemon=True),
-                         threading.Thread(target=self._read_stderr, daemon=True)]
-        for t in self._threads:
-            t.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            if line.strip():
-                try:
-                    item = json.loads(line)
-                except ValueError:
-                    item = {"unparsed": line}
-                with self._cond:
-                    self.lines.append(item)
-                    self._cond.notify_all()
-        with self._cond:
-            self.lines.append({"event": "eof"})
-            self._cond.notify_all()
-
-    def _read_stderr(self):
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-
-    def snapshot(self) -> list[dict]:
-        with self._cond:
-            return list(self.lines)
-
-    def wait_for(self, predicate, timeout: float = 60, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                result = predicate(self.lines)
-                if result:
-                    return result
-                if any("error" in x for x in self.lines) or self.lines[-1:] == [{"event": "eof"}]:
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._cond.wait(min(remaining, 0.5))
-        raise AssertionError(f"{self.name}: no {what}; last lines {self.lines[-5:]}\n"
-                             f"stderr:\n{''.join(self.stderr[-30:])}")
-
-    def event(self, name: str, timeout: float = 60) -> dict:
-        """The first line with this event, waiting for it."""
-        return self.wait_for(lambda lines: next((x for x in lines if x.get("event") == name), None),
-                             timeout, what=f"event {name!r}")
-
-    def result(self, key: str, timeout: float = 60) -> dict:
-        """The first line that has `key`, waiting for it."""
-        return self.wait_for(lambda lines: next((x for x in lines if key in x), None), timeout, what=key)
-
-    def send(self, command: str):
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-
-    def kill(self):
-        """SIGKILL: the process dies without leaving its group."""
-        self.proc.kill()
-        self.proc.wait()
-
-    def close(self, timeout: float = 30) -> int:
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for t in self._threads:
-            t.join(5)
-        return self.proc.returncode
+        super().__init__(_command(scenario, bootstrap, topic, options), name or scenario,
+                         fail_fast=True)
 
 
 if __name__ == "__main__":

@@ -4,15 +4,12 @@ that print JSON lines and take commands on stdin."""
 
 import json
 import os
-import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-
-from ..harness import require_program
+from ..harness import ScenarioProcess, require_program, run_scenario
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "scenarios.js"
@@ -34,92 +31,16 @@ def require_kafkajs() -> str:
 def run(scenario: str, bootstrap: str, topic: str, *, check: bool = True, timeout: float = TIMEOUT_S,
         **options) -> dict:
     """Run one scenario to completion and return its JSON result."""
-    cmd = ["node", str(SCRIPT), scenario, bootstrap, topic, json.dumps(options)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=ENV, cwd=HERE)
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    result = json.loads(lines[-1]) if lines else {}
-    if check:
-        assert proc.returncode == 0 and "error" not in result, (
-            f"{scenario} exited {proc.returncode}: {proc.stdout}\n{proc.stderr[-4000:]}")
-    return result
+    return run_scenario(["node", str(SCRIPT), scenario, bootstrap, topic, json.dumps(options)],
+                        check=check, timeout=timeout, env=ENV, cwd=HERE)
 
 
-class NodeProcess:
-    """A long-running scenario: its stdout JSON lines are collected by a
-    thread; `wait_for` blocks until a predicate over them holds."""
+class NodeProcess(ScenarioProcess):
+    """A long-running scenario of scenarios.js."""
 
     def __init__(self, scenario: str, bootstrap: str, topic: str, **options):
-        self.name = options.get("clientId", scenario)
-        self.proc = subprocess.Popen(
-            ["node", str(SCRIPT), scenario, bootstrap, topic, json.dumps(options)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=ENV, cwd=HERE)
-        self.lines: list[dict] = []
-        self.stderr: list[str] = []
-        self._cond = threading.Condition()
-        self._threads = [threading.Thread(target=self._read, daemon=True),
-                         threading.Thread(target=self._read_stderr, daemon=True)]
-        for t in self._threads:
-            t.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except ValueError:
-                item = {"unparsed": line}
-            with self._cond:
-                self.lines.append(item)
-                self._cond.notify_all()
-        with self._cond:
-            self.lines.append({"event": "eof"})
-            self._cond.notify_all()
-
-    def _read_stderr(self):
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-
-    def snapshot(self) -> list[dict]:
-        with self._cond:
-            return list(self.lines)
-
-    def wait_for(self, predicate, timeout: float = 30, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                result = predicate(self.lines)
-                if result:
-                    return result
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"{self.name}: timed out waiting for {what}; last lines "
-                                         f"{self.lines[-5:]}\nstderr:\n{''.join(self.stderr[-30:])}")
-                self._cond.wait(min(remaining, 0.5))
-
-    def send(self, command: str):
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-
-    def kill(self):
-        """SIGKILL: the process dies without leaving its group."""
-        self.proc.kill()
-        self.proc.wait()
-
-    def close(self, timeout: float = 15):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for t in self._threads:
-            t.join(5)
+        super().__init__(["node", str(SCRIPT), scenario, bootstrap, topic, json.dumps(options)],
+                         options.get("clientId", scenario), env=ENV, cwd=HERE)
 
 
 def standard_messages(prefix: str, count: int, partition: int = 0, first_offset: int = 0) -> list[dict]:
