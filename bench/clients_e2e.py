@@ -2,6 +2,7 @@
 
     python -m bench.clients_e2e                       # starts its own kgw
     python -m bench.clients_e2e --bootstrap HOST:PORT # any Kafka-compatible broker
+    python -m bench.clients_e2e --against-kafka       # kgw and Apache Kafka, side by side
 
 Measures, from outside the broker process: produce and consume throughput
 with confluent-kafka (librdkafka) and kafka-python, end-to-end latency at
@@ -13,12 +14,14 @@ it started) the broker's CPU time per message.
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
 READY = re.compile(r"kgw ready on ([\d.]+):(\d+)")
 
@@ -50,20 +53,28 @@ class Broker:
         return time.perf_counter() - t0
 
     def rss_mb(self) -> float:
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
+        return _rss_mb(self.proc.pid)
 
     def cpu_s(self) -> float:
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _cpu_s(self.proc.pid)
 
     def stop(self):
         self.proc.terminate()
         self.proc.wait(30)
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def create_topic(bootstrap, name, partitions=1):
@@ -180,15 +191,100 @@ def latency(bootstrap, topic, rate=1000, seconds=5):
     return samples[len(samples) // 2] * 1000, samples[int(len(samples) * 0.99)] * 1000, len(samples)
 
 
+class ReferenceKafka:
+    """Apache Kafka (compat/reference), observed through /proc like Broker."""
+
+    def __init__(self, data_dir: str):
+        from compat.reference.apache_kafka import ApacheKafka
+
+        self.kafka = ApacheKafka(Path(data_dir) / "kafka")
+        self.bootstrap = None
+
+    def start(self) -> float:
+        """Format and start Kafka; seconds to its first answered Metadata."""
+        t0 = time.perf_counter()
+        self.kafka.start()
+        self.bootstrap = self.kafka.bootstrap
+        return time.perf_counter() - t0
+
+    def rss_mb(self) -> float:
+        return _rss_mb(self.kafka.proc.pid)
+
+    def cpu_s(self) -> float:
+        return _cpu_s(self.kafka.proc.pid)
+
+    def stop(self):
+        self.kafka.stop()
+
+
+def measure(bootstrap: str, n: int, size: int, broker=None) -> dict[str, tuple[float, float | None]]:
+    """{what: (per second or milliseconds, broker CPU microseconds per message or None)}."""
+    results: dict[str, tuple[float, float | None]] = {}
+
+    def measured(label, fn, *fn_args):
+        cpu0 = broker.cpu_s() if broker else None
+        seconds = fn(*fn_args)
+        cpu = (broker.cpu_s() - cpu0) / n * 1e6 if broker else None
+        results[label] = (n / seconds, cpu)
+
+    for acks in ("1", "all"):
+        topic = f"bench-rd-{acks}-{uuid.uuid4().hex[:8]}"
+        create_topic(bootstrap, topic)
+        measured(f"librdkafka produce acks={acks}", librdkafka_produce, bootstrap, topic, n, size, acks)
+    measured("librdkafka consume", librdkafka_consume, bootstrap, topic, n)
+    topic = f"bench-kp-{uuid.uuid4().hex[:8]}"
+    create_topic(bootstrap, topic)
+    measured("kafka-python produce acks=1", kafka_python_produce, bootstrap, topic, n, size)
+    measured("kafka-python consume", kafka_python_consume, bootstrap, topic, n)
+    topic = f"bench-lat-{uuid.uuid4().hex[:8]}"
+    create_topic(bootstrap, topic)
+    p50, p99, _ = latency(bootstrap, topic)
+    results["end-to-end latency p50 (ms)"] = (p50, None)
+    results["end-to-end latency p99 (ms)"] = (p99, None)
+    return results
+
+
+def compare(n: int, size: int, rounds: int) -> None:
+    """kgw and Apache Kafka alternately, `rounds` each; medians and their ratio."""
+    runs: dict[str, list[dict]] = {"kgw": [], "kafka": []}
+    for _ in range(rounds):
+        for name, kind in (("kgw", Broker), ("kafka", ReferenceKafka)):
+            with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as data_dir:
+                broker = kind(data_dir)
+                startup = broker.start()
+                results = measure(broker.bootstrap, n, size, broker)
+                results["start-up to first Metadata (ms)"] = (startup * 1000, None)
+                results["RSS after the run (MB)"] = (broker.rss_mb(), None)
+                broker.stop()
+            runs[name].append(results)
+            print(f"  {name}: " + ", ".join(f"{k} {v[0]:,.1f}" for k, v in results.items()))
+    print(f"\n| what ({n:,} messages of {size} bytes) | kgw | Apache Kafka | kgw / Kafka |")
+    print("|---|---|---|---|")
+    for label in runs["kgw"][0]:
+        ours = statistics.median(r[label][0] for r in runs["kgw"])
+        theirs = statistics.median(r[label][0] for r in runs["kafka"])
+        unit = "" if "(" in label else " msg/s"
+        cpu = [r[label][1] for r in runs["kgw"] if r[label][1] is not None]
+        ref_cpu = [r[label][1] for r in runs["kafka"] if r[label][1] is not None]
+        extra = (f" (CPU {statistics.median(cpu):.2f} / {statistics.median(ref_cpu):.2f} us/msg)"
+                 if cpu and ref_cpu else "")
+        print(f"| {label} | {ours:,.1f}{unit} | {theirs:,.1f}{unit} | {ours / theirs:.2f}{extra} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bootstrap", help="measure this broker instead of starting kgw")
+    parser.add_argument("--against-kafka", action="store_true",
+                        help="run kgw and Apache Kafka 4.x (compat/reference) alternately; a ratio table")
+    parser.add_argument("--rounds", type=int, default=2, help="with --against-kafka: runs of each")
     parser.add_argument("--messages", type=int, default=500_000)
     parser.add_argument("--size", type=int, default=100)
     args = parser.parse_args()
+    if args.against_kafka:
+        compare(args.messages, args.size, args.rounds)
+        return
     n, size = args.messages, args.size
     mb = n * size / 1e6
-
     broker = None
     with tempfile.TemporaryDirectory(prefix="kgw-bench-") as data_dir:
         if args.bootstrap:
@@ -200,32 +296,15 @@ def main():
             print(f"kgw serve -> first Metadata answered: {startup * 1000:.0f} ms")
             print(f"broker RSS at start: {broker.rss_mb():.1f} MB")
 
-        def row(label, seconds, cpu=None):
-            line = f"  {label:<34} {n / seconds:>12,.0f} msg/s {mb / seconds:>8.1f} MB/s"
-            if cpu is not None:
-                line += f"   broker CPU {cpu / n * 1e6:.2f} us/msg"
-            print(line)
-
-        def measured(fn, *fn_args):
-            cpu0 = broker.cpu_s() if broker else None
-            seconds = fn(*fn_args)
-            return seconds, (broker.cpu_s() - cpu0) if broker else None
-
         print(f"{n:,} messages of {size} bytes ({mb:.0f} MB), one partition")
-        for acks in ("1", "all"):
-            topic = f"bench-rd-{acks}-{uuid.uuid4().hex[:8]}"
-            create_topic(bootstrap, topic)
-            row(f"librdkafka produce acks={acks}", *measured(librdkafka_produce, bootstrap, topic, n, size, acks))
-        row("librdkafka consume", *measured(librdkafka_consume, bootstrap, topic, n))
-        topic = f"bench-kp-{uuid.uuid4().hex[:8]}"
-        create_topic(bootstrap, topic)
-        row("kafka-python produce acks=1", *measured(kafka_python_produce, bootstrap, topic, n, size))
-        row("kafka-python consume", *measured(kafka_python_consume, bootstrap, topic, n))
-        topic = f"bench-lat-{uuid.uuid4().hex[:8]}"
-        create_topic(bootstrap, topic)
-        p50, p99, count = latency(bootstrap, topic)
-        print(f"  end-to-end latency at 1,000 msg/s (librdkafka defaults): p50 {p50:.2f} ms, "
-              f"p99 {p99:.2f} ms over {count} messages")
+        for label, (value, cpu) in measure(bootstrap, n, size, broker).items():
+            if "(ms)" in label:
+                print(f"  {label:<34} {value:>12,.2f}")
+                continue
+            line = f"  {label:<34} {value:>12,.0f} msg/s {value * size / 1e6:>8.1f} MB/s"
+            if cpu is not None:
+                line += f"   broker CPU {cpu:.2f} us/msg"
+            print(line)
         if broker:
             print(f"broker RSS after the run: {broker.rss_mb():.1f} MB")
             broker.stop()
