@@ -165,12 +165,17 @@ DIFFERENCES: list[Difference] = [
 ]
 
 
+def entry_for(scenario: str, diff: Diff) -> Difference | None:
+    """The first entry of the table that explains `diff`, if any."""
+    return next((d for d in DIFFERENCES if d.explains(scenario, diff)), None)
+
+
 def explain(scenario: str, diffs: list[Diff]) -> tuple[set[str], list[Diff]]:
     """(keys of the entries that explain some diffs, the diffs none explains)."""
     used: set[str] = set()
     unexplained = []
     for diff in diffs:
-        entry = next((d for d in DIFFERENCES if d.explains(scenario, diff)), None)
+        entry = entry_for(scenario, diff)
         if entry is None:
             unexplained.append(diff)
         else:
