@@ -33,7 +33,7 @@ from protocol.error_codes import ErrorCode
 from .log import ConfigEntry, ConfigOp, ConfigSource, ConfigSynonym, ConfigType, LogError
 from .log.broker_catalog import KAFKA_BROKER_CONFIGS, KAFKA_DEFAULTS, TYPES
 from .log.config import BY_SYNONYM, parse_value
-from .log.config_layers import BROKER, CLUSTER, LOG_NAMES
+from .log.config_layers import BROKER, CLUSTER, ELR_CONFIG, LOG_NAMES
 
 if TYPE_CHECKING:
     from .broker import Broker
@@ -162,6 +162,19 @@ def read_only_refusal(names: Iterable[str]) -> LogError | None:
     if not fixed:
         return None
     return LogError(ErrorCode.INVALID_REQUEST, f"Cannot update these configs dynamically: [{', '.join(fixed)}]")
+
+
+def elr_refusal(level: str, configs: Mapping[str, str], named: Iterable[str]) -> LogError | None:
+    """Kafka 4.4's refusals while eligible leader replicas keep
+    min.insync.replicas cluster-wide (KIP-966): the cluster layer must keep
+    it, and no broker may set or delete its own."""
+    if level == CLUSTER and ELR_CONFIG not in configs:
+        return LogError(ErrorCode.INVALID_CONFIG,
+                        f"Cluster-level {ELR_CONFIG} cannot be removed while ELR is enabled.")
+    if level == BROKER and ELR_CONFIG in named:
+        return LogError(ErrorCode.INVALID_CONFIG,
+                        f"Broker-level {ELR_CONFIG} cannot be altered while ELR is enabled.")
+    return None
 
 
 def apply_broker_changes(broker: "Broker", current: Mapping[str, str],

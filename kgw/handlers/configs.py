@@ -130,6 +130,11 @@ def _alter(broker, request, Response, new_overrides, new_broker_configs):
                 refusal = broker_configs.read_only_refusal(names)
                 if refusal is not None:
                     raise refusal
+                # Kafka judges the values before what ELR refuses.
+                broker.log.layers.check(configs)
+                refusal = broker_configs.elr_refusal(level, configs, [c.name for c in resource.configs])
+                if refusal is not None:
+                    raise refusal
                 broker.log.alter_broker_configs(level, configs, validate_only=request.body.validate_only)
                 continue
             topic = broker.log.topic(resource.resource_name)
