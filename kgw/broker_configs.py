@@ -66,6 +66,10 @@ _OWN_DOCS = {
     "offsets.topic.replication.factor": "One node keeps one copy of committed offsets.",
     "transaction.state.log.replication.factor": "One node keeps one copy of transaction state.",
     "transaction.state.log.min.isr": "One node keeps one copy of transaction state.",
+    "share.coordinator.state.topic.replication.factor": "One node would keep one copy of share-group state "
+                                                        "(kgw has no share groups).",
+    "share.coordinator.state.topic.min.isr": "One node would keep one copy of share-group state "
+                                             "(kgw has no share groups).",
     "sasl.enabled.mechanisms": "The SASL mechanisms kgw serve --sasl-user enables.",
     "log.cleaner.enable": "kgw compacts nothing (cleanup.policy=compact is accepted).",
     "group.coordinator.rebalance.protocols": "kgw serves the classic group protocol only.",
@@ -97,6 +101,10 @@ def _own_values(broker: "Broker") -> dict[str, str | None]:
         "offsets.topic.replication.factor": "1",
         "transaction.state.log.replication.factor": "1",
         "transaction.state.log.min.isr": "1",
+        # What a one-node Kafka must set (its own example config does), or
+        # it could not create the topic's partitions.
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
         "log.cleaner.enable": "false",
         "group.coordinator.rebalance.protocols": "classic",
     }

@@ -66,6 +66,10 @@ async def test_the_broker_describes_kafkas_configs_with_kgws_values(tmp_path):
         assert got["log.retention.ms"] == (None, False, 5, [])
         assert got["log.retention.hours"] == ("168", True, 5, [("log.retention.hours", "168", 5)])
         assert got["message.max.bytes"] == ("1048588", False, 5, [("message.max.bytes", "1048588", 5)])
+        # One replica of every internal topic, as a one-node Kafka sets it.
+        for name in ("offsets.topic.replication.factor", "transaction.state.log.min.isr",
+                     "share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr"):
+            assert got[name][:3] == ("1", True, 4)
         # Dynamic in Kafka, but nothing kgw could act on.
         assert got["num.io.threads"] == ("8", True, 5, [("num.io.threads", "8", 5)])
         assert configs["ssl.keystore.password"].is_sensitive and configs["ssl.keystore.password"].value is None
