@@ -15,7 +15,7 @@ from compat.differential.normalise import Normaliser
 from compat.differential.scenario import Batch, Context, Ref, message, resolve, uses_refs
 from kgw.handlers import load_all
 from protocol.messages import (
-    API_VERSIONS, INIT_PRODUCER_ID, JOIN_GROUP, LIST_GROUPS, METADATA, PRODUCE, REQUEST_CODECS,
+    API_VERSIONS, DESCRIBE_CONFIGS, INIT_PRODUCER_ID, JOIN_GROUP, LIST_GROUPS, METADATA, PRODUCE, REQUEST_CODECS,
 )
 from protocol.records import iter_batches
 
@@ -79,6 +79,28 @@ def test_port_clock_throttle_and_message_wording():
     assert (first["error_message"], second["error_message"], third["error_message"]) == (None, "<message>", "")
     broker = METADATA.Response.MetadataResponseBroker(node_id=0, host="127.0.0.1", port=9092)
     assert Normaliser(9092, "s")(METADATA.key, METADATA.Response(brokers=[broker]))["brokers"][0]["port"] == "<port>"
+
+
+def test_a_config_value_naming_the_brokers_port_or_data_dir():
+    Result = DESCRIBE_CONFIGS.Response.DescribeConfigsResult
+    Entry = Result.DescribeConfigsResourceResult
+
+    def answer(port, data_dir):
+        return DESCRIBE_CONFIGS.Response(results=[Result(error_code=0, resource_type=4, resource_name="0", configs=[
+            Entry(name="listeners", value=f"PLAINTEXT://127.0.0.1:{port}", synonyms=[
+                Entry.DescribeConfigsSynonym(name="listeners", value=f"PLAINTEXT://127.0.0.1:{port}", source=4)]),
+            Entry(name="log.dirs", value=data_dir)])])
+
+    kgw = Normaliser(43245, "s", "/tmp/d/kgw")(DESCRIBE_CONFIGS.key, answer(43245, "/tmp/d/kgw"))
+    kafka = Normaliser(36001, "s", "/tmp/d/kafka")(DESCRIBE_CONFIGS.key, answer(36001, "/tmp/d/kafka"))
+    assert kgw == kafka
+    configs = kgw["results"][0]["configs"]
+    assert configs["listeners"]["value"] == "PLAINTEXT://127.0.0.1:<port>"
+    assert configs["listeners"]["synonyms"]["listeners,4"]["value"] == "PLAINTEXT://127.0.0.1:<port>"
+    assert configs["log.dirs"]["value"] == "<data dir>"
+    # Only the port after a colon, as a whole number.
+    other = Normaliser(4324, "s")(DESCRIBE_CONFIGS.key, answer(43245, "4324"))["results"][0]["configs"]
+    assert (other["listeners"]["value"], other["log.dirs"]["value"]) == ("PLAINTEXT://127.0.0.1:43245", "4324")
 
 
 def test_unordered_collections_compare_by_key_and_scoped_lists_by_scenario():

@@ -158,7 +158,8 @@ def main(argv=None) -> int:
                  if not args.patterns or any(fnmatchcase(s.name, p) for p in args.patterns)]
     started = time.monotonic()
     with both_brokers(args.keep) as (kgw_broker, kafka_broker):
-        kgw, kafka = Side("kgw", kgw_broker.bootstrap), Side("kafka", kafka_broker.bootstrap)
+        kgw = Side("kgw", kgw_broker.bootstrap, str(Path(kgw_broker.data_dir).resolve()))
+        kafka = Side("kafka", kafka_broker.bootstrap, str(Path(kafka_broker.data_dir).resolve()))
         with ThreadPoolExecutor(args.jobs) as sides, ThreadPoolExecutor(args.jobs) as runs:
             results = list(runs.map(lambda s: run_scenario(s, kgw, kafka, sides), scenarios))
     slowest = sorted(results, key=lambda r: -r.seconds)[:5]
