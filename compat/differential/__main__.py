@@ -161,7 +161,9 @@ def main(argv=None) -> int:
         kgw = Side("kgw", kgw_broker.bootstrap, str(Path(kgw_broker.data_dir).resolve()))
         kafka = Side("kafka", kafka_broker.bootstrap, str(Path(kafka_broker.data_dir).resolve()))
         with ThreadPoolExecutor(args.jobs) as sides, ThreadPoolExecutor(args.jobs) as runs:
-            results = list(runs.map(lambda s: run_scenario(s, kgw, kafka, sides), scenarios))
+            results = list(runs.map(lambda s: run_scenario(s, kgw, kafka, sides),
+                                    [s for s in scenarios if not s.alone]))
+            results += [run_scenario(s, kgw, kafka, sides) for s in scenarios if s.alone]
     slowest = sorted(results, key=lambda r: -r.seconds)[:5]
     print(f"({len(scenarios)} scenarios in {time.monotonic() - started:.1f} s, brokers included; slowest: "
           + ", ".join(f"{r.scenario.name} {r.seconds:.1f} s" for r in slowest) + ")", file=sys.stderr)
