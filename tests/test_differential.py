@@ -181,6 +181,28 @@ def test_every_documented_difference_is_in_the_readme():
     assert not missing, f"README's Differences from Apache Kafka lacks {missing}"
 
 
+def test_no_documented_difference_is_pending():
+    pending = [d.key for d in DIFFERENCES if d.pending]
+    assert not pending, f"reconcile {pending}: fix kgw, or give the difference its reason"
+
+
+def test_a_run_fails_on_a_pending_or_a_stale_entry(monkeypatch, capsys):
+    from compat.differential import __main__ as run
+    from compat.differential.__main__ import Result
+
+    results = [Result(scenario) for scenario in SCENARIOS]
+    for result in results:
+        result.used = {d.key for d in DIFFERENCES}
+    assert run.report(results, verbose=False, answers=False) == 0
+    monkeypatch.setattr(run, "DIFFERENCES", [*DIFFERENCES, Difference("new", "why", 18, ("x",), pending="later")])
+    assert run.report(results, verbose=False, answers=False) == 1
+    assert "PENDING: the documented difference new is not reconciled: later" in capsys.readouterr().out
+    results[0].used = set()
+    monkeypatch.setattr(run, "DIFFERENCES", [*DIFFERENCES, Difference("unused", "why", 18, ("x",))])
+    assert run.report(results, verbose=False, answers=False) == 1
+    assert "STALE: the documented difference unused explained nothing" in capsys.readouterr().out
+
+
 def test_scenario_names_and_refs_resolve_per_broker():
     ctx = Context("produce.v9")
     ctx.saved["p"] = 4000
