@@ -138,6 +138,11 @@ SCENARIOS = [
     scenario("deleterecords.compact-and-delete", create("t", configs={"cleanup.policy": "compact,delete"}),
              produce("t", Batch((b"a", b"b"), keys=(b"k1", b"k2"))), delete_records("t", 1),
              list_offsets("t", -2)),
+    # min.insync.replicas above the replication factor: Kafka 4.4 takes
+    # the smaller (KIP-966), so acks=all on one replica is not refused.
+    scenario("produce.min-insync-replicas", create("t", configs={"min.insync.replicas": "2"}),
+             produce("t", Batch((b"a",))), produce("t", Batch((b"b",)), acks=1), produce("t", Batch((b"c",)), acks=0),
+             produce("t", Batch((b"d",)), version=3), fetch("t")),
     # Fetch.
     *[scenario(f"fetch.v{v}", create("t"), produce("t", Batch((b"a", b"b"))), produce("t", Batch((b"c",))),
                *([] if v < 13 else [topic_id("t")]), fetch("t", version=v), fetch("t", offset=1, version=v),
