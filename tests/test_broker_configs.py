@@ -181,8 +181,8 @@ async def test_eligible_leader_replicas_keep_min_insync_replicas_cluster_wide(tm
         # The legacy AlterConfigs replaces the whole layer: leaving it out removes it.
         assert await alter(client, "", {"log.retention.ms": "100000"}) == removed
         # Values are judged first.
-        assert await alter(client, "", {"log.retention.ms": "soon"}) == (
-            ErrorCode.INVALID_REQUEST, "Invalid value soon for configuration log.retention.ms: Not a number of type LONG")
+        assert await alter(client, "", {"log.retention.ms": "soon"}) == (ErrorCode.INVALID_REQUEST, (
+            "Invalid value soon for configuration log.retention.ms: Not a number of type LONG"))
         for changes in ([("min.insync.replicas", SET, "1")], [("min.insync.replicas", DELETE, None)]):
             assert await alter(client, "0", None, changes) == altered
         assert await alter(client, "0", {"min.insync.replicas": "1"}) == altered
