@@ -33,7 +33,7 @@ from protocol.error_codes import ErrorCode
 from .log import ConfigEntry, ConfigOp, ConfigSource, ConfigSynonym, ConfigType, LogError
 from .log.broker_catalog import KAFKA_BROKER_CONFIGS, KAFKA_DEFAULTS, TYPES
 from .log.config import BY_SYNONYM, parse_value
-from .log.config_layers import BROKER, CLUSTER, LOG_NAMES
+from .log.config_layers import BROKER, CLUSTER, ELR_CONFIG, LOG_NAMES
 
 if TYPE_CHECKING:
     from .broker import Broker
@@ -66,6 +66,10 @@ _OWN_DOCS = {
     "offsets.topic.replication.factor": "One node keeps one copy of committed offsets.",
     "transaction.state.log.replication.factor": "One node keeps one copy of transaction state.",
     "transaction.state.log.min.isr": "One node keeps one copy of transaction state.",
+    "share.coordinator.state.topic.replication.factor": "One node would keep one copy of share-group state "
+                                                        "(kgw has no share groups).",
+    "share.coordinator.state.topic.min.isr": "One node would keep one copy of share-group state "
+                                             "(kgw has no share groups).",
     "sasl.enabled.mechanisms": "The SASL mechanisms kgw serve --sasl-user enables.",
     "log.cleaner.enable": "kgw compacts nothing (cleanup.policy=compact is accepted).",
     "group.coordinator.rebalance.protocols": "kgw serves the classic group protocol only.",
@@ -97,6 +101,10 @@ def _own_values(broker: "Broker") -> dict[str, str | None]:
         "offsets.topic.replication.factor": "1",
         "transaction.state.log.replication.factor": "1",
         "transaction.state.log.min.isr": "1",
+        # What a one-node Kafka must set (its own example config does), or
+        # it could not create the topic's partitions.
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
         "log.cleaner.enable": "false",
         "group.coordinator.rebalance.protocols": "classic",
     }
@@ -162,6 +170,19 @@ def read_only_refusal(names: Iterable[str]) -> LogError | None:
     if not fixed:
         return None
     return LogError(ErrorCode.INVALID_REQUEST, f"Cannot update these configs dynamically: [{', '.join(fixed)}]")
+
+
+def elr_refusal(level: str, configs: Mapping[str, str], named: Iterable[str]) -> LogError | None:
+    """Kafka 4.4's refusals while eligible leader replicas keep
+    min.insync.replicas cluster-wide (KIP-966): the cluster layer must keep
+    it, and no broker may set or delete its own."""
+    if level == CLUSTER and ELR_CONFIG not in configs:
+        return LogError(ErrorCode.INVALID_CONFIG,
+                        f"Cluster-level {ELR_CONFIG} cannot be removed while ELR is enabled.")
+    if level == BROKER and ELR_CONFIG in named:
+        return LogError(ErrorCode.INVALID_CONFIG,
+                        f"Broker-level {ELR_CONFIG} cannot be altered while ELR is enabled.")
+    return None
 
 
 def apply_broker_changes(broker: "Broker", current: Mapping[str, str],

@@ -66,12 +66,18 @@ async def test_the_broker_describes_kafkas_configs_with_kgws_values(tmp_path):
         assert got["log.retention.ms"] == (None, False, 5, [])
         assert got["log.retention.hours"] == ("168", True, 5, [("log.retention.hours", "168", 5)])
         assert got["message.max.bytes"] == ("1048588", False, 5, [("message.max.bytes", "1048588", 5)])
+        # One replica of every internal topic, as a one-node Kafka sets it.
+        for name in ("offsets.topic.replication.factor", "transaction.state.log.min.isr",
+                     "share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr"):
+            assert got[name][:3] == ("1", True, 4)
         # Dynamic in Kafka, but nothing kgw could act on.
         assert got["num.io.threads"] == ("8", True, 5, [("num.io.threads", "8", 5)])
         assert configs["ssl.keystore.password"].is_sensitive and configs["ssl.keystore.password"].value is None
         assert configs["log.retention.ms"].config_type == 5 and configs["listeners"].config_type == 7
-        # The cluster-wide resource lists only what is set there.
-        assert await entries(client, BROKER, "") == {}
+        # The cluster-wide resource lists only what is set there: from the
+        # start, min.insync.replicas, as eligible leader replicas keep it.
+        assert await entries(client, BROKER, "") == {
+            "min.insync.replicas": ("1", False, 3, [("min.insync.replicas", "1", 3)])}
 
 
 async def test_dynamic_configs_apply_at_once_and_survive_a_restart(tmp_path):
@@ -94,7 +100,8 @@ async def test_dynamic_configs_apply_at_once_and_survive_a_restart(tmp_path):
                                                     ("message.max.bytes", "1048588", 5)])}
         assert await entries(client, BROKER, "") == {
             "log.cleanup.policy": ("delete,compact", False, 3, [("log.cleanup.policy", "delete,compact", 3)]),
-            "log.retention.ms": ("2000", False, 3, [("log.retention.ms", "2000", 3)])}
+            "log.retention.ms": ("2000", False, 3, [("log.retention.ms", "2000", 3)]),
+            "min.insync.replicas": ("1", False, 3, [("min.insync.replicas", "1", 3)])}
         topic = await entries(client, TOPIC, "t", ["retention.ms"])
         assert topic["retention.ms"][:3] == ("1000", False, 2)
     async with running_server(tmp_path) as server:
@@ -154,3 +161,34 @@ async def test_what_the_broker_refuses_and_what_it_keeps(tmp_path):
         assert (entry.value, entry.read_only, entry.config_source, entry.is_sensitive, entry.config_type,
                 [(s.name, s.value, s.source) for s in entry.synonyms]) == (
             None, True, 2, True, 0, [("custom.plugin.setting", None, 2)])
+
+
+async def test_eligible_leader_replicas_keep_min_insync_replicas_cluster_wide(tmp_path):
+    """Kafka 4.4.0, formatted with eligible leader replicas (KIP-966, its
+    default), keeps min.insync.replicas as a cluster-wide config: it can
+    change there but not go, and no broker may have its own."""
+    invalid_config = ErrorCode.INVALID_CONFIG
+    removed = (invalid_config, "Cluster-level min.insync.replicas cannot be removed while ELR is enabled.")
+    altered = (invalid_config, "Broker-level min.insync.replicas cannot be altered while ELR is enabled.")
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        await client.call(CREATE_TOPICS, 7, create("t"))
+        topic = await entries(client, TOPIC, "t", ["min.insync.replicas"])
+        assert topic["min.insync.replicas"] == ("1", False, 3, [
+            ("min.insync.replicas", "1", 3), ("min.insync.replicas", "1", 5)])
+        assert await alter(client, "", None, [("min.insync.replicas", DELETE, None)]) == removed
+        assert await alter(client, "", None, [("min.insync.replicas", DELETE, None)], validate_only=True) == removed
+        # The legacy AlterConfigs replaces the whole layer: leaving it out removes it.
+        assert await alter(client, "", {"log.retention.ms": "100000"}) == removed
+        # Values are judged first.
+        assert await alter(client, "", {"log.retention.ms": "soon"}) == (ErrorCode.INVALID_REQUEST, (
+            "Invalid value soon for configuration log.retention.ms: Not a number of type LONG"))
+        for changes in ([("min.insync.replicas", SET, "1")], [("min.insync.replicas", DELETE, None)]):
+            assert await alter(client, "0", None, changes) == altered
+        assert await alter(client, "0", {"min.insync.replicas": "1"}) == altered
+        assert await alter(client, "", None, [("min.insync.replicas", SET, "2")]) == (0, None)
+        topic = await entries(client, TOPIC, "t", ["min.insync.replicas"])
+        assert topic["min.insync.replicas"][:3] == ("2", False, 3)
+        assert await alter(client, "", {"min.insync.replicas": "1"}) == (0, None)
+        assert await entries(client, BROKER, "") == {
+            "min.insync.replicas": ("1", False, 3, [("min.insync.replicas", "1", 3)])}

@@ -715,6 +715,34 @@ async def test_describe_configs_topic_and_broker(tmp_path):
         assert missing.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
 
 
+async def test_config_apis_judge_a_topic_name_before_the_topic(tmp_path):
+    # Kafka 4.4.0's answers: INVALID_TOPIC_EXCEPTION for a name no topic can
+    # have, before configs or existence are looked at; "" is the cluster's
+    # default topic resource, which cannot be altered; an unknown topic is
+    # described with the message left at its default, "".
+    async with running_server(tmp_path) as server:
+        client = await Client.connect(server)
+        Resource = DESCRIBE_CONFIGS.Request.DescribeConfigsResource
+        names = ["bad$name", "", ".", "x" * 250, "missing"]
+        body = await client.call(DESCRIBE_CONFIGS, 4, DESCRIBE_CONFIGS.Request(resources=[
+            Resource(resource_type=2, resource_name=n, configuration_keys=None) for n in names]))
+        assert [(r.error_code, r.error_message) for r in body.results] == [
+            (17, "Topic name is invalid: 'bad$name' contains one or more characters other than ASCII "
+                 "alphanumerics, '.', '_' and '-'"),
+            (17, "Topic name is invalid: the empty string is not allowed"),
+            (17, "Topic name is invalid: '.' is not allowed"),
+            (17, f"Topic name is invalid: the length of '{'x' * 250}' is longer than the max allowed length 249"),
+            (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "")]
+        for name, code in [("bad$name", 17), ("", ErrorCode.INVALID_REQUEST), ("..", 17)]:
+            legacy = await client.call(ALTER_CONFIGS, 2, alter(name, {"retention.ms": "soon"}))
+            changed = await client.call(INCREMENTAL_ALTER_CONFIGS, 1, incremental([(2, name, [("no.such", 0, "1")])]))
+            assert outcome(legacy) == outcome(changed) == [(2, name, code)]
+        assert legacy.responses[0].error_message == "Topic name is invalid: '..' is not allowed"
+        assert changed.responses[0].error_message == "Topic name is invalid: '..' is not allowed"
+        body = await client.call(ALTER_CONFIGS, 2, alter("", {}))
+        assert body.responses[0].error_message == "Default topic resources are not allowed."
+
+
 def alter(topic, configs, validate_only=False):
     Resource = ALTER_CONFIGS.Request.AlterConfigsResource
     return ALTER_CONFIGS.Request(validate_only=validate_only, resources=[Resource(

@@ -6,8 +6,9 @@ An entry explains a differing field when the API, the field's path (list
 indexes written "[]") and, where given, the scenario names and the two
 values match. A scenario whose every differing field is explained is a
 documented difference; anything else is unexplained and fails the run.
-Entries marked `pending` are differences in an area another branch is
-changing kgw for (kafka-parity); they are reconciled when both merge.
+An entry marked `pending` is one still to be reconciled (kgw to be fixed,
+or the difference to be given its reason): a run with one fails, as does
+a full run in which an entry explained nothing (a stale entry).
 """
 
 import functools
@@ -21,9 +22,6 @@ from protocol.primitives import NULL_UUID
 from .compare import ABSENT, Diff
 from .runner import NO_ANSWER
 
-PENDING_PARITY = "pending kafka-parity"
-
-
 @dataclass(frozen=True)
 class Difference:
     key: str
@@ -36,6 +34,7 @@ class Difference:
     scenarios: tuple[str, ...] = ()
     # Narrows it to these values: when(kgw value, kafka value).
     when: Callable[[Any, Any], bool] | None = None
+    # Why the entry is not reconciled yet: a run with one fails.
     pending: str | None = None
 
     def explains(self, scenario: str, diff: Diff) -> bool:
@@ -123,46 +122,57 @@ DIFFERENCES: list[Difference] = [
         1, ("responses[*].partitions[*].records[*]",),
         when=lambda kgw, kafka: kgw == ABSENT and isinstance(kafka, dict) and set(kafka) == {"partial_batch_bytes"}),
     Difference(
-        "describeconfigs-answers",
-        "DescribeConfigs answers differ (the configs a topic or broker lists, synonyms, error "
-        "messages): kafka-parity is reworking them.",
-        32, ("results[*].configs[*]", "results[*].configs[*].*", "results[*].error_message"),
-        pending=PENDING_PARITY),
+        "describeconfigs-documentation",
+        "The documentation DescribeConfigs v3+ gives for each config (include_documentation) is kgw's own "
+        "text, saying what the config does in kgw; Kafka's is its own documentation, which kgw does not copy.",
+        32, ("results[*].configs[*].documentation",),
+        when=lambda kgw, kafka: isinstance(kgw, str) and isinstance(kafka, str)),
     Difference(
-        "createtopics-configs",
-        "CreateTopics v5+ lists the new topic's configs: kgw lists fewer than Kafka and some with another "
-        "source, and refuses compression.type=gzip, which Kafka accepts and recompresses to (kafka-parity is "
-        "reworking topic configs and compression).",
-        19, ("topics[*].configs[*]", "topics[*].configs[*].*", "topics[*].error_code", "topics[*].error_message",
-             "topics[*].num_partitions", "topics[*].replication_factor"),
-        scenarios=("createtopics.v[5-7].configs", "createtopics.compression-*"), pending=PENDING_PARITY),
+        "broker-configs-read-only",
+        "Kafka lets one broker change its thread pools, connection quotas, TLS and SASL settings, listeners, "
+        "the log cleaner's tuning and a few more at runtime; kgw has none of these to change, describes them "
+        "read-only with Kafka's defaults and refuses to change them as Kafka refuses a read-only config "
+        "(INVALID_REQUEST 'Cannot update these configs dynamically'). Only the topic configs' broker defaults "
+        "(and names Kafka does not know) are dynamic in kgw.",
+        32, ("results[*].configs[*].read_only",), when=lambda kgw, kafka: (kgw, kafka) == (True, False)),
     Difference(
-        "alterconfigs-answers",
-        "AlterConfigs and IncrementalAlterConfigs answers differ: a broker's configs (kgw refuses every "
-        "change with INVALID_CONFIG, Kafka answers INVALID_REQUEST for these read-only ones) and an unknown "
-        "operation (Kafka fails with UNKNOWN_SERVER_ERROR): kafka-parity is reworking dynamic configs.",
-        None, ("responses[*].error_code", "responses[*].error_message"),
-        scenarios=("alterconfigs.broker", "incrementalalterconfigs.broker",
-                   "incrementalalterconfigs.unknown-operation"),
-        pending=PENDING_PARITY),
+        "broker-configs-read-only-refused",
+        "Changing one of those configs (broker-configs-read-only): Kafka takes it, kgw answers INVALID_REQUEST.",
+        None, ("responses[*].error_code", "responses[*].error_message"), scenarios=("*.read-only-broker-config",),
+        when=lambda kgw, kafka: (kgw, kafka) in ((42, 0), ("<message>", None))),
     Difference(
-        "group-authorized-operations",
-        "DescribeGroups' authorized operations: kgw names fewer than Kafka does for a group "
-        "(kafka-parity is changing it).",
-        15, ("groups[*].authorized_operations",), pending=PENDING_PARITY),
+        "broker-configs-listeners",
+        "Kafka's one node is also its KRaft controller, with a listener of its own: its listeners, "
+        "controller.listener.names, controller.quorum.bootstrap.servers, inter.broker.listener.name and "
+        "listener.security.protocol.map name it. kgw has no controller and one client listener, and "
+        "describes only that.",
+        32, tuple(f"results[*].configs[{name}]*" for name in (
+            "listeners", "controller.listener.names", "controller.quorum.bootstrap.servers",
+            "inter.broker.listener.name", "listener.security.protocol.map"))),
     Difference(
-        "describecluster-endpoint-type",
-        "DescribeCluster v1 asking for the controllers (endpoint type 2) gets the brokers; Kafka's "
-        "brokers answer MISMATCHED_ENDPOINT_TYPE (kafka-parity is reworking DescribeCluster).",
-        60, ("error_code", "error_message", "cluster_id", "controller_id", "brokers[*]"),
-        scenarios=("describecluster.*controllers*",), pending=PENDING_PARITY),
+        "broker-configs-kgw-does-otherwise",
+        "Broker configs whose Kafka default kgw does not do are described with what kgw does, from its "
+        "command line (STATIC_BROKER_CONFIG): log.cleaner.enable=false (nothing is compacted), "
+        "group.coordinator.rebalance.protocols=classic (no KIP-848 or streams groups), and the limits on what "
+        "clients can make kgw hold, max.connections and group.max.size, 10000 (README: Limits; Kafka's are "
+        "unbounded).",
+        32, tuple(f"results[*].configs[{name}]*" for name in (
+            "log.cleaner.enable", "group.coordinator.rebalance.protocols", "max.connections", "group.max.size"))),
     Difference(
-        "describetransactions-start-time",
-        "DescribeTransactions reports no start time for a transaction that ended (Kafka: when its "
-        "last transaction started): kafka-parity is changing it.",
-        65, ("transaction_states[*].transaction_start_time_ms",),
-        pending=PENDING_PARITY),
+        "incrementalalterconfigs-unknown-operation",
+        "IncrementalAlterConfigs of a topic with an operation no version defines (not SET, DELETE, APPEND or "
+        "SUBTRACT): Kafka 4.4.0's controller fails on it (a NullPointerException, logged as a controller fault "
+        "that makes it renounce its leadership) and answers UNKNOWN_SERVER_ERROR; kgw answers INVALID_REQUEST "
+        "'Unknown operations type N', as Kafka answers it for a broker resource. No client sends one.",
+        44, ("responses[*].error_code", "responses[*].error_message"),
+        scenarios=("incrementalalterconfigs.unknown-operation",),
+        when=lambda kgw, kafka: (kgw, kafka) in ((42, -1), ("<message>", None))),
 ]
+
+
+def entry_for(scenario: str, diff: Diff) -> Difference | None:
+    """The first entry of the table that explains `diff`, if any."""
+    return next((d for d in DIFFERENCES if d.explains(scenario, diff)), None)
 
 
 def explain(scenario: str, diffs: list[Diff]) -> tuple[set[str], list[Diff]]:
@@ -170,7 +180,7 @@ def explain(scenario: str, diffs: list[Diff]) -> tuple[set[str], list[Diff]]:
     used: set[str] = set()
     unexplained = []
     for diff in diffs:
-        entry = next((d for d in DIFFERENCES if d.explains(scenario, diff)), None)
+        entry = entry_for(scenario, diff)
         if entry is None:
             unexplained.append(diff)
         else:

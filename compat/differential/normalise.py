@@ -6,7 +6,8 @@ brokers answering the same requests:
   become symbols numbered in the order each broker first answered them in
   the scenario ("<producer 1>"), so that equal stays equal and different
   stays different, whatever the values;
-- the broker's own port becomes "<port>";
+- the broker's own port becomes "<port>", also where a config's value
+  names it ("PLAINTEXT://127.0.0.1:<port>"), and its data dir "<data dir>";
 - times the broker reads off its clock (append times, transaction start
   times, a marker's timestamp) become "<now>"; the record timestamps the
   scenarios write lie years away and are kept;
@@ -22,6 +23,7 @@ Records are decoded batch by batch, header fields and records, so that
 two brokers storing the same batch differently show where.
 """
 
+import re
 import struct
 import time
 import uuid
@@ -146,9 +148,11 @@ class Normaliser:
     """One broker's answers within one scenario (the symbols last across
     its steps)."""
 
-    def __init__(self, port: int, scope: str):
+    def __init__(self, port: int, scope: str, data_dir: str | None = None):
         self.port = port
         self.scope = scope + "-"
+        self.data_dir = data_dir
+        self._address = re.compile(rf"(?<=:){port}\b")
         self.api_key = -1
         self.symbols: dict[str, dict[Any, str]] = {}
 
@@ -210,6 +214,10 @@ class Normaliser:
             return "<port>"
         if name.endswith("error_message") and isinstance(value, str) and value:
             return "<message>"
+        if isinstance(value, str):
+            if self.data_dir:
+                value = value.replace(self.data_dir, "<data dir>")
+            return self._address.sub("<port>", value)
         if ("time" in name or name == "timestamp") and isinstance(value, int) and not isinstance(value, bool):
             if abs(value - time.time() * 1000) < NOW_WINDOW_MS:
                 return "<now>"

@@ -78,14 +78,15 @@ class _Connection:
 class Side:
     """One broker under comparison."""
 
-    def __init__(self, name: str, bootstrap: str):
+    def __init__(self, name: str, bootstrap: str, data_dir: str | None = None):
         self.name = name
         self.bootstrap = bootstrap
         self.port = int(bootstrap.rsplit(":", 1)[1])
+        self.data_dir = data_dir
 
     def run(self, scenario: Scenario) -> list[Outcome]:
         ctx = Context(scenario.name)
-        normalise = Normaliser(self.port, scenario.name)
+        normalise = Normaliser(self.port, scenario.name, self.data_dir)
         connections: dict[str, _Connection] = {}
         outcomes = []
         try:

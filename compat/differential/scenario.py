@@ -211,8 +211,13 @@ class Step:
 
 @dataclass
 class Scenario:
+    """`alone`: the scenario changes what every other scenario sees (a
+    broker's dynamic configs), so it runs by itself, after the others,
+    and puts back what it changed."""
+
     name: str
     steps: list[Step]
+    alone: bool = False
 
     def __post_init__(self):
         if not NAME.fullmatch(self.name):
@@ -243,5 +248,5 @@ def flatten(steps) -> list[Step]:
     return out
 
 
-def scenario(name: str, *steps) -> Scenario:
-    return Scenario(name, flatten(steps))
+def scenario(name: str, *steps, alone: bool = False) -> Scenario:
+    return Scenario(name, flatten(steps), alone)

@@ -8,7 +8,7 @@ from protocol.compression import Codec
 
 from protocol.error_codes import ErrorCode
 
-from ..harness import BROKER, committed_offsets, create_topic, stored_batches
+from ..harness import committed_offsets, create_topic, stored_batches
 from ..transactions import _util as u
 from ._go import run
 from .test_franz import CODECS, standard, without_timestamps
@@ -69,12 +69,11 @@ def test_cluster_admin(kgw_bootstrap, topic_name):
     r = run("sarama_admin", kgw_bootstrap, topic_name, group=u.unique("sarama-admin"))
     host_port = kgw_bootstrap
     assert (r["created"], r["createdAgain"]) == (0, TOPIC_ALREADY_EXISTS)
-    # Sarama lists the configs not at their default; the reference Kafka sets
-    # min.insync.replicas in its server.properties (compat/reference), which
-    # makes that one a static broker config there.
-    if BROKER == "kafka":
-        del r["listed"]["configs"]["min.insync.replicas"]
-    assert r["listed"] == {"partitions": 2, "replicationFactor": 1, "configs": {"retention.ms": "3600000"}}
+    # Sarama lists the configs not at their default: min.insync.replicas is
+    # a cluster-wide dynamic config on both brokers, as eligible leader
+    # replicas keep it (README).
+    assert r["listed"] == {"partitions": 2, "replicationFactor": 1,
+                           "configs": {"retention.ms": "3600000", "min.insync.replicas": "1"}}
     assert (r["createPartitions"], r["shrinkPartitions"]) == (0, INVALID_PARTITIONS)
     assert r["described"] == {"error": 0, "partitions": [
         {"partition": p, "leader": 0, "replicas": [0], "isr": [0]} for p in range(3)]}

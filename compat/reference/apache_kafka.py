@@ -44,12 +44,11 @@ BIND_ATTEMPTS = 3
 
 # kgw's defaults, where Kafka's differ, and what a one-node cluster needs:
 # every internal topic with one replica, and no wait before a new group's
-# first rebalance (kgw has none).
+# first rebalance (kgw has none). Nothing that equals Kafka's default
+# (num.partitions=1, auto-creation on, ...): DescribeConfigs would call it
+# STATIC_BROKER_CONFIG where kgw, started with its defaults, says
+# DEFAULT_CONFIG.
 SETTINGS = {
-    "num.partitions": "1",
-    "auto.create.topics.enable": "true",
-    "default.replication.factor": "1",
-    "min.insync.replicas": "1",
     "offsets.topic.replication.factor": "1",
     "transaction.state.log.replication.factor": "1",
     "transaction.state.log.min.isr": "1",

@@ -16,6 +16,7 @@ from protocol.messages import ALTER_CONFIGS, DESCRIBE_CONFIGS, INCREMENTAL_ALTER
 from .. import broker_configs
 from ..broker import Broker
 from ..log import ConfigOp, LogError, apply_changes
+from ..log.topic import check_config_resource_name
 from . import RequestContext, handles
 
 # Kafka's ConfigResource types.
@@ -24,10 +25,20 @@ BROKER_RESOURCE = 4
 
 
 def _resource_error(broker, resource, altering: bool = False) -> tuple[ErrorCode, str] | None:
-    """Why a resource cannot be described or altered, if it cannot (Kafka's messages)."""
+    """Why a resource cannot be described or altered, if it cannot (Kafka's
+    messages).  A topic's name is judged first; whether the topic exists
+    only when describing: an alteration judges its configs before that."""
     if resource.resource_type == TOPIC_RESOURCE:
-        if broker.log.topic(resource.resource_name) is None:
-            return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic {resource.resource_name} does not exist"
+        name = resource.resource_name
+        if altering and name == "":
+            return ErrorCode.INVALID_REQUEST, "Default topic resources are not allowed."
+        try:
+            check_config_resource_name(name)
+        except LogError as exc:
+            return exc.code, exc.message
+        if not altering and broker.log.topic(name) is None:
+            # Kafka leaves this message at its default, "".
+            return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ""
         return None
     if resource.resource_type == BROKER_RESOURCE:
         name = resource.resource_name
@@ -108,10 +119,7 @@ def _alter(broker, request, Response, new_overrides, new_broker_configs):
                         resource_type=resource.resource_type, resource_name=resource.resource_name)
         results.append(result)
         repeated = seen[resource.resource_type, resource.resource_name] > 1
-        error = _request_error(resource, repeated)
-        if error is None and resource.resource_type != TOPIC_RESOURCE:
-            # A topic's existence is checked after its configs, below.
-            error = _resource_error(broker, resource, altering=True)
+        error = _request_error(resource, repeated) or _resource_error(broker, resource, altering=True)
         if error is not None:
             result.error_code, result.error_message = error
             continue
@@ -120,6 +128,11 @@ def _alter(broker, request, Response, new_overrides, new_broker_configs):
                 level = broker_configs.level_of(resource.resource_name)
                 configs, names = new_broker_configs(broker.log.layers.dynamic[level], resource.configs)
                 refusal = broker_configs.read_only_refusal(names)
+                if refusal is not None:
+                    raise refusal
+                # Kafka judges the values before what ELR refuses.
+                broker.log.layers.check(configs)
+                refusal = broker_configs.elr_refusal(level, configs, [c.name for c in resource.configs])
                 if refusal is not None:
                     raise refusal
                 broker.log.alter_broker_configs(level, configs, validate_only=request.body.validate_only)

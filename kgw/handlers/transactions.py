@@ -149,11 +149,11 @@ async def describe_transactions(broker: Broker, request: Request, context: Reque
         if txn is None:
             # Kafka's coordinator refuses an empty id outright.
             # The other fields keep the defaults of Kafka's message, 0 for
-            # the producer id and epoch.
+            # the producer id and epoch and the start time.
             states.append(State(error_code=ErrorCode.TRANSACTIONAL_ID_NOT_FOUND if transactional_id
                                 else ErrorCode.INVALID_REQUEST,
                                 transactional_id=transactional_id, transaction_state="",
-                                transaction_timeout_ms=0, transaction_start_time_ms=-1,
+                                transaction_timeout_ms=0, transaction_start_time_ms=0,
                                 producer_id=0, producer_epoch=0, topics=[]))
             continue
         by_topic: dict[str, list[int]] = {}

@@ -12,6 +12,12 @@ manager makes every topic recompute its configs when they change.  A name
 Kafka does not know is kept and described, as Kafka keeps it for plugins,
 and means nothing to kgw.
 
+A Kafka 4.4 cluster is formatted with eligible leader replicas (KIP-966),
+which keep min.insync.replicas a cluster-wide dynamic config: the
+cluster layer always holds it, from the static value (or Kafka's default)
+when nothing set it, as Kafka adds it (kgw.broker_configs refuses its
+removal as Kafka does).
+
 Synonyms are Kafka's (ConfigHelper.configSynonyms): for a broker config,
 every name that sets the same thing (log.retention.ms, .minutes, .hours)
 in every layer that sets it, the most dynamic layer first, Kafka's
@@ -42,6 +48,8 @@ BROKER_CONFIGS_FORMAT = 1
 CLUSTER = "cluster"
 BROKER = "broker"
 LEVELS = (CLUSTER, BROKER)
+# What eligible leader replicas keep in the cluster layer.
+ELR_CONFIG = "min.insync.replicas"
 
 # Kafka's brokerConfigSynonyms: names that set the same thing, the one
 # Kafka prefers first.  Every other name is its own only synonym.
@@ -75,7 +83,13 @@ class ConfigLayers:
             if synonym is not None:
                 self._static[synonym] = value
         self.dynamic: dict[str, dict[str, str]] = {CLUSTER: {}, BROKER: {}}
+        self._pin_elr_config()
         self._defaults = self._topic_defaults()
+
+    def _pin_elr_config(self) -> None:
+        fallback = self._static.get(ELR_CONFIG, KAFKA_DEFAULTS[ELR_CONFIG])
+        assert fallback is not None
+        self.dynamic[CLUSTER].setdefault(ELR_CONFIG, fallback)
 
     # --- the effective values -------------------------------------------------
 
@@ -169,6 +183,7 @@ class ConfigLayers:
                 except LogError as exc:
                     log.error("%s: ignoring %s config %s=%r: %s", path, level, name, value, exc.message)
             self.dynamic[level] = usable
+        self._pin_elr_config()
         self._defaults = self._topic_defaults()
 
     def save(self, data_dir: Path, level: str, configs: Mapping[str, str]) -> None:

@@ -57,6 +57,23 @@ def check_topic_name(name: str) -> None:
                        "ASCII alphanumerics, '.', '_' and '-'")
 
 
+def check_config_resource_name(name: str) -> None:
+    """The topic name check of Kafka's config APIs (DescribeConfigs,
+    AlterConfigs, IncrementalAlterConfigs), the same rules in other words
+    than CreateTopics': INVALID_TOPIC_EXCEPTION before anything else."""
+    why = None
+    if not name:
+        why = "the empty string is not allowed"
+    elif name in (".", ".."):
+        why = f"'{name}' is not allowed"
+    elif len(name) > MAX_NAME_LENGTH:
+        why = f"the length of '{name}' is longer than the max allowed length {MAX_NAME_LENGTH}"
+    elif not _LEGAL_NAME.fullmatch(name):
+        why = f"'{name}' contains one or more characters other than ASCII alphanumerics, '.', '_' and '-'"
+    if why is not None:
+        raise LogError(ErrorCode.INVALID_TOPIC_EXCEPTION, f"Topic name is invalid: {why}")
+
+
 def collision_key(name: str) -> str:
     """Kafka refuses two topics that differ only in '.' versus '_' (their metric names clash)."""
     return name.replace(".", "_")

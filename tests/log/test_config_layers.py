@@ -91,7 +91,8 @@ def test_the_layers_survive_a_restart_and_a_bad_stored_value_is_dropped(managers
     stored["cluster"]["log.segment.bytes"] = "12"
     path.write_text(json.dumps(stored))
     again = managers()
-    assert again.layers.dynamic == {CLUSTER: {"message.max.bytes": "5000"},
+    # min.insync.replicas comes back to the cluster layer (see below).
+    assert again.layers.dynamic == {CLUSTER: {"message.max.bytes": "5000", "min.insync.replicas": "1"},
                                     BROKER: {"log.retention.ms": "1000", "custom.plugin.setting": "x"}}
     topic = again.topic("t")
     assert (topic.log_config.retention_ms, topic.log_config.max_message_bytes) == (1000, 5000)
@@ -130,5 +131,18 @@ def test_kafkas_broker_validators_are_its_own(managers):
 def test_validate_only_changes_nothing(managers):
     manager = managers()
     manager.alter_broker_configs(BROKER, {"log.retention.ms": "1000"}, validate_only=True)
-    assert manager.layers.dynamic == {CLUSTER: {}, BROKER: {}}
+    assert manager.layers.dynamic == {CLUSTER: {"min.insync.replicas": "1"}, BROKER: {}}
     assert not (manager.data_dir / BROKER_CONFIGS_FILE).exists()
+
+
+def test_min_insync_replicas_is_always_a_cluster_wide_dynamic_config(managers):
+    """A Kafka 4.4 cluster is formatted with eligible leader replicas, which
+    add min.insync.replicas to the cluster-wide configs from the static
+    value: every topic describes it as DYNAMIC_DEFAULT_BROKER_CONFIG."""
+    manager = managers()
+    topic = manager.create_topic("t", 1)
+    assert described(topic, "min.insync.replicas") == ("1", CLUSTER_DEFAULT, [
+        ("min.insync.replicas", "1", CLUSTER_DEFAULT), ("min.insync.replicas", "1", DEFAULT)])
+    manager.close()
+    static = managers(defaults=BrokerDefaults(topic_configs={"min.insync.replicas": "2"}))
+    assert static.layers.dynamic[CLUSTER] == {"min.insync.replicas": "2"}

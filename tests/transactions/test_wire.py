@@ -269,8 +269,10 @@ async def test_the_admin_apis_show_transactions_and_producers(tmp_path):
         assert by_id["missing"].error_code == ErrorCode.TRANSACTIONAL_ID_NOT_FOUND
         # An empty id is refused outright, as by Kafka's coordinator.
         assert (by_id[""].error_code, by_id[""].producer_id) == (ErrorCode.INVALID_REQUEST, 0)
-        # Kafka leaves the defaults of its message in an error's entry.
-        assert (by_id["missing"].producer_id, by_id["missing"].producer_epoch) == (0, 0)
+        # Kafka leaves the defaults of its message in an error's entry: 0
+        # for the producer id and epoch and the start time.
+        for refused in (by_id["missing"], by_id[""]):
+            assert (refused.producer_id, refused.producer_epoch, refused.transaction_start_time_ms) == (0, 0, 0)
 
         Topic = DESCRIBE_PRODUCERS.Request.TopicRequest
         response = await client.call(DESCRIBE_PRODUCERS, 0, DESCRIBE_PRODUCERS.Request(

@@ -15,6 +15,10 @@ def metadata(version: int, *names, auto_create: bool = False, **fields):
     return step(METADATA, version, {"topics": topics, "allow_auto_topic_creation": auto_create, **fields})
 
 
+def describe_cluster(version: int, operations: bool = False, **fields):
+    return step(DESCRIBE_CLUSTER, version, {"include_cluster_authorized_operations": operations, **fields})
+
+
 SCENARIOS = [
     *[scenario(f"apiversions.v{v}", step(API_VERSIONS, v, {
         "client_software_name": "kgw-differential", "client_software_version": "1.0"}))
@@ -59,11 +63,17 @@ SCENARIOS = [
     *[scenario(f"metadata.v{v}.authorized-operations", create("t"), metadata(
         v, "$t", include_topic_authorized_operations=True, include_cluster_authorized_operations=True))
       for v in (8, 10, 11)],
-    *[scenario(f"describecluster.v{v}", step(DESCRIBE_CLUSTER, v, {
-        "include_cluster_authorized_operations": False}))
-      for v in range(0, 2)],
-    scenario("describecluster.authorized-operations", step(DESCRIBE_CLUSTER, 1, {
-        "include_cluster_authorized_operations": True})),
-    scenario("describecluster.v1.controllers", step(DESCRIBE_CLUSTER, 1, {
-        "include_cluster_authorized_operations": False, "endpoint_type": 2})),
+    *[scenario(f"describecluster.v{v}", describe_cluster(v)) for v in range(0, 3)],
+    scenario("describecluster.authorized-operations", describe_cluster(1, operations=True)),
+    scenario("describecluster.v2.authorized-operations", describe_cluster(2, operations=True)),
+    # v2 (KIP-1073) may ask for the fenced brokers too.
+    scenario("describecluster.v2.include-fenced", describe_cluster(2, include_fenced_brokers=True)),
+    # A broker asked for the controllers (endpoint type 2) answers
+    # MISMATCHED_ENDPOINT_TYPE; a type neither knows, UNSUPPORTED_ENDPOINT_TYPE.
+    *[scenario(f"describecluster.v{v}.controllers", describe_cluster(v, endpoint_type=2)) for v in (1, 2)],
+    *[scenario(f"describecluster.v{v}.unknown-endpoint-type", describe_cluster(v, endpoint_type=7),
+               describe_cluster(v, endpoint_type=0), describe_cluster(v, endpoint_type=-1))
+      for v in (1, 2)],
+    scenario("describecluster.v2.controllers-with-fenced", describe_cluster(
+        2, operations=True, endpoint_type=2, include_fenced_brokers=True)),
 ]

@@ -28,8 +28,8 @@ def leave(*members: str, version: int = 5, group: str = "$g", conn: str = "main"
         {"member_id": Ref(m) if m else "nobody", "reason": "leaving"} for m in members]}, conn=conn, **options)
 
 
-def describe(version: int = 5, groups=("$g",), **options):
-    return step(DESCRIBE_GROUPS, version, {"groups": list(groups), "include_authorized_operations": False},
+def describe(version: int = 5, groups=("$g",), operations: bool = False, **options):
+    return step(DESCRIBE_GROUPS, version, {"groups": list(groups), "include_authorized_operations": operations},
                 **options)
 
 
@@ -90,7 +90,7 @@ SCENARIOS = [
     *[scenario(f"leavegroup.v{v}", create("t"), member_of(), leave("m1", version=v), leave("m1", version=v))
       for v in range(0, 6)],
     *[scenario(f"describegroups.v{v}", create("t"), member_of(), describe(v, groups=("$g", "$none")))
-      for v in range(0, 6)],
+      for v in range(0, 7)],
     *[scenario(f"listgroups.v{v}", create("t"), member_of(), list_groups(v)) for v in range(0, 6)],
     *[scenario(f"deletegroups.v{v}", create("t"), member_of(), leave("m1"),
                delete_groups(v, groups=("$g", "$none")), describe())
@@ -181,6 +181,20 @@ SCENARIOS = [
              describe(groups=("$g", "$none", ""))),
     scenario("describegroups.v3.authorized-operations", create("t"), member_of(),
              step(DESCRIBE_GROUPS, 3, {"groups": ["$g"], "include_authorized_operations": True})),
+    # v6 (KIP-1043) answers GROUP_ID_NOT_FOUND, with a message, where older
+    # versions describe an unknown group as Dead.
+    scenario("describegroups.v6.authorized-operations", create("t"), member_of(),
+             describe(6, groups=("$g", "$none"), operations=True)),
+    scenario("describegroups.v6.empty-then-deleted", create("t"), member_of(), leave("m1"),
+             describe(6, groups=("$g", "")), delete_groups(), describe(6), describe(5)),
+    scenario("describegroups.v6.offsets-only", create("t"),
+             step(OFFSET_COMMIT, 9, {"group_id": "$g", "generation_id_or_member_epoch": -1, "member_id": "",
+                                     "topics": [{"name": "$t", "partitions": [
+                                         {"partition_index": 0, "committed_offset": 1, "committed_metadata": ""}]}]}),
+             describe(6, operations=True)),
+    scenario("describegroups.v6.completing-rebalance", create("t"), join(save_as="m1"),
+             join(member=Ref("m1"), save_as="m1"), describe(6)),
+    scenario("describegroups.v6.no-groups", describe(6, groups=())),
     scenario("deletegroups.non-empty-and-unknown", create("t"), member_of(),
              delete_groups(groups=("$g", "$unknown", ""))),
     scenario("deletegroups.twice", create("t"), member_of(), leave("m1"), delete_groups(), delete_groups()),

@@ -8,8 +8,10 @@ from protocol.records import ControlType, build_control_batch
 
 from protocol.messages import DELETE_RECORDS, FETCH, LIST_OFFSETS, PRODUCE
 
+from ..scenario import BASE_TIMESTAMP as BASE_TS
 from ..scenario import Batch, Clock, Join, Ref, Tamper, scenario, step
 from .common import create, fetch, init_pid, list_offsets, produce, topic_id
+from .transactions import add_partitions
 
 HOUR_MS = 3_600_000
 MARKER = build_control_batch(ControlType.COMMIT, producer_id=1, producer_epoch=0, timestamp=1_600_000_000_000)
@@ -93,6 +95,54 @@ SCENARIOS = [
     scenario("produce.transactional-without-id", create("t"), _init(),
              produce("t", Batch((b"a",), producer_id=Ref("p"), producer_epoch=Ref("p.epoch"), base_sequence=0,
                                 transactional=True))),
+    # A topic's compression.type other than `producer`: the broker stores
+    # (and a Fetch returns) every batch in that codec, whatever the
+    # producer's; the same codec, or `producer`, keeps the batch as sent.
+    *[scenario(f"produce.topic-{topic_codec}-from-{codec.name.lower()}",
+               create("t", configs={"compression.type": topic_codec}),
+               produce("t", Batch((b"a" * 100, b"b", b""), keys=(b"k1", None, b"k3"), codec=codec,
+                                  headers=(("h", b"v"),), timestamps=(BASE_TS + 5, BASE_TS, BASE_TS + 2))),
+               produce("t", Batch((b"c",), codec=codec)), fetch("t"), fetch("t", offset=3))
+      for topic_codec, codec in [("gzip", Codec.NONE), ("snappy", Codec.GZIP), ("lz4", Codec.ZSTD),
+                                 ("zstd", Codec.LZ4), ("uncompressed", Codec.SNAPPY), ("producer", Codec.GZIP),
+                                 ("gzip", Codec.GZIP)]],
+    scenario("produce.topic-compression-idempotent", create("t", configs={"compression.type": "gzip"}), _init(),
+             produce("t", Batch((b"a", b"b"), producer_id=Ref("p"), producer_epoch=Ref("p.epoch"), base_sequence=0,
+                                codec=Codec.LZ4)),
+             produce("t", Batch((b"a", b"b"), producer_id=Ref("p"), producer_epoch=Ref("p.epoch"), base_sequence=0,
+                                codec=Codec.LZ4)),
+             fetch("t")),
+    scenario("produce.topic-compression-log-append-time", create("t", configs={
+        "compression.type": "zstd", "message.timestamp.type": "LogAppendTime"}),
+             produce("t", Batch((b"a", b"b"), codec=Codec.SNAPPY)), fetch("t")),
+    scenario("produce.topic-compression-too-large", create("t", configs={
+        "compression.type": "uncompressed", "max.message.bytes": "500"}),
+             produce("t", Batch((b"z" * 2000,), codec=Codec.GZIP)), fetch("t")),
+    # A compacted topic refuses a batch holding a record without a key, and
+    # names each such record; DeleteRecords needs `delete` in its policy.
+    *[scenario(f"produce.compacted-keyless-{codec.name.lower()}", create("t", configs={"cleanup.policy": "compact"}),
+               produce("t", Batch((b"a", b"b", b"c"), keys=(b"k1", None, None), codec=codec)),
+               produce("t", Batch((b"d",), codec=codec)),
+               produce("t", Batch((b"e", b"f"), keys=(b"k1", b"k2"), codec=codec)), fetch("t"))
+      for codec in (Codec.NONE, Codec.GZIP)],
+    scenario("produce.compacted-keyless-v3", create("t", configs={"cleanup.policy": "compact,delete"}),
+             produce("t", Batch((b"a",)), version=3), produce("t", Batch((b"a",)), version=7),
+             produce("t", Batch((b"b",), keys=(b"k",)), version=3), fetch("t")),
+    scenario("produce.compacted-keyless-transactional", create("t", configs={"cleanup.policy": "compact"}),
+             init_pid(), add_partitions(),
+             produce("t", Batch((b"a",), producer_id=Ref("p"), producer_epoch=Ref("p.epoch"), base_sequence=0,
+                                transactional=True), transactional_id="$x")),
+    scenario("deleterecords.compact-only", create("t", configs={"cleanup.policy": "compact"}),
+             produce("t", Batch((b"a", b"b"), keys=(b"k1", b"k2"))), delete_records("t", 1),
+             list_offsets("t", -2)),
+    scenario("deleterecords.compact-and-delete", create("t", configs={"cleanup.policy": "compact,delete"}),
+             produce("t", Batch((b"a", b"b"), keys=(b"k1", b"k2"))), delete_records("t", 1),
+             list_offsets("t", -2)),
+    # min.insync.replicas above the replication factor: Kafka 4.4 takes
+    # the smaller (KIP-966), so acks=all on one replica is not refused.
+    scenario("produce.min-insync-replicas", create("t", configs={"min.insync.replicas": "2"}),
+             produce("t", Batch((b"a",))), produce("t", Batch((b"b",)), acks=1), produce("t", Batch((b"c",)), acks=0),
+             produce("t", Batch((b"d",)), version=3), fetch("t")),
     # Fetch.
     *[scenario(f"fetch.v{v}", create("t"), produce("t", Batch((b"a", b"b"))), produce("t", Batch((b"c",))),
                *([] if v < 13 else [topic_id("t")]), fetch("t", version=v), fetch("t", offset=1, version=v),

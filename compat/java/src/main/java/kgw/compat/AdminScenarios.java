@@ -231,8 +231,8 @@ final class AdminScenarios {
             ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER, "0");
             Config brokerConfig = admin.describeConfigs(List.of(broker)).all().get().get(broker);
             out.put("brokerEntryCount", brokerConfig.entries().size());
-            // validateOnly: on Kafka this cluster-wide change would take
-            // effect for every topic of the session.
+            // validateOnly: this broker-wide change would take effect for
+            // every topic of the session.
             out.put("brokerAlter", outcome(() -> admin.incrementalAlterConfigs(Map.of(broker, List.of(
                     new AlterConfigOp(new ConfigEntry("log.retention.ms", "1000"), AlterConfigOp.OpType.SET))),
                     new AlterConfigsOptions().validateOnly(true)).all().get()));
