@@ -30,10 +30,12 @@ times slower; tests check that both give the same verdicts.
 """
 
 import array
+from types import ModuleType
 from typing import NamedTuple, Protocol
 
 from .errors import DecodeError
 
+_recordwalk: ModuleType | None
 try:
     from . import _recordwalk
 except ImportError:  # built without a C compiler: the Python walk serves
