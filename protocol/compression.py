@@ -112,9 +112,14 @@ def inflate_chunks(codec, data, max_size: int = DEFAULT_MAX_SIZE,
     return _zstd_decompress(data, max_size, chunk_size)
 
 
+class InflateLimitExceeded(DecodeError):
+    """The data inflates past the `max_size` it was given: a bomb, or a
+    batch larger than the caller is willing to inflate."""
+
+
 def _check_size(size: int, max_size: int) -> None:
     if size > max_size:
-        raise DecodeError(f"decompressed data exceeds the {max_size}-byte limit", 0)
+        raise InflateLimitExceeded(f"decompressed data exceeds the {max_size}-byte limit", 0)
 
 
 class _Budget:

@@ -8,6 +8,8 @@ message format v0/v1, which kgw does not store.
 
 import functools
 
+import trio
+
 from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import INIT_PRODUCER_ID, PRODUCE
@@ -15,7 +17,9 @@ from protocol.messages import INIT_PRODUCER_ID, PRODUCE
 from ..broker import Broker
 from ..errors import KafkaError
 from ..log.errors import RecordErrors
+from ..log.partition import CheckedRecords
 from ..log.producer_state import AppendOrigin
+from ..log.record_checks import INLINE_BUDGET
 from . import Later, RequestContext, handles
 from .results import each_answered, each_awaited
 from .transactions import coordinate
@@ -47,15 +51,22 @@ async def produce(broker: Broker, request: Request, context: RequestContext):
                              f"acks must be -1, 0 or 1, not {body.acks}")
     # (result, partition, offset after the append) to be made durable first.
     durable: list[tuple] = []
+    # Each partition's records, checked (or why not) before anything is
+    # appended, by (topic, partition) as the request names them.
+    checked: dict[tuple[str, int], CheckedRecords | KafkaError] = {}
+    if refusal is None:
+        for topic_data in body.topic_data:
+            for data in topic_data.partition_data:
+                checked[topic_data.name, data.index] = await _checked(broker, topic_data.name, data)
 
     def answer(topic: str, data):
         if refusal is not None:
             raise refusal
+        records = checked[topic, data.index]
+        if isinstance(records, KafkaError):
+            raise records
         partition_log = broker.log.serving(topic, data.index)
-        if not data.records:
-            raise KafkaError(ErrorCode.CORRUPT_MESSAGE, "no record batch in the request")
-        appended = partition_log.append(data.records, AppendOrigin.CLIENT,
-                                        transactional_id=body.transactional_id)
+        appended = partition_log.append_checked(records, transactional_id=body.transactional_id)
         result = _result(data.index, ErrorCode.NONE, base_offset=appended.base_offset,
                          log_append_time=appended.log_append_time_ms,
                          log_start_offset=appended.log_start_offset)
@@ -92,6 +103,29 @@ async def produce(broker: Broker, request: Request, context: RequestContext):
     # The appends are done; what is left is waiting for their fsyncs, which
     # later produces on this connection may share.
     return Later(once_durable)
+
+
+async def _checked(broker: Broker, topic: str, data) -> CheckedRecords | KafkaError:
+    """A partition's records checked through, or the error that refuses them.
+
+    The walk of the records inside the batches (inflating them when
+    compressed), a compacted topic's keys and recompression cost in
+    proportion to the records; past INLINE_BUDGET bytes they go on in a
+    worker thread, so that a large or hostile batch does not stall the
+    event loop.  The handler awaits it before anything of the request is
+    appended, so requests on a connection are still appended in their
+    order, while other connections are served meanwhile.
+    """
+    try:
+        partition_log = broker.log.serving(topic, data.index)
+        if not data.records:
+            raise KafkaError(ErrorCode.CORRUPT_MESSAGE, "no record batch in the request")
+        records = partition_log.check(data.records, AppendOrigin.CLIENT)
+        if not records.run(INLINE_BUDGET):
+            await trio.to_thread.run_sync(records.run, None)
+        return records
+    except KafkaError as error:
+        return error
 
 
 def _not_durable(result, error: KafkaError) -> None:

@@ -1,6 +1,7 @@
-"""Checking a Produce partition's records before anything is written.
+"""Checking a Produce partition's batch headers before anything is written.
 
-Headers and CRCs only: records are decoded solely when a topic sets
+Headers and CRCs (the records inside are walked after these checks, by
+`record_checks`); records are decoded here solely when a topic sets
 `message.timestamp.before.max.ms`, whose check needs every record's
 timestamp.  The checks and their error codes follow Kafka's
 UnifiedLog.analyzeAndValidateRecords and LogValidator: framing and CRC
@@ -23,6 +24,7 @@ from protocol.records import (
 
 from .config import INT64_MAX, LogConfig
 from .errors import LogError, RecordErrors
+from .record_checks import INFLATE_LIMIT
 from .scan import BatchHeader, parse_header
 
 _I32 = struct.Struct(">i")
@@ -109,9 +111,9 @@ def _check_timestamps(view: memoryview, header: BatchHeader, config: LogConfig,
         return
     earliest = now_ms - config.timestamp_before_max_ms
     try:
-        records = RecordBatch(view, header.position).records()
+        records = RecordBatch(view, header.position).records(INFLATE_LIMIT)
     except DecodeError as exc:
-        raise _corrupt(f"records cannot be decoded: {exc}") from None
+        raise LogError(ErrorCode.INVALID_RECORD, f"records cannot be decoded: {exc}") from None
     for record in records:
         if record.timestamp != -1 and record.timestamp < earliest:
             raise _bad_timestamp(record.timestamp, now_ms, config)
@@ -127,9 +129,9 @@ def check_keys(view: memoryview, headers: list[BatchHeader], partition: str,
         if header.is_control:
             continue
         try:
-            records = RecordBatch(view, header.position).records()
+            records = RecordBatch(view, header.position).records(INFLATE_LIMIT)
         except DecodeError as exc:
-            raise _corrupt(f"records cannot be decoded: {exc}") from None
+            raise LogError(ErrorCode.INVALID_RECORD, f"records cannot be decoded: {exc}") from None
         keyless = [(index, f"Compacted topic cannot accept message without key in topic partition "
                            f"{partition}")
                    for index, record in enumerate(records) if record.key is None]
