@@ -97,6 +97,18 @@ static void token(uint64_t *s, uint64_t phase, int64_t value) {
 static inline int varint(const unsigned char **at, const unsigned char *end, int longest,
                          int64_t *value) {
     const unsigned char *p = *at;
+    /* Nearly every varint of a record takes one or two bytes. */
+    if (end - p >= 1 && p[0] < 0x80) {
+        *value = (int64_t)(p[0] >> 1) ^ -(int64_t)(p[0] & 1);
+        *at = p + 1;
+        return 1;
+    }
+    if (end - p >= 2 && p[1] < 0x80) {
+        uint64_t raw = (uint64_t)(p[0] & 0x7F) | (uint64_t)p[1] << 7;
+        *value = (int64_t)(raw >> 1) ^ -(int64_t)(raw & 1);
+        *at = p + 2;
+        return 1;
+    }
     uint64_t acc = 0;
     for (int shift = 0; shift < 7 * longest; shift += 7) {
         if (p == end) return 0;
@@ -120,33 +132,43 @@ static inline int skip_sized(const unsigned char **at, const unsigned char *end,
     return 1;
 }
 
-/* The fast path: the whole record at `p` when it lies within `end` and
- * passes every check; 0 (nothing changed) otherwise, and the state
- * machine then walks it byte by byte and names what is wrong, so both
- * paths give the same verdicts. */
-static int whole_record(uint64_t *s, const unsigned char **at, const unsigned char *end) {
-    const unsigned char *p = *at;
-    int64_t length, delta, offset, headers;
-    if (!varint(&p, end, 5, &length) || length < 0 || length > end - p) return 0;
-    if (s[MAX_RECORD] && (uint64_t)length > s[MAX_RECORD]) return 0;
-    const unsigned char *body_end = p + length;
-    if (p == body_end) return 0;
-    p++; /* attributes */
-    if (!varint(&p, body_end, 10, &delta)) return 0;
-    if (!varint(&p, body_end, 5, &offset) || (uint64_t)offset != s[INDEX]) return 0;
-    if (!skip_sized(&p, body_end, -1) || !skip_sized(&p, body_end, -1)) return 0;
-    if (!varint(&p, body_end, 5, &headers) || headers < 0 || headers > body_end - p) return 0;
-    for (int64_t h = 0; h < headers; h++) {
-        if (!skip_sized(&p, body_end, 0) || !skip_sized(&p, body_end, -1)) return 0;
+/* The fast path: whole records from `p` on, as long as each lies within
+ * `end` and passes every check, with the state in locals; it stops at the
+ * first record that does not (nothing of it consumed), which the state
+ * machine then walks byte by byte and names what is wrong, so both paths
+ * give the same verdicts.  Returns where it stopped. */
+static const unsigned char *whole_records(uint64_t *s, const unsigned char *p,
+                                          const unsigned char *end) {
+    uint64_t index = s[INDEX], count = s[COUNT], max_record = s[MAX_RECORD], last = s[RLENGTH];
+    int64_t low = (int64_t)s[MIN_DELTA], high = (int64_t)s[MAX_DELTA];
+    while (index < count) {
+        const unsigned char *q = p;
+        int64_t length, delta, offset, headers;
+        if (!varint(&q, end, 5, &length) || length <= 0 || length > end - q) break;
+        if (max_record && (uint64_t)length > max_record) break;
+        const unsigned char *body_end = q + length;
+        q++; /* attributes */
+        if (!varint(&q, body_end, 10, &delta)) break;
+        if (!varint(&q, body_end, 5, &offset) || (uint64_t)offset != index) break;
+        if (!skip_sized(&q, body_end, -1) || !skip_sized(&q, body_end, -1)) break;
+        if (!varint(&q, body_end, 5, &headers) || headers < 0 || headers > body_end - q) break;
+        int64_t h = 0;
+        for (; h < headers; h++) {
+            if (!skip_sized(&q, body_end, 0) || !skip_sized(&q, body_end, -1)) break;
+        }
+        if (h < headers || q != body_end) break;
+        if (index == 0 || delta < low) low = delta;
+        if (index == 0 || delta > high) high = delta;
+        last = (uint64_t)length;
+        index++;
+        p = q;
     }
-    if (p != body_end) return 0;
-    if (s[INDEX] == 0 || delta < (int64_t)s[MIN_DELTA]) s[MIN_DELTA] = (uint64_t)delta;
-    if (s[INDEX] == 0 || delta > (int64_t)s[MAX_DELTA]) s[MAX_DELTA] = (uint64_t)delta;
-    s[RLENGTH] = (uint64_t)length;
-    s[INDEX] += 1;
-    s[PHASE] = s[INDEX] == s[COUNT] ? DONE : LENGTH;
-    *at = p;
-    return 1;
+    s[INDEX] = index;
+    s[RLENGTH] = last;
+    s[MIN_DELTA] = (uint64_t)low;
+    s[MAX_DELTA] = (uint64_t)high;
+    s[PHASE] = index == count ? DONE : LENGTH;
+    return p;
 }
 
 static void walk(uint64_t *s, const unsigned char *data, Py_ssize_t n) {
@@ -154,10 +176,9 @@ static void walk(uint64_t *s, const unsigned char *data, Py_ssize_t n) {
     while (i < n) {
         uint64_t phase = s[PHASE];
         if (phase == LENGTH && s[SHIFT] == 0) {
-            const unsigned char *p = data + i;
-            s[RECORD_START] = s[CONSUMED] + (uint64_t)i;
-            if (whole_record(s, &p, data + n)) {
-                i = p - data;
+            Py_ssize_t stopped = whole_records(s, data + i, data + n) - data;
+            if (stopped != i) {
+                i = stopped;
                 continue;
             }
         }
