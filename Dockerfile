@@ -5,7 +5,7 @@
 # the source tree, one RUN doing `pip install`, exec-form (JSON) commands.
 FROM python:3.11-slim
 
-COPY pyproject.toml setup.cfg README.md /src/
+COPY pyproject.toml setup.cfg setup.py README.md /src/
 COPY protocol /src/protocol/
 COPY kgw /src/kgw/
 RUN pip install --no-cache-dir --root-user-action=ignore /src && rm -rf /src

@@ -1,5 +1,6 @@
 # Both targets build .venv on first use and refresh it whenever setup.cfg
-# changes; the stamp files record what was installed.
+# changes, or the C walk of protocol/record_walk.py (built in place by the
+# editable install); the stamp files record what was installed.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,11 +15,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+INSTALL_INPUTS := setup.cfg setup.py pyproject.toml protocol/_recordwalk.c
+
+$(VENV)/.installed: $(INSTALL_INPUTS) | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: $(INSTALL_INPUTS) | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed
 
@@ -59,4 +62,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/records_crc.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info protocol/_recordwalk.*.so

@@ -251,11 +251,14 @@ def create_topics(bootstrap: str) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in (DATA, TXN, BOMB)]).values():
         future.result(30)
-    bomb = build_batch([Record(0, 1_000, None, bytes(200 << 20))], codec=Codec.GZIP)
+    # Past what a lookup inflates (32 MiB) and within what a Produce
+    # inflates to check it (64 MiB), so that it is stored.
+    bomb = build_batch([Record(0, 1_000, None, bytes(48 << 20))], codec=Codec.GZIP)
     with Wire(bootstrap) as wire:
         Topic = PRODUCE.Request.TopicProduceData
-        wire.call(PRODUCE.key, 9, transactional_id=None, acks=1, timeout_ms=30_000, topic_data=[
+        body = wire.call(PRODUCE.key, 9, transactional_id=None, acks=1, timeout_ms=30_000, topic_data=[
             Topic(name=BOMB, partition_data=[Topic.PartitionProduceData(index=0, records=bomb)])])
+    assert body.responses[0].partition_responses[0].error_code == 0, body
 
 
 def main() -> int:

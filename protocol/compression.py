@@ -1,20 +1,31 @@
 """The record-batch compression codecs: gzip, snappy, lz4 and zstd.
 
 A v2 RecordBatch compresses everything after its 61-byte header as one
-stream; the codec is the low three bits of the batch attributes.  Decoding
-is bounded by `max_size` because a compressed batch is a few bytes of
-untrusted input that may claim gigabytes once inflated.  Every failure is
-a `DecodeError`; its offset is a position in the compressed data where
-known (xerial framing), otherwise 0, as the codecs do not say where they
-stopped.
+stream; the codec is the low three bits of the batch attributes.  A
+compressed batch is a few bytes of untrusted input that may claim
+gigabytes once inflated, so inflating is streamed and bounded:
+`inflate_chunks` hands out the inflated stream a chunk at a time and
+stops with a DecodeError once it passes `max_size`, so a bomb costs a
+chunk of memory and the CPU of inflating `max_size` bytes, not its
+inflated size; `decompress` joins the chunks, for callers that want the
+whole.  Every failure is a `DecodeError`; its offset is a position in the
+compressed data where known (xerial framing), otherwise 0, as the codecs
+do not say where they stopped.
+
+Compressing uses cramjam; inflating lz4 and zstd uses the lz4 and
+zstandard packages, whose decoders can stop after a given output size
+(cramjam's inflate a whole frame at once).
 """
 
 import enum
 import gzip
 import struct
 import zlib
+from typing import Iterator
 
 import cramjam
+import lz4.frame
+import zstandard
 
 from .errors import DecodeError
 
@@ -37,10 +48,15 @@ _GZIP_LEVEL = 6
 # Kafka's default zstd level (KIP-390).
 _ZSTD_LEVEL = 3
 
-# A first output buffer for lz4/zstd, grown 4x (up to max_size) when the
-# codec runs out of room: most batches compress 2-10x, so one try is usual.
-_MIN_FIRST_GUESS = 64 << 10
-_GROWTH = 4
+# The most `inflate_chunks` inflates at a time (a raw snappy block and a
+# xerial block come whole, but snappy cannot inflate more than 22x).
+CHUNK_SIZE = 256 << 10
+# zstd's decoder allocates the window a frame declares (up to 2 GiB with
+# --long, where no Kafka client goes); zstd's own default limit is 128 MiB.
+_ZSTD_MAX_WINDOW = 128 << 20
+_ZSTD_MAGIC = 0xFD2FB528
+_ZSTD_SKIPPABLE = 0x184D2A50
+_U32LE = struct.Struct("<I")
 
 
 class Codec(enum.IntEnum):
@@ -71,51 +87,82 @@ def compress(codec: Codec, data, level: int | None = None) -> bytes:
 
 def decompress(codec, data, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
     """Inflate `data`; DecodeError if it is corrupt or exceeds `max_size`."""
+    return b"".join(inflate_chunks(codec, data, max_size))
+
+
+def inflate_chunks(codec, data, max_size: int = DEFAULT_MAX_SIZE,
+                   chunk_size: int = CHUNK_SIZE) -> Iterator[bytes | memoryview]:
+    """The inflated stream of `data`, in pieces of at most `chunk_size`
+    bytes (snappy's blocks excepted, see CHUNK_SIZE); DecodeError once the
+    stream is corrupt, truncated, or longer than `max_size`, raised when
+    the iteration reaches that point."""
     try:
         codec = Codec(codec)
     except ValueError:
         raise DecodeError(f"unknown compression codec {codec}", 0) from None
     if codec is Codec.NONE:
         _check_size(len(data), max_size)
-        return bytes(data)
+        return iter((memoryview(data),))
     if codec is Codec.GZIP:
-        return _gunzip(data, max_size)
+        return _gunzip(data, max_size, chunk_size)
     if codec is Codec.SNAPPY:
         return _snappy_decompress(data, max_size)
     if codec is Codec.LZ4:
-        return _bounded(cramjam.lz4.decompress_into, "lz4", data, max_size)
-    return _bounded(cramjam.zstd.decompress_into, "zstd", data, max_size)
+        return _lz4_decompress(data, max_size, chunk_size)
+    return _zstd_decompress(data, max_size, chunk_size)
+
+
+class InflateLimitExceeded(DecodeError):
+    """The data inflates past the `max_size` it was given: a bomb, or a
+    batch larger than the caller is willing to inflate."""
 
 
 def _check_size(size: int, max_size: int) -> None:
     if size > max_size:
-        raise DecodeError(f"decompressed data exceeds the {max_size}-byte limit", 0)
+        raise InflateLimitExceeded(f"decompressed data exceeds the {max_size}-byte limit", 0)
+
+
+class _Budget:
+    """Counts the inflated bytes against `max_size`."""
+
+    __slots__ = ("left", "max_size")
+
+    def __init__(self, max_size: int):
+        self.left = max_size
+        self.max_size = max_size
+
+    def take(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            _check_size(self.max_size + 1, self.max_size)
 
 
 # --- gzip ------------------------------------------------------------------
 
-def _gunzip(data, max_size: int) -> bytes:
-    """zlib's max_length stops inflating at the limit instead of after it.
+def _gunzip(data, max_size: int, chunk_size: int) -> Iterator[bytes]:
+    """zlib's max_length stops inflating at the chunk's end instead of after it.
 
     Java's GZIPInputStream reads concatenated gzip members as one stream,
     so a member followed by more bytes starts another member.
     """
-    parts = []
-    total = 0
+    budget = _Budget(max_size)
     rest: bytes | memoryview = memoryview(data)
     while True:
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            part = inflater.decompress(rest, max_size - total + 1)
-        except zlib.error as exc:
-            raise DecodeError(f"corrupt gzip data: {exc}", 0) from None
-        total += len(part)
-        _check_size(total, max_size)
-        if not inflater.eof:
-            raise DecodeError("truncated gzip data", 0)
-        parts.append(part)
+        while not inflater.eof:
+            try:
+                part = inflater.decompress(rest, min(chunk_size, budget.left + 1))
+            except zlib.error as exc:
+                raise DecodeError(f"corrupt gzip data: {exc}", 0) from None
+            rest = inflater.unconsumed_tail
+            if not part:
+                if not inflater.eof:
+                    raise DecodeError("truncated gzip data", 0)
+                break
+            budget.take(len(part))
+            yield part
         if not inflater.unused_data:
-            return b"".join(parts)
+            return
         rest = inflater.unused_data
 
 
@@ -131,20 +178,20 @@ def _xerial_compress(data) -> bytes:
     return b"".join(out)
 
 
-def _snappy_decompress(data, max_size: int) -> bytes:
+def _snappy_decompress(data, max_size: int) -> Iterator[bytes]:
     """Kafka clients send either raw snappy or snappy-java's framed stream."""
     view = memoryview(data)
     if view[:len(XERIAL_MAGIC)] == XERIAL_MAGIC:
-        return _xerial_decompress(view, max_size)
-    return bytes(_snappy_block(view, max_size))
+        yield from _xerial_decompress(view, max_size)
+    else:
+        yield bytes(_snappy_block(view, max_size))
 
 
-def _xerial_decompress(view: memoryview, max_size: int) -> bytes:
+def _xerial_decompress(view: memoryview, max_size: int) -> Iterator[bytes]:
     pos = len(_XERIAL_HEADER)
     if len(view) < pos:
         raise DecodeError("truncated xerial snappy header", 0)
-    parts = []
-    total = 0
+    budget = _Budget(max_size)
     while pos < len(view):
         if len(view) - pos < _INT32.size:
             raise DecodeError("truncated xerial snappy block length", pos)
@@ -152,11 +199,10 @@ def _xerial_decompress(view: memoryview, max_size: int) -> bytes:
         pos += _INT32.size
         if not 0 <= length <= len(view) - pos:
             raise DecodeError(f"xerial snappy block of {length} bytes does not fit", pos)
-        block = _snappy_block(view[pos:pos + length], max_size - total)
-        total += len(block)
-        parts.append(block)
+        block = bytes(_snappy_block(view[pos:pos + length], budget.left))
+        budget.take(len(block))
         pos += length
-    return b"".join(parts)
+        yield block
 
 
 def _snappy_block(block, max_size: int):
@@ -182,31 +228,77 @@ def _lz4_compress(data, level: int | None = None) -> bytes:
     return bytes(compressor.finish())
 
 
-def _bounded(decompress_into, name: str, data, max_size: int) -> bytes:
-    """Inflate into a fixed buffer so a bomb stops at the buffer's end.
-
-    cramjam writes into the caller's buffer and fails as soon as it is
-    full, so memory never exceeds `max_size` however large the stream says
-    it is; a buffer that was merely too small is retried bigger.
-    """
-    capacity = min(max_size, max(_MIN_FIRST_GUESS, _GROWTH * len(data)))
+def _lz4_decompress(data, max_size: int, chunk_size: int) -> Iterator[bytes]:
+    """Concatenated frames read as one stream, as lz4's own tools read them."""
+    budget = _Budget(max_size)
+    rest = bytes(data)
     while True:
-        out = bytearray(capacity)
-        try:
-            size = decompress_into(data, out)
-        except cramjam.DecompressionError as exc:
-            if not _out_of_room(exc):
-                raise DecodeError(f"corrupt {name} data: {exc}", 0) from None
-            if capacity >= max_size:
-                raise DecodeError(f"{name} data exceeds the {max_size}-byte limit", 0) from None
-            capacity = min(max_size, capacity * _GROWTH)
-        else:
-            return bytes(memoryview(out)[:size])
+        inflater = lz4.frame.LZ4FrameDecompressor()
+        while not inflater.eof:
+            try:
+                part = inflater.decompress(rest, max_length=min(chunk_size, budget.left + 1))
+            except RuntimeError as exc:
+                raise DecodeError(f"corrupt lz4 data: {exc}", 0) from None
+            rest = b""
+            if not part:
+                if not inflater.eof:
+                    raise DecodeError("truncated lz4 data", 0)
+                break
+            budget.take(len(part))
+            yield part
+        rest = inflater.unused_data
+        if not rest:
+            return
 
 
-def _out_of_room(exc: Exception) -> bool:
-    # cramjam reports a full output buffer only through its message: the
-    # Rust io::Write error, or zstd's own when a frame declares its size.
-    # tests/test_compression.py pins both so a cramjam change is caught.
-    message = str(exc)
-    return "failed to write whole buffer" in message or "buffer is too small" in message
+def _zstd_decompress(data, max_size: int, chunk_size: int) -> Iterator[bytes]:
+    # zstandard's streaming reader stops quietly where its input ends, so
+    # the frames are first checked to be whole.
+    _check_zstd_frames(memoryview(data))
+    budget = _Budget(max_size)
+    decompressor = zstandard.ZstdDecompressor(max_window_size=_ZSTD_MAX_WINDOW)
+    try:
+        reader = decompressor.stream_reader(data, read_across_frames=True)
+        while True:
+            part = reader.read(min(chunk_size, budget.left + 1))
+            if not part:
+                return
+            budget.take(len(part))
+            yield part
+    except zstandard.ZstdError as exc:
+        raise DecodeError(f"corrupt zstd data: {exc}", 0) from None
+
+
+def _check_zstd_frames(view: memoryview) -> None:
+    """DecodeError unless `view` is whole zstd frames (RFC 8878, section 3.1):
+    their headers and block headers are walked, not their contents."""
+    pos = 0
+    if not view:
+        raise DecodeError("no zstd frame", 0)
+    while pos < len(view):
+        if len(view) - pos < 4:
+            raise DecodeError("truncated zstd frame", pos)
+        magic = _U32LE.unpack_from(view, pos)[0]
+        if magic & 0xFFFFFFF0 == _ZSTD_SKIPPABLE:
+            if len(view) - pos < 8:
+                raise DecodeError("truncated zstd skippable frame", pos)
+            pos += 8 + _U32LE.unpack_from(view, pos + 4)[0]
+            continue
+        if magic != _ZSTD_MAGIC:
+            raise DecodeError("corrupt zstd data: not a zstd frame", pos)
+        if len(view) - pos < 5:
+            raise DecodeError("truncated zstd frame header", pos)
+        descriptor = view[pos + 4]
+        single_segment = descriptor >> 5 & 1
+        content_size_bytes = (0, 2, 4, 8)[descriptor >> 6] or single_segment
+        pos += 5 + (not single_segment) + (0, 1, 2, 4)[descriptor & 3] + content_size_bytes
+        while True:
+            if len(view) - pos < 3:
+                raise DecodeError("truncated zstd block", pos)
+            block = view[pos] | view[pos + 1] << 8 | view[pos + 2] << 16
+            pos += 3 + (1 if block >> 1 & 3 == 1 else block >> 3)
+            if block & 1:
+                break
+        pos += 4 * (descriptor >> 2 & 1)
+        if pos > len(view):
+            raise DecodeError("truncated zstd frame", len(view))

@@ -339,10 +339,9 @@ def _read_headers(buf: memoryview, pos: int) -> tuple[list[tuple[str, bytes | No
         key, pos = _read_varbytes(buf, pos, "header key")
         if key is None:
             raise DecodeError("header key is null", key_pos)
-        try:
-            name = str(key, "utf-8")
-        except UnicodeDecodeError:
-            raise DecodeError("header key is not valid UTF-8", key_pos) from None
+        # Kafka takes any bytes and its Java consumer decodes them with
+        # replacement characters; so does this.
+        name = str(key, "utf-8", "replace")
         value, pos = _read_varbytes(buf, pos, "header value")
         headers.append((name, value))
     return headers, pos

@@ -3,7 +3,9 @@
 A Produce is checked in Kafka's order (KafkaApis, then ReplicaManager):
 the transactional id of transactional records for the whole request; then
 per partition that it exists, that its records are one RecordBatch v2
-(`check_request_records`), that acks is valid, and the append itself. What
+(`check_request_records`), that acks is valid, the records inside the
+batch (`_checked`, before anything of the request is appended) and the
+append itself. What
 a failed partition reports follows Kafka's ReplicaManager: the log start
 offset once the append reached the log, an error message only for the
 records the log refused one by one (with which records) and for a
@@ -17,7 +19,10 @@ not store either).
 """
 
 import functools
+import logging
 import struct
+
+import trio
 
 from protocol.compression import Codec
 from protocol.connection import Request
@@ -32,11 +37,15 @@ from protocol.records import (
 from ..broker import Broker
 from ..errors import CloseConnection, KafkaError
 from ..log.errors import RecordValidationError
+from ..log.partition import CheckedRecords
 from ..log.producer_state import AppendOrigin
+from ..log.record_checks import INLINE_BUDGET
 from ..transactions import TransactionError
 from . import Later, RequestContext, handles
 from .results import each_answered, each_awaited
 from .transactions import coordinate
+
+log = logging.getLogger("kgw.produce")
 
 _SIZE = struct.Struct(">i")
 _ATTRIBUTES = struct.Struct(">h")
@@ -90,14 +99,20 @@ async def produce(broker: Broker, request: Request, context: RequestContext):
         return _refuse_all(body, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     # (result, partition, offset after the append) to be made durable first.
     durable: list[tuple] = []
+    # Each partition's records, checked (or why not) before anything is
+    # appended, by (topic, partition) as the request names them.
+    checked: dict[tuple[str, int], CheckedRecords | KafkaError] = {}
+    for topic_data in body.topic_data:
+        for data in topic_data.partition_data:
+            checked[topic_data.name, data.index] = await _checked(
+                broker, topic_data.name, data, request.api_version, body.acks)
 
     def answer(topic: str, data):
+        records = checked[topic, data.index]
+        if isinstance(records, KafkaError):
+            raise records
         partition_log = broker.log.serving(topic, data.index)
-        check_request_records(request.api_version, data.records)
-        if body.acks not in VALID_ACKS:
-            raise Refused(ErrorCode.INVALID_REQUIRED_ACKS, f"acks must be -1, 0 or 1, not {body.acks}")
-        appended = partition_log.append(data.records, AppendOrigin.CLIENT,
-                                        transactional_id=body.transactional_id)
+        appended = partition_log.append_checked(records, transactional_id=body.transactional_id)
         result = _result(data.index, ErrorCode.NONE, base_offset=appended.base_offset,
                          log_append_time=appended.log_append_time_ms,
                          log_start_offset=appended.log_start_offset)
@@ -115,6 +130,10 @@ async def produce(broker: Broker, request: Request, context: RequestContext):
                 batch_index=index, batch_index_error_message=why) for index, why in error.record_errors]
         elif isinstance(error, TransactionError) and error.code == ErrorCode.INVALID_TXN_STATE:
             result.error_message = "Partition was not added to the transaction"
+        elif error.code in (ErrorCode.INVALID_RECORD, ErrorCode.CORRUPT_MESSAGE):
+            # Kafka's answer carries no reason for these; its log has one.
+            log.info("Produce to %s-%d refused with %s: %s", topic, data.index, error.code.name,
+                     error.message)
         partition_log = broker.log.partition(topic, data.index)
         if not (partition_log is None or isinstance(error, (Refused, TransactionError))
                 or error.code in NOT_IN_THE_LOG):
@@ -202,6 +221,31 @@ def check_request_records(version: int, records) -> None:
                       f"Produce v{version} may not carry zstd batches (v7+)")
     if count > 1:
         raise Refused(ErrorCode.INVALID_RECORD, "a partition's records must hold exactly one record batch")
+
+
+async def _checked(broker: Broker, topic: str, data, version: int,
+                   acks: int) -> CheckedRecords | KafkaError:
+    """A partition's records checked through, or the error that refuses them.
+
+    The walk of the records inside the batch (inflating them when
+    compressed), a compacted topic's keys and recompression cost in
+    proportion to the records; past INLINE_BUDGET bytes they go on in a
+    worker thread, so that a large or hostile batch does not stall the
+    event loop.  The handler awaits it before anything of the request is
+    appended, so requests on a connection are still appended in their
+    order, while other connections are served meanwhile.
+    """
+    try:
+        partition_log = broker.log.serving(topic, data.index)
+        check_request_records(version, data.records)
+        if acks not in VALID_ACKS:
+            raise Refused(ErrorCode.INVALID_REQUIRED_ACKS, f"acks must be -1, 0 or 1, not {acks}")
+        records = partition_log.check(data.records, AppendOrigin.CLIENT)
+        if not records.run(INLINE_BUDGET):
+            await trio.to_thread.run_sync(records.run, None)
+        return records
+    except KafkaError as error:
+        return error
 
 
 def _not_durable(result, error: KafkaError) -> None:

@@ -185,7 +185,7 @@ DEFINITIONS: tuple[ConfigDef, ...] = (
     ConfigDef("max.compaction.lag.ms", _T.LONG, str(INT64_MAX), "log.cleaner.max.compaction.lag.ms",
               "Unused (no compaction).", _at_least(1)),
     ConfigDef("max.decompressed.message.bytes", _T.INT, "2147483639", "max.decompressed.message.bytes",
-              "Largest batch kgw inflates to check or recompress it.", _at_least(1)),
+              "Largest record of a compressed batch, inflated.", _at_least(1)),
     ConfigDef("max.message.bytes", _T.INT, "1048588", "message.max.bytes",
               "Largest record batch accepted, in bytes.", _at_least(0)),
     ConfigDef("message.timestamp.after.max.ms", _T.LONG, "3600000",

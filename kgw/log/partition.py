@@ -1,7 +1,9 @@
 """One partition's log: a list of segments, appended to at the end.
 
 Everything here runs on the broker's event-loop thread and never blocks on
-the disk beyond page-cache writes, except `flush()` and start-up recovery;
+the disk beyond page-cache writes, except `flush()` and start-up recovery
+(and `CheckedRecords.run`, which reads only the records it checks and may
+run on a worker thread);
 the fsyncs of the durability layer go through `begin_flush` (on this
 thread), `FlushJob.run` (on a worker thread) and `end_flush` (back on this
 thread); see `flushing`.
@@ -11,7 +13,9 @@ offset plus one, across segments too, and recovery cuts a log back to the
 last point where that holds.
 
 Every append goes through `append(records, origin)`, as every append of
-Kafka's goes through UnifiedLog.append: the records are validated, the
+Kafka's goes through UnifiedLog.append (a Produce takes it in its two
+halves, `check` and `append_checked`, to walk large batches' records off
+the event loop in between): the records are validated, the
 producer state (`producer_state`: idempotent sequences, transactions)
 checks them as the origin requires, they are written, the state accounts
 for them, and the log's hooks hear of it (the broker wakes long polls and
@@ -49,10 +53,12 @@ from .retention import below_start
 from .scan import BatchHeader
 from .segment import Segment
 from .recompression import needs_recompression, recompress
+from .record_checks import RecordsCheck
 from .timestamps import Probe, first_resolved, probe_max_timestamp, probes_at_or_after, resolve
 from .validation import check_keys, validate_records
 
 if TYPE_CHECKING:
+    from .config import LogConfig
     from .topic import Topic
 
 log = logging.getLogger("kgw.log")
@@ -254,11 +260,34 @@ class PartitionLog:
                transactional_id: str | None = None, now_ms: int | None = None) -> AppendResult:
         """Check every batch of `records`, then write them all with one pwritev.
 
-        Records are validated (framing, CRC, counts, timestamps, and for a
-        client a single batch with no control record), then the producer
-        state checks them as `origin` requires; a client's retry of a batch
-        already written is answered with that batch's offsets and not
-        written again.  Offsets are assigned from the log end offset, the
+        `check` then `append_checked`, at once, on this thread.  Raises KafkaError.
+        """
+        checked = self.check(records, origin, now_ms=now_ms)
+        checked.run(None)
+        return self.append_checked(checked, transactional_id=transactional_id)
+
+    def check(self, records, origin: AppendOrigin = AppendOrigin.CLIENT, *,
+              now_ms: int | None = None) -> "CheckedRecords":
+        """The first half of an append: the checks that need nothing of the
+        log's state.  Headers and CRCs are checked here (framing, counts,
+        timestamps, and for a client a single batch with no control record);
+        the records inside the batches, a compacted topic's keys and
+        recompression to the topic's codec are left to `CheckedRecords.run`,
+        which a Produce may finish in a worker thread.  Raises KafkaError.
+        """
+        self.ensure_available()
+        config = self.topic.log_config
+        now = self.hooks.clock_ms() if now_ms is None else now_ms
+        view = memoryview(records).cast("B")
+        headers = validate_records(view, config, now, origin is AppendOrigin.CLIENT)
+        return CheckedRecords(self, view, headers, config, now, origin)
+
+    def append_checked(self, checked: "CheckedRecords", *,
+                       transactional_id: str | None = None) -> AppendResult:
+        """The second half of an append, on this thread: the producer state
+        checks the batches as their origin requires (a client's retry of a
+        batch already written is answered with that batch's offsets and not
+        written again); offsets are assigned from the log end offset, the
         leader epoch stamped in and, for LogAppendTime topics, the append
         time.  Only the 61-byte headers are copied to be patched; the
         payloads go to the file straight from the caller's buffer.  On an
@@ -266,19 +295,11 @@ class PartitionLog:
         fails with KAFKA_STORAGE_ERROR; the partition stays usable.  Raises
         KafkaError.
         """
+        if not checked.done:
+            raise ValueError("the records have not been checked through (CheckedRecords.run)")
         self.ensure_available()
-        config = self.topic.log_config
-        now = self.hooks.clock_ms() if now_ms is None else now_ms
-        view = memoryview(records).cast("B")
-        client = origin is AppendOrigin.CLIENT
-        headers = validate_records(view, config, now, client)
-        if config.compact_policy and origin is not AppendOrigin.REPLICATION:
-            # Kafka's LogValidator checks what a leader appends, not what it copies.
-            check_keys(view, headers, f"{self.topic.name}-{self.index}")
-        # compression.type=producer (codec None) stores batches as they came.
-        if (config.codec is not None and origin is not AppendOrigin.REPLICATION
-                and needs_recompression(headers, config)):
-            view, headers = recompress(view, headers, config)
+        config, now, origin = checked.config, checked.now, checked.origin
+        view, headers = checked.view, checked.headers
         if len(view) > config.segment_bytes:
             raise LogError(ErrorCode.RECORD_LIST_TOO_LARGE,
                            f"{len(view)} bytes of records exceed the segment size "
@@ -723,6 +744,41 @@ class PartitionLog:
         finally:
             self._closed = True
             self._segments = []
+
+
+class CheckedRecords:
+    """Records whose headers `PartitionLog.check` passed, on their way to
+    `append_checked`.  `run(budget)` does the rest of the checking, walking
+    about `budget` record bytes at a time (`record_checks.RecordsCheck`) and
+    saying whether it is done; `run(None)` finishes, and touches nothing of
+    the log but its (immutable) config, so it may run on any thread."""
+
+    def __init__(self, partition: PartitionLog, view: memoryview, headers: list[BatchHeader],
+                 config: "LogConfig", now: int, origin: AppendOrigin):
+        self.partition_name = f"{partition.topic.name}-{partition.index}"
+        self.view = view
+        self.headers = headers
+        self.config = config
+        self.now = now
+        self.origin = origin
+        self.done = False
+        self._records = RecordsCheck(view, headers, config.max_decompressed_bytes)
+
+    def run(self, budget: int | None) -> bool:
+        if self.done:
+            return True
+        if not self._records.run(budget):
+            return False
+        config = self.config
+        if config.compact_policy and self.origin is not AppendOrigin.REPLICATION:
+            # Kafka's LogValidator checks what a leader appends, not what it copies.
+            check_keys(self.view, self.headers, self.partition_name)
+        # compression.type=producer (codec None) stores batches as they came.
+        if (config.codec is not None and self.origin is not AppendOrigin.REPLICATION
+                and needs_recompression(self.headers, config)):
+            self.view, self.headers = recompress(self.view, self.headers, config)
+        self.done = True
+        return True
 
 
 def _file_size(file: OpenFile) -> int:

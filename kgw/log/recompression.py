@@ -23,6 +23,7 @@ from protocol.records import Record, RecordBatch, build_batch
 
 from .config import LogConfig
 from .errors import LogError
+from .record_checks import INFLATE_LIMIT
 from .scan import BatchHeader, parse_header
 
 
@@ -62,7 +63,7 @@ def recompress(view: memoryview, headers: list[BatchHeader],
 
 def _rebuilt(view: memoryview, header: BatchHeader, codec: Codec, config: LogConfig) -> bytes:
     try:
-        records = RecordBatch(view, header.position).records(config.max_decompressed_bytes)
+        records = RecordBatch(view, header.position).records(INFLATE_LIMIT)
     except DecodeError as exc:
         raise LogError(ErrorCode.CORRUPT_MESSAGE, f"records cannot be decoded: {exc}") from None
     base = header.base_offset

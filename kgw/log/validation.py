@@ -1,6 +1,7 @@
-"""Checking a Produce partition's records before anything is written.
+"""Checking a Produce partition's batch headers before anything is written.
 
-Headers and CRCs only, unless the timestamp checks cannot be settled by a
+Headers and CRCs (the records inside are walked after these checks, by
+`record_checks`), unless the timestamp checks cannot be settled by a
 batch's header (a topic that sets `message.timestamp.before.max.ms`, a
 batch whose newest timestamp is too new, one a client marked
 LogAppendTime): then its records are decoded to name each one at fault.
@@ -26,6 +27,7 @@ from protocol.records import (
 
 from .config import INT64_MAX, LogConfig
 from .errors import LogError, RecordValidationError
+from .record_checks import INFLATE_LIMIT
 from .scan import BatchHeader, parse_header
 
 _I32 = struct.Struct(">i")
@@ -130,7 +132,7 @@ def _check_timestamps(view: memoryview, header: BatchHeader, config: LogConfig, 
             and not claims_append_time:
         return
     try:
-        records = RecordBatch(view, header.position).records()
+        records = RecordBatch(view, header.position).records(INFLATE_LIMIT)
     except DecodeError as exc:
         raise _corrupt(f"records cannot be decoded: {exc}") from None
     errors = [(index, why) for index, why in ((i, problem(r)) for i, r in enumerate(records)) if why]
@@ -148,9 +150,9 @@ def check_keys(view: memoryview, headers: list[BatchHeader], partition: str) -> 
         if header.is_control:
             continue
         try:
-            records = RecordBatch(view, header.position).records()
+            records = RecordBatch(view, header.position).records(INFLATE_LIMIT)
         except DecodeError as exc:
-            raise _corrupt(f"records cannot be decoded: {exc}") from None
+            raise LogError(ErrorCode.INVALID_RECORD, f"records cannot be decoded: {exc}") from None
         keyless = [(index, f"Compacted topic cannot accept message without key in topic partition "
                            f"{partition}")
                    for index, record in enumerate(records) if record.key is None]

@@ -6,7 +6,10 @@ cleanly with valid CRC-32Cs, its offsets are dense and continue the
 previous segment's, its offset and time indexes point at the batches they
 name, and the stored log start offset lies within the log.  These are the
 properties kgw's own start-up relies on (see kgw.log.recovery), checked
-read-only and reported instead of repaired.
+read-only and reported instead of repaired.  The records inside each batch
+are checked as a Produce checks them (`kgw.log.record_checks.check_batch`,
+which `kgw log dump` uses too), so a batch an older kgw let in with a
+valid CRC around malformed records is reported, batch by batch.
 """
 
 import os
@@ -16,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from kgw.log.files import read_metadata
+from kgw.log.errors import LogError
+from kgw.log.files import pread_exact, read_metadata
 from kgw.log.manager import CLEAN_SHUTDOWN_MARKER
+from kgw.log.record_checks import check_batch
 from kgw.log.recovery import LOG_START_OFFSET_FILE, LOG_START_OFFSET_FORMAT
 from kgw.log.scan import RECOVERY_WINDOW, BatchHeader, SegmentScan
 from kgw.log.segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, parse_stem
@@ -138,6 +143,7 @@ class DataDirCheck:
                 self.totals.batches += 1
                 offset_check.batch(header)
                 time_check.batch(header)
+                self._check_records(fd, path, header)
                 advance(header.end - done)
                 done = header.end
             advance(size - done)
@@ -151,6 +157,14 @@ class DataDirCheck:
             if problem is not None:
                 self._problem(index_path, problem)
         return base if scan.next_offset is None else scan.next_offset
+
+    def _check_records(self, fd: int, path: Path, header: BatchHeader) -> None:
+        batch = pread_exact(fd, header.size, header.position)
+        try:
+            check_batch(memoryview(batch), header)
+        except LogError as exc:
+            self._problem(path, f"the batch at offset {header.base_offset} (position "
+                                f"{header.position}): {exc.message}")
 
     def _read_index(self, path: Path, entry: struct.Struct) -> list[tuple] | None:
         try:

@@ -3,9 +3,10 @@
 The output follows the spirit of Kafka's DumpLogSegments: one line of
 `name: value` pairs per batch, one line starting with `|` per record.
 A problem (bad framing, CRC mismatch, an offset out of sequence, records
-that do not decode) is printed where it is found as `problem at position
-N: ...`; the walk goes on past a batch whose framing holds and stops at
-one whose framing does not, as nothing after it can be located.
+that a Produce would refuse, as `kgw.log.record_checks.check_batch` finds
+them for `kgw log check` too) is printed where it is found as `problem at
+position N: ...`; the walk goes on past a batch whose framing holds and
+stops at one whose framing does not, as nothing after it can be located.
 """
 
 import json
@@ -14,7 +15,10 @@ import struct
 from pathlib import Path
 from typing import Callable
 
+from kgw.log.errors import LogError
 from kgw.log.files import pread_exact
+from kgw.log.record_checks import check_batch
+from kgw.log.scan import parse_header
 from kgw.log.segment import LOG_SUFFIX, parse_stem
 from protocol.compression import Codec
 from protocol.errors import DecodeError
@@ -95,6 +99,13 @@ class SegmentDump:
         if batch.last_offset_delta != batch.record_count - 1:
             self._problem(pos, f"count {batch.record_count} does not match lastOffsetDelta "
                                f"{batch.last_offset_delta}")
+        if crc_ok:
+            # Records are checked only inside a sound CRC, as `kgw log check` does.
+            try:
+                check_batch(batch.memory, parse_header(batch.memory, 0, pos))
+            except LogError as exc:
+                self._problem(pos, exc.message)
+                return batch.last_offset + 1
         if self.records:
             try:
                 records = batch.records()

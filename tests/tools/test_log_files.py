@@ -272,3 +272,48 @@ def test_check_refuses_what_is_not_a_data_directory(tmp_path):
     result = kgw("log", "check", tmp_path)
     assert (result.exit_code, result.stderr) == (
         1, f"Error: {tmp_path} is not a kgw data directory (it has no topics/)\n")
+
+
+def _plant(data, batches_before: int, bad: bytes) -> tuple:
+    """Write good batches, then put `bad` (valid CRC, malformed records) in
+    the segment after them as an older kgw would have stored it, then one
+    more good batch after it; the segment and `bad`'s position."""
+    _write(data, {"d": [make_batch(2, NOW + i) for i in range(batches_before)]})
+    segment = data / "d-0" / "00000000000000000000.log"
+    raw = bytearray(segment.read_bytes())
+    position = len(raw)
+    first_bad = 2 * batches_before
+    planted = bytearray(bad)
+    struct.pack_into(">q", planted, 0, first_bad)
+    after = bytearray(make_batch(2, NOW + 99))
+    struct.pack_into(">q", after, 0, first_bad + RecordBatch(bad).record_count)
+    segment.write_bytes(bytes(raw + planted + after))
+    return segment, position
+
+
+@pytest.mark.parametrize("codec", [Codec.NONE, Codec.ZSTD])
+@pytest.mark.parametrize("case", ["count above the records", "trailing bytes", "negative key length -2",
+                                  "offset deltas repeated"])
+def test_check_and_dump_agree_on_malformed_records_inside_a_valid_crc(tmp_path, case, codec):
+    from protocol.compression import compress
+
+    from ..test_record_walk import MALFORMED
+    from ..test_records import raw_batch
+
+    records, count, says = MALFORMED[case]
+    bad = raw_batch(compress(codec, records), count, int(codec))
+    assert RecordBatch(bad).crc_ok()
+    data = tmp_path / "data"
+    segment, position = _plant(data, 2, bad)
+    dumped = kgw("log", "dump", segment)
+    assert dumped.exit_code == 1
+    dump_problems = [line for line in dumped.stdout.splitlines() if line.startswith("problem")]
+    assert len(dump_problems) == 1 and dump_problems[0].startswith(f"problem at position {position}: ")
+    assert says in dump_problems[0]
+    checked = kgw("log", "check", data)
+    assert checked.exit_code == 1
+    check_problems = [line for line in checked.stdout.splitlines() if line.startswith(str(segment) + ":")]
+    assert check_problems == [f"{segment}: the batch at offset 4 (position {position}): "
+                              + dump_problems[0].split(": ", 1)[1]]
+    # Both go on past it: the batch after it is dumped with its records.
+    assert dumped.stdout.splitlines()[-1].startswith("| offset: ")
