@@ -29,6 +29,7 @@ from typing import Callable, Iterator
 from protocol.error_codes import ErrorCode
 
 from .config import BrokerDefaults, parse_flush_mode, validate
+from .descriptors import DescriptorCache, default_max_open_files
 from .errors import LogError
 from .files import OpenFile, fsync_dir, read_metadata, write_metadata
 from .partition import LogHooks, PartitionLog
@@ -60,8 +61,10 @@ class LogManager:
         self.data_dir = Path(data_dir)
         self.defaults = defaults or BrokerDefaults()
         self._clock = clock
+        max_open = self.defaults.max_open_files
+        self.files = DescriptorCache(default_max_open_files() if max_open is None else max_open)
         # Shared by every partition; the broker sets what it listens for.
-        self.hooks = LogHooks(self.now_ms)
+        self.hooks = LogHooks(self.now_ms, self.files)
         self.hooks.fsync_metadata = parse_flush_mode(self.defaults.flush).kind != "never"
         self._topics: dict[str, Topic] = {}
         self._by_id: dict[uuid.UUID, Topic] = {}
@@ -217,6 +220,7 @@ class LogManager:
                       "recovered at the next start", self.data_dir)
         self._topics.clear()
         self._by_id.clear()
+        self.files.clear()
         self._lock = None
         log.info("closed %s", self.data_dir)
         return all_flushed
