@@ -143,14 +143,26 @@ class PartitionLog:
     # --- creation and loading ----------------------------------------------
 
     @classmethod
-    def create(cls, topic: "Topic", index: int, directory: Path, hooks: LogHooks) -> "PartitionLog":
+    def create(cls, topic: "Topic", index: int, directory: Path, hooks: LogHooks, *,
+               sync: bool = True) -> "PartitionLog":
+        """A new empty partition in the new `directory`.
+
+        Safe on a worker thread: it touches nothing but that directory (and
+        reads `topic`).  With `sync` the directory's entries are fsynced
+        before returning; without, that is the caller's to do, as its
+        parent's entry always is.
+        """
         partition = cls(topic, index, directory, hooks)
         directory.mkdir()
         partition._segments.append(Segment.create(directory, 0, hooks.clock_ms(), hooks.files))
         partition._producer_files = ProducerStateFiles(directory, hooks.fsync_metadata)
         partition._producers = ProducerState(0)
-        partition._producer_files.write(partition._producers)
-        fsync_dir(directory)
+        # Not fsynced itself: the directory's fsync makes its name durable,
+        # and should its bytes be lost, the restore finds it unreadable and
+        # replays the log from its start, which is all this one says.
+        partition._producer_files.write(partition._producers, sync=False)
+        if sync:
+            fsync_dir(directory)
         return partition
 
     @classmethod
