@@ -116,12 +116,14 @@ def _alter(broker, request, Response, new_overrides):
 @handles(ALTER_CONFIGS)
 async def alter_configs(broker: Broker, request: Request, context: RequestContext):
     # The given configs become the topic's whole set of overrides.
-    return _alter(broker, request, ALTER_CONFIGS.Response,
-                  lambda current, configs: {c.name: c.value for c in configs})
+    async with broker.topics.lock:
+        return _alter(broker, request, ALTER_CONFIGS.Response,
+                      lambda current, configs: {c.name: c.value for c in configs})
 
 
 @handles(INCREMENTAL_ALTER_CONFIGS)
 async def incremental_alter_configs(broker: Broker, request: Request, context: RequestContext):
-    return _alter(broker, request, INCREMENTAL_ALTER_CONFIGS.Response,
-                  lambda current, configs: apply_changes(
-                      current, ((c.name, c.config_operation, c.value) for c in configs)))
+    async with broker.topics.lock:
+        return _alter(broker, request, INCREMENTAL_ALTER_CONFIGS.Response,
+                      lambda current, configs: apply_changes(
+                          current, ((c.name, c.config_operation, c.value) for c in configs)))
