@@ -19,6 +19,7 @@ the marker's append like by any other, and finds the records then.
 """
 
 import functools
+import logging
 
 import trio
 
@@ -28,8 +29,12 @@ from protocol.messages import FETCH
 
 from ..broker import Broker
 from ..errors import KafkaError
+from ..log import FileRecords
+from ..responses import SENDFILE_MIN
 from . import RequestContext, handles
 from .results import each_answered
+
+log = logging.getLogger("kgw.fetch")
 
 Response = FETCH.Response
 TopicResult = Response.FetchableTopicResponse
@@ -114,16 +119,28 @@ class _Read:
         try:
             read = partition_log.read(p.fetch_offset, max(limit, 1),
                                       max_offset=stable if self.committed else None)
+            found = read.records
+            if found and len(found) > limit and self.size:
+                # Only the first partition with data may go over the limits.
+                found = None
+            records: FileRecords | bytes | None = found
+            if found and len(found) < SENDFILE_MIN:
+                # Copied now, as the writer would copy it anyway: a FileRange
+                # holds its segment's descriptor until the response is
+                # written, and a fetch of thousands of partitions would hold
+                # thousands.
+                records = found.read_bytes()
         except KafkaError as exc:
             self.errors = True
             result.error_code = exc.code
             return result
+        except OSError as exc:
+            log.error("cannot read %s-%d: %s", topic.name, p.partition, exc)
+            self.errors = True
+            result.error_code = ErrorCode.KAFKA_STORAGE_ERROR
+            return result
         result.high_watermark = read.high_watermark
         result.log_start_offset = read.log_start_offset
-        records = read.records
-        if records and len(records) > limit and self.size:
-            # Only the first partition with data may go over the limits.
-            records = None
         if records:
             if self.committed:
                 result.aborted_transactions = [
