@@ -13,7 +13,7 @@ from protocol.error_codes import ErrorCode
 from .config import BrokerConfig
 from .errors import KafkaError
 from .groups import GroupCoordinator
-from .log import LogError, LogManager
+from .log import LogManager
 from .log.durability import Flusher
 from .log.files import read_metadata, write_metadata
 from .log.partition import AppendResult, PartitionLog
@@ -21,6 +21,7 @@ from .log.producer_state import AppendOrigin
 from .log.scan import BatchHeader
 from .observability.metrics import NO_METRICS, Metrics
 from .producers import ProducerIds
+from .topic_changes import TopicChanges
 from .transactions import MarkerWriter, TransactionCoordinator
 
 log = logging.getLogger("kgw.broker")
@@ -65,6 +66,7 @@ class Broker:
         data_dir = Path(config.data_dir)
         self.cluster_id = ""  # read by open(), under the data directory's lock
         self.log = LogManager(data_dir, config.log_defaults())
+        self.topics = TopicChanges(self.log)
         self.flusher = Flusher(config.flush, self.log)
         # Made by open(), under the data directory's lock.
         self._producer_ids: ProducerIds | None = None
@@ -147,20 +149,15 @@ class Broker:
         self.advertised_host = self.config.advertised_host or host
         self.advertised_port = self.config.advertised_port or port
 
-    def topic_or_create(self, name: str, allow_auto_create: bool):
+    async def topic_or_create(self, name: str, allow_auto_create: bool):
         """The topic, auto-creating it as Metadata may; None if unknown.
 
-        Raises LogError for a name Kafka would refuse.
+        Raises LogError for a name Kafka would refuse, or a creation the
+        broker's limits refuse (POLICY_VIOLATION).
         """
         topic = self.log.topic(name)
         if topic is None and allow_auto_create and self.config.auto_create_topics:
-            try:
-                topic = self.log.create_topic(name, self.config.num_partitions)
-                log.info("auto-created topic %s with %d partition(s)", name, self.config.num_partitions)
-            except LogError as exc:
-                if exc.code != ErrorCode.TOPIC_ALREADY_EXISTS:
-                    raise
-                topic = self.log.topic(name)
+            topic = await self.topics.topic_or_create(name, self.config.num_partitions)
         return topic
 
 

@@ -78,6 +78,15 @@ def main(log_level, log_format):
 @click.option("--connections-max-idle-ms", default=600_000, show_default=True,
               type=click.IntRange(1), help="Close a connection idle for this long.",
               envvar="KGW_CONNECTIONS_MAX_IDLE_MS", show_envvar=True)
+@click.option("--max-partitions", default=100_000, show_default=True, type=click.IntRange(0),
+              help="Partitions of all topics together; a creation beyond is refused with "
+                   "POLICY_VIOLATION.",
+              envvar="KGW_MAX_PARTITIONS", show_envvar=True)
+@click.option("--max-open-files", default=None, type=click.IntRange(1),
+              help="Descriptors the log keeps open for segments and indexes; the least "
+                   "recently used are closed first. [default: half the open-file limit "
+                   "(ulimit -n), at most 10000]",
+              envvar="KGW_MAX_OPEN_FILES", show_envvar=True)
 @click.option("--flush", default="acks", show_default=True, callback=_flush_mode,
               help="When to fsync: acks (before acknowledging acks=all, group commit), "
                    "always, never, or interval:<ms>.",
@@ -109,7 +118,7 @@ def main(log_level, log_format):
               envvar="KGW_SASL_USERS", show_envvar=True)
 def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions,
           auto_create_topics, max_request_size, queued_max_request_bytes, connections_max_idle_ms,
-          flush, retention_check_interval_ms,
+          max_partitions, max_open_files, flush, retention_check_interval_ms,
           group_initial_rebalance_delay_ms, offsets_retention_minutes, transaction_max_timeout_ms,
           transaction_abort_check_interval_ms, metrics_port, sasl_users):
     """Run the broker until SIGINT or SIGTERM."""
@@ -122,7 +131,9 @@ def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions
         advertised_port=advertised_port, num_partitions=num_partitions,
         auto_create_topics=auto_create_topics, max_request_size=max_request_size,
         queued_max_request_bytes=queued_max_request_bytes,
-        connections_max_idle_ms=connections_max_idle_ms, flush=flush,
+        connections_max_idle_ms=connections_max_idle_ms, max_partitions=max_partitions,
+        max_open_files=max_open_files,
+        flush=flush,
         retention_check_interval_ms=retention_check_interval_ms,
         group_initial_rebalance_delay_ms=group_initial_rebalance_delay_ms,
         offsets_retention_minutes=offsets_retention_minutes,

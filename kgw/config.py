@@ -46,6 +46,13 @@ class BrokerConfig:
     # transaction.abort.timed.out.transaction.cleanup.interval.ms).
     transaction_max_timeout_ms: int = 900_000
     transaction_abort_check_interval_ms: int = 10_000
+    # Descriptors the log keeps open (segments and indexes, least recently
+    # used closed first); None: half the process's RLIMIT_NOFILE, at most
+    # 10,000.
+    max_open_files: int | None = None
+    # Partitions of all topics together; creations beyond are refused with
+    # POLICY_VIOLATION (Kafka has no such limit; KIP-578 proposed one).
+    max_partitions: int = 100_000
     # Port of the Prometheus endpoint (on `host`); None: no metrics kept.
     metrics_port: int | None = None
     # SASL users by name, with their passwords; empty: no authentication
@@ -56,4 +63,5 @@ class BrokerConfig:
     def log_defaults(self) -> BrokerDefaults:
         return BrokerDefaults(num_partitions=self.num_partitions,
                               retention_check_interval_ms=self.retention_check_interval_ms,
-                              flush=self.flush)
+                              flush=self.flush, max_open_files=self.max_open_files,
+                              max_partitions=self.max_partitions)

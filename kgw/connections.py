@@ -34,14 +34,14 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from protocol.connection import CLOSED, NEED_DATA, Request, ServerConnection, encode_response
+from protocol.connection import CLOSED, NEED_DATA, Request, ServerConnection
 from protocol.error_codes import ErrorCode
 from protocol.errors import ProtocolError, UnsupportedRequest
 from protocol.messages import API_VERSIONS
 
 from .handlers import Later, RequestContext
 from .observability.response_errors import error_codes, error_name
-from .responses import send_response
+from .responses import encode, send_response
 from .sasl import FAILED_AUTHENTICATION_DELAY_S, Authenticator
 
 if TYPE_CHECKING:
@@ -341,7 +341,7 @@ class Connection:
             return False
         if body is not None and request.expects_response and not self._gone:
             try:
-                await send_response(self.stream, encode_response(request, body))
+                await send_response(self.stream, await encode(request, body))
                 self.last_active = trio.current_time()
             except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
                 self._peer_gone()

@@ -5,6 +5,8 @@ import functools
 import logging
 from collections import Counter
 
+import trio
+
 from protocol.connection import Request
 from protocol.error_codes import ErrorCode
 from protocol.messages import CREATE_PARTITIONS, CREATE_TOPICS, DELETE_RECORDS, DELETE_TOPICS
@@ -27,6 +29,12 @@ def _repeated(names) -> list[str]:
     """The names given more than once, in order of first appearance."""
     counts = Counter(names)
     return [name for name, count in counts.items() if count > 1]
+
+
+# Kafka's controller makes at most this many metadata records for one
+# request (QuorumController.MAX_RECORDS_PER_USER_OP; KAFKA-17870).
+MAX_RECORDS_PER_REQUEST = 10_000
+
 
 def _replication_error(wanted) -> tuple[ErrorCode, str] | None:
     """kgw is one node: a replica must be node 0, and one replica is all.
@@ -51,8 +59,25 @@ def _replication_error(wanted) -> tuple[ErrorCode, str] | None:
     return None
 
 
+def _requested_partitions(wanted, default: int) -> int:
+    """The partitions a CreateTopics entry asks for, as Kafka's controller
+    counts them for its per-request limit (nothing for a nonsensical count)."""
+    if wanted.assignments:
+        return len(wanted.assignments)
+    if wanted.num_partitions == -1:
+        return default
+    return max(wanted.num_partitions, 0)
+
+
 @handles(CREATE_TOPICS)
 async def create_topics(broker: Broker, request: Request, context: RequestContext):
+    """Kafka's checks, then the creations (on a worker thread, see kgw.topic_changes).
+
+    Kafka's controller refuses a whole request, every topic with
+    POLICY_VIOLATION, that asks for more than 10,000 partitions, or whose
+    topics would take more than 10,000 metadata records (one per topic,
+    partition and config); kgw does the same, before creating anything.
+    """
     Result = CREATE_TOPICS.Response.CreatableTopicResult
     body = request.body
     if body.timeout_ms < 0:
@@ -63,41 +88,72 @@ async def create_topics(broker: Broker, request: Request, context: RequestContex
             for name in dict.fromkeys(t.name for t in body.topics)])
     results = []
     duplicates = _repeated(t.name for t in body.topics)
-    for wanted in body.topics:
-        if wanted.name in duplicates:
+    # (result, name, partitions, configs) of the topics Kafka's own checks pass.
+    wanted = []
+    requested = 0
+    for topic in body.topics:
+        if topic.name in duplicates:
             continue
-        result = Result(name=wanted.name, error_message=None)
+        result = Result(name=topic.name, error_message=None)
         results.append(result)
-        problem = _replication_error(wanted)
+        requested += _requested_partitions(topic, broker.config.num_partitions)
+        problem = _replication_error(topic)
         if problem:
             result.error_code, result.error_message = problem
             continue
-        partitions = wanted.num_partitions
-        if wanted.assignments:
-            partitions = len(wanted.assignments)
+        partitions = topic.num_partitions
+        if topic.assignments:
+            partitions = len(topic.assignments)
         elif partitions == -1:
             partitions = broker.config.num_partitions
-        configs = {c.name: c.value for c in wanted.configs}
-        try:
-            topic = broker.log.create_topic(wanted.name, partitions, configs,
-                                            validate_only=body.validate_only)
-        except LogError as exc:
-            result.error_code, result.error_message = exc.code, exc.message
-            continue
-        if not body.validate_only:
-            log.info("created topic %s with %d partition(s)", wanted.name, partitions)
-        result.error_code = ErrorCode.NONE
-        result.topic_id = topic.topic_id
-        result.num_partitions = partitions
-        result.replication_factor = 1
-        result.configs = [
-            CREATE_TOPICS.Response.CreatableTopicResult.CreatableTopicConfigs(
-                name=entry.name, value=entry.value, read_only=entry.read_only,
-                config_source=entry.source, is_sensitive=entry.sensitive)
-            for entry in topic.describe_configs()]
+        wanted.append((result, topic.name, partitions, {c.name: c.value for c in topic.configs}))
+    # Thousands of topics take tens of milliseconds per pass: others' requests
+    # are let in between.
+    await trio.lowlevel.checkpoint()
+    creations = [(name, partitions, configs) for _, name, partitions, configs in wanted]
+    plans = broker.log.plan_topics(creations)
+    await trio.lowlevel.checkpoint()
+    records = sum(1 + p.total + len(p.overrides or ()) for p in plans if not isinstance(p, LogError))
+    refusal = None
+    if requested > MAX_RECORDS_PER_REQUEST:
+        refusal = "Excessively large number of partitions per request."
+    elif records > MAX_RECORDS_PER_REQUEST:
+        refusal = "Unable to perform excessively large batch operation."
+    if refusal is not None:
+        for result in results:
+            result.error_code, result.error_message = ErrorCode.POLICY_VIOLATION, refusal
+    else:
+        if body.validate_only:
+            outcomes = [p if isinstance(p, LogError) else broker.log.would_be(p) for p in plans]
+        else:
+            outcomes = await broker.topics.create_topics(creations)
+        _answer_created(wanted, outcomes)
     results += [Result(name=name, error_code=ErrorCode.INVALID_REQUEST, error_message=DUPLICATE)
                 for name in duplicates]
     return CREATE_TOPICS.Response(throttle_time_ms=0, topics=results)
+
+
+def _answer_created(wanted, outcomes) -> None:
+    Result = CREATE_TOPICS.Response.CreatableTopicResult
+    # Topics with the same overrides share one list of configs: describing
+    # them is most of the cost of answering thousands of topics.
+    described: dict[frozenset, list] = {}
+    for (result, _, partitions, _), outcome in zip(wanted, outcomes):
+        if isinstance(outcome, LogError):
+            result.error_code, result.error_message = outcome.code, outcome.message
+            continue
+        result.error_code = ErrorCode.NONE
+        result.topic_id = outcome.topic_id
+        result.num_partitions = partitions
+        result.replication_factor = 1
+        key = frozenset(outcome.overrides.items())
+        if key not in described:
+            described[key] = [
+                Result.CreatableTopicConfigs(
+                    name=entry.name, value=entry.value, read_only=entry.read_only,
+                    config_source=entry.source, is_sensitive=entry.sensitive)
+                for entry in outcome.describe_configs()]
+        result.configs = described[key]
 
 
 @handles(DELETE_TOPICS)
@@ -133,34 +189,36 @@ async def delete_topics(broker: Broker, request: Request, context: RequestContex
         refuse(name, NULL_UUID, ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
     for topic_id in twice_ids:
         refuse(None, topic_id, ErrorCode.INVALID_REQUEST, "Duplicate topic id.")
-    doomed: dict = {}
-    for topic_id in ids:
-        if topic_id in twice_ids:
-            continue
-        topic = broker.log.topic_by_id(topic_id)
-        if topic is None:
-            refuse(None, topic_id, ErrorCode.UNKNOWN_TOPIC_ID, DEFAULT_MESSAGES[ErrorCode.UNKNOWN_TOPIC_ID])
-        else:
-            doomed[topic.topic_id] = topic.name
-    for name, count in names.items():
-        if count > 1:
-            continue
-        topic = broker.log.topic(name)
-        if topic is None:
-            refuse(name, NULL_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                   DEFAULT_MESSAGES[ErrorCode.UNKNOWN_TOPIC_OR_PARTITION])
-        elif topic.topic_id in doomed or topic.topic_id in twice_ids:
-            doomed.pop(topic.topic_id, None)
-            twice_ids.add(topic.topic_id)
-            refuse(name, topic.topic_id, ErrorCode.INVALID_REQUEST,
-                   "The provided topic name maps to an ID that was already supplied.")
-        else:
-            doomed[topic.topic_id] = name
-    for topic_id, name in doomed.items():
-        broker.log.delete_topic(name)
-        broker.groups.forget_topic(name)
-        log.info("deleted topic %s", name)
-        results.append(Result(name=name, topic_id=topic_id, error_code=ErrorCode.NONE, error_message=None))
+    # Looked up and deleted in one step, as no other topic change runs meanwhile.
+    async with broker.topics.lock:
+        doomed: dict = {}
+        for topic_id in ids:
+            if topic_id in twice_ids:
+                continue
+            topic = broker.log.topic_by_id(topic_id)
+            if topic is None:
+                refuse(None, topic_id, ErrorCode.UNKNOWN_TOPIC_ID, DEFAULT_MESSAGES[ErrorCode.UNKNOWN_TOPIC_ID])
+            else:
+                doomed[topic.topic_id] = topic.name
+        for name, count in names.items():
+            if count > 1:
+                continue
+            topic = broker.log.topic(name)
+            if topic is None:
+                refuse(name, NULL_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                       DEFAULT_MESSAGES[ErrorCode.UNKNOWN_TOPIC_OR_PARTITION])
+            elif topic.topic_id in doomed or topic.topic_id in twice_ids:
+                doomed.pop(topic.topic_id, None)
+                twice_ids.add(topic.topic_id)
+                refuse(name, topic.topic_id, ErrorCode.INVALID_REQUEST,
+                       "The provided topic name maps to an ID that was already supplied.")
+            else:
+                doomed[topic.topic_id] = name
+        for topic_id, name in doomed.items():
+            broker.log.delete_topic(name)
+            broker.groups.forget_topic(name)
+            log.info("deleted topic %s", name)
+            results.append(Result(name=name, topic_id=topic_id, error_code=ErrorCode.NONE, error_message=None))
     return DELETE_TOPICS.Response(throttle_time_ms=0, responses=results)
 
 
@@ -175,39 +233,56 @@ async def create_partitions(broker: Broker, request: Request, context: RequestCo
             for name in dict.fromkeys(t.name for t in body.topics)])
     results = []
     duplicates = _repeated(t.name for t in body.topics)
-    for wanted in body.topics:
-        if wanted.name in duplicates:
+    # (result, what is asked) of the topics to grow.
+    wanted = []
+    added = 0
+    for topic_wanted in body.topics:
+        if topic_wanted.name in duplicates:
             continue
-        result = Result(name=wanted.name, error_code=ErrorCode.NONE)
+        result = Result(name=topic_wanted.name, error_code=ErrorCode.NONE)
         results.append(result)
-        if wanted.assignments and any(a.broker_ids != [0] for a in wanted.assignments):
-            result.error_code = ErrorCode.INVALID_REPLICA_ASSIGNMENT
-            result.error_message = "kgw has one broker, node 0"
-            continue
-        topic = broker.log.topic(wanted.name)
+        topic = broker.log.topic(topic_wanted.name)
         if topic is None:
             result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             continue
-        if wanted.count <= len(topic.partitions):
-            result.error_code = ErrorCode.INVALID_PARTITIONS
-            result.error_message = (f"Topic currently has {len(topic.partitions)} partitions, "
-                                    f"which is higher than the requested {wanted.count}.")
-            continue
-        added = wanted.count - len(topic.partitions)
-        if wanted.assignments is not None and len(wanted.assignments) != added:
-            result.error_code = ErrorCode.INVALID_REPLICA_ASSIGNMENT
-            result.error_message = (f"Attempted to add {added} additional partition(s), but only "
-                                    f"{len(wanted.assignments)} assignment(s) were specified.")
-            continue
-        if body.validate_only:
-            continue
+        added += max(topic_wanted.count - len(topic.partitions), 0)
+        wanted.append((result, topic_wanted))
+    if added > MAX_RECORDS_PER_REQUEST and not body.validate_only:
+        # Kafka checks this limit only when creating, not for validate_only.
+        for result, _ in wanted:
+            result.error_code = ErrorCode.POLICY_VIOLATION
+            result.error_message = "Excessively large number of additional partitions per request."
+        wanted = []
+    for result, topic_wanted in wanted:
         try:
-            broker.log.create_partitions(wanted.name, wanted.count)
+            await _grow(broker, topic_wanted, body.validate_only)
         except LogError as exc:
             result.error_code, result.error_message = exc.code, exc.message
     results += [Result(name=name, error_code=ErrorCode.INVALID_REQUEST, error_message=DUPLICATE)
                 for name in duplicates]
     return CREATE_PARTITIONS.Response(throttle_time_ms=0, results=results)
+
+
+async def _grow(broker: Broker, wanted, validate_only: bool) -> None:
+    """Grow one topic as CreatePartitions asks; raises LogError."""
+    if wanted.assignments and any(a.broker_ids != [0] for a in wanted.assignments):
+        raise LogError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "kgw has one broker, node 0")
+    topic = broker.log.topic(wanted.name)
+    if topic is None:
+        raise LogError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic '{wanted.name}' does not exist.")
+    if wanted.count <= len(topic.partitions):
+        raise LogError(ErrorCode.INVALID_PARTITIONS,
+                       f"Topic currently has {len(topic.partitions)} partitions, which is higher "
+                       f"than the requested {wanted.count}.")
+    added = wanted.count - len(topic.partitions)
+    if wanted.assignments is not None and len(wanted.assignments) != added:
+        raise LogError(ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                       f"Attempted to add {added} additional partition(s), but only "
+                       f"{len(wanted.assignments)} assignment(s) were specified.")
+    if validate_only:
+        broker.log.plan_partitions(wanted.name, wanted.count)
+    else:
+        await broker.topics.create_partitions(wanted.name, wanted.count)
 
 
 @handles(DELETE_RECORDS)

@@ -153,8 +153,9 @@ async def alter_configs(broker: Broker, request: Request, context: RequestContex
     def replaced(current, configs):
         return {c.name: c.value for c in configs}
 
-    return _alter(broker, request, ALTER_CONFIGS.Response, replaced,
-                  lambda current, configs: (replaced(current, configs), [c.name for c in configs]))
+    async with broker.topics.lock:
+        return _alter(broker, request, ALTER_CONFIGS.Response, replaced,
+                      lambda current, configs: (replaced(current, configs), [c.name for c in configs]))
 
 
 @handles(INCREMENTAL_ALTER_CONFIGS)
@@ -162,8 +163,9 @@ async def incremental_alter_configs(broker: Broker, request: Request, context: R
     def changes(configs):
         return [(c.name, c.config_operation, c.value) for c in configs]
 
-    return _alter(broker, request, INCREMENTAL_ALTER_CONFIGS.Response,
-                  lambda current, configs: apply_changes(current, changes(configs)),
-                  lambda current, configs: (
-                      broker_configs.apply_broker_changes(broker, current, changes(configs)),
-                      [c.name for c in configs if c.config_operation != ConfigOp.DELETE]))
+    async with broker.topics.lock:
+        return _alter(broker, request, INCREMENTAL_ALTER_CONFIGS.Response,
+                      lambda current, configs: apply_changes(current, changes(configs)),
+                      lambda current, configs: (
+                          broker_configs.apply_broker_changes(broker, current, changes(configs)),
+                          [c.name for c in configs if c.config_operation != ConfigOp.DELETE]))

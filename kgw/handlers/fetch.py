@@ -19,6 +19,7 @@ the marker's append like by any other, and finds the records then.
 """
 
 import functools
+import logging
 
 import trio
 
@@ -28,8 +29,12 @@ from protocol.messages import FETCH
 
 from ..broker import Broker
 from ..errors import KafkaError
+from ..log import FileRecords
+from ..responses import SENDFILE_MIN
 from . import Later, RequestContext, handles
 from .results import each_answered
+
+log = logging.getLogger("kgw.fetch")
 
 Response = FETCH.Response
 TopicResult = Response.FetchableTopicResponse
@@ -171,19 +176,28 @@ class _Read:
                 return result
             read = partition_log.read(p.fetch_offset, max(limit, 1),
                                       max_offset=stable if self.committed else None)
+            found = read.records
+            if found and len(found) > limit and self.size:
+                # Only the first partition with data may go over the limits.
+                found = None
+            records: FileRecords | bytes | None = found
+            if found and len(found) < SENDFILE_MIN:
+                # Copied now, as the writer would copy it anyway: a FileRange
+                # holds its segment's descriptor until the response is
+                # written, and a fetch of thousands of partitions would hold
+                # thousands.
+                records = found.read_bytes()
         except KafkaError as exc:
             # Kafka's read that fails (an offset out of range) reports no
             # offsets and no aborted transactions (createLogReadResult).
             self.errors = True
-            return PartitionResult(partition_index=p.partition, error_code=exc.code, high_watermark=-1,
-                                   last_stable_offset=-1, log_start_offset=-1, aborted_transactions=None,
-                                   preferred_read_replica=-1, records=b"")
+            return _failed_read(p.partition, exc.code)
+        except OSError as exc:
+            log.error("cannot read %s-%d: %s", topic.name, p.partition, exc)
+            self.errors = True
+            return _failed_read(p.partition, ErrorCode.KAFKA_STORAGE_ERROR)
         result.high_watermark = read.high_watermark
         result.log_start_offset = read.log_start_offset
-        records = read.records
-        if records and len(records) > limit and self.size:
-            # Only the first partition with data may go over the limits.
-            records = None
         if records:
             if self.committed:
                 result.aborted_transactions = [
@@ -204,3 +218,9 @@ class _Read:
         return PartitionResult(partition_index=p.partition, error_code=error.code,
                                high_watermark=-1, last_stable_offset=-1, log_start_offset=-1,
                                aborted_transactions=[], preferred_read_replica=-1, records=b"")
+
+
+def _failed_read(index: int, code: ErrorCode):
+    return PartitionResult(partition_index=index, error_code=code, high_watermark=-1, last_stable_offset=-1,
+                           log_start_offset=-1, aborted_transactions=None, preferred_read_replica=-1,
+                           records=b"")

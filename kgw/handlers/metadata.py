@@ -65,7 +65,8 @@ async def metadata(broker: Broker, request: Request, context: RequestContext):
         # Null asks for every topic; so does an empty list in v0.
         topics = [topic_metadata(broker, t, include_ops) for t in broker.log.topics()]
     else:
-        topics = [_one_topic(broker, wanted, allow_create, include_ops) for wanted in body.topics]
+        topics = [await _one_topic(broker, wanted, allow_create, include_ops)
+                  for wanted in body.topics]
     return Response(
         throttle_time_ms=0,
         brokers=[Response.MetadataResponseBroker(node_id=broker.node_id, host=broker.advertised_host,
@@ -75,7 +76,7 @@ async def metadata(broker: Broker, request: Request, context: RequestContext):
             ops.CLUSTER, request.api_version <= 10 and body.include_cluster_authorized_operations))
 
 
-def _one_topic(broker, wanted, allow_create: bool, include_ops: bool):
+async def _one_topic(broker, wanted, allow_create: bool, include_ops: bool):
     if wanted.topic_id not in (None, NULL_UUID):
         # v12+: a topic asked for by id. Kafka looks it up by the id whenever
         # one is set and ignores the name, which the Java admin client leaves
@@ -85,7 +86,7 @@ def _one_topic(broker, wanted, allow_create: bool, include_ops: bool):
             return _error_topic(ErrorCode.UNKNOWN_TOPIC_ID, None, wanted.topic_id)
         return topic_metadata(broker, topic, include_ops)
     try:
-        topic = broker.topic_or_create(wanted.name, allow_create)
+        topic = await broker.topic_or_create(wanted.name, allow_create)
     except LogError as exc:
         return _error_topic(exc.code, wanted.name)
     if topic is None:

@@ -396,17 +396,26 @@ class BrokerDefaults:
     `config_layers.ConfigLayers`, described under the broker names
     (`log.retention.ms`) as STATIC_BROKER_CONFIG.  `flush` is kgw's fsync
     policy: "acks", "always", "interval:<ms>" or "never" (see
-    kgw.log.durability).
+    kgw.log.durability).  `max_open_files` bounds the
+    descriptors the log keeps open (None: half the process's limit, see
+    kgw.log.descriptors); `max_partitions` the partitions of all topics
+    together, beyond which creations are refused with POLICY_VIOLATION.
     """
 
     num_partitions: int = 1
     retention_check_interval_ms: int = 300_000
     flush: str = "acks"
     topic_configs: Mapping[str, str] = field(default_factory=dict)
+    max_open_files: int | None = None
+    max_partitions: int = 100_000
 
     def __post_init__(self):
         if self.num_partitions < 1:
             raise ValueError(f"num_partitions must be at least 1, not {self.num_partitions}")
+        if self.max_partitions < 0:
+            raise ValueError(f"max_partitions must not be negative, not {self.max_partitions}")
+        if self.max_open_files is not None and self.max_open_files < 1:
+            raise ValueError(f"max_open_files must be at least 1, not {self.max_open_files}")
         if self.retention_check_interval_ms < 1:
             raise ValueError("retention_check_interval_ms must be at least 1")
         parse_flush_mode(self.flush)

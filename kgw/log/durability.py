@@ -27,6 +27,7 @@ import trio
 
 from .config import parse_flush_mode
 from .errors import LogError
+from .flushing import FlushNotRun
 from .manager import LogManager
 from .partition import PartitionLog
 
@@ -84,6 +85,8 @@ class Flusher:
         self.rounds += 1
         try:
             await trio.to_thread.run_sync(job.run)
+        except FlushNotRun as exc:
+            raise partition.abort_flush(job, exc) from exc
         except OSError as exc:
             raise partition.fail_flush(job, exc) from exc
         else:

@@ -111,14 +111,16 @@ def write_all_v(fd: int, buffers: list, position: int) -> None:
             pending[0] = memoryview(pending[0])[written:]
 
 
-def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
+def atomic_write(path: Path, data: bytes, *, sync: bool = True,
+                 sync_directory: bool = True) -> None:
     """Replace `path` with `data` so that a crash leaves the old or the new file.
 
     The classic sequence: a temporary file written and fsynced, renamed
     over the target, then the directory fsynced so the rename survives a
     power loss.  The temporary name carries the pid and a counter so two
     writers never share one.  Without `sync`, the fsyncs are left to the
-    caller (a process crash still finds the old or the new file).
+    caller (a process crash still finds the old or the new file); without
+    `sync_directory`, only the directory's (one fsync for many files).
     """
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{next(_tmp_counter)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
@@ -132,14 +134,18 @@ def atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
         raise
     os.close(fd)
     os.replace(tmp, path)
-    if sync:
+    if sync and sync_directory:
         fsync_dir(path.parent)
 
 
+def metadata_bytes(format_version: int, fields: dict) -> bytes:
+    """One of kgw's small metadata files: versioned JSON."""
+    return json.dumps({"format_version": format_version, **fields}).encode()
+
+
 def write_metadata(path: Path, format_version: int, fields: dict, *, sync: bool = True) -> None:
-    """Write one of kgw's small metadata files: versioned JSON, replaced atomically."""
-    atomic_write(path, json.dumps({"format_version": format_version, **fields}).encode(),
-                 sync=sync)
+    """Write one of kgw's small metadata files, replaced atomically."""
+    atomic_write(path, metadata_bytes(format_version, fields), sync=sync)
 
 
 def read_metadata(path: Path, format_version: int) -> dict | None:

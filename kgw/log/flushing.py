@@ -3,11 +3,18 @@
 A partition records here every segment it writes to and every change of
 its directory's entries; `begin` captures them into a `FlushJob` on the
 event loop's thread, `FlushJob.run` does the fsyncs on a worker thread
-(touching nothing but the descriptors it holds), and `end` moves the
-recovery point once they are done.  The fsync policy, and who waits for
-what, is `durability`'s.
+(touching nothing but the files it names), and `end` moves the recovery
+point once they are done.  The fsync policy, and who waits for what, is
+`durability`'s.
+
+A job names its files and opens them only when it runs: jobs waiting for
+a worker thread (one per partition that an acks=all Produce wrote to)
+hold no descriptor, so their number does not count against the process's
+limit.  fsync through any descriptor of a file makes all its written data
+durable, whoever wrote it.
 """
 
+import errno
 import os
 from pathlib import Path
 from typing import Iterable
@@ -15,33 +22,59 @@ from typing import Iterable
 from protocol.error_codes import ErrorCode
 
 from .errors import LogError
-from .files import OpenFile, fsync_dir
 from .segment import Segment
+
+
+class FlushNotRun(Exception):
+    """A file of the job could not be opened (say, the process was out of
+    descriptors): nothing was found lost, the data is simply not durable yet."""
 
 
 class FlushJob:
     """What one fsync round of a partition covers, captured on the loop's thread."""
 
-    def __init__(self, end_offset: int, segments: list[Segment], files: list[OpenFile],
-                 paths: list[Path], directory: Path | None):
+    def __init__(self, end_offset: int, segments: list[Segment], segment_files: list[Path],
+                 other_files: list[Path], directory: Path | None):
         self.end_offset = end_offset
         self.segments = segments
-        self._files = files
-        self._paths = paths
-        self._directory = directory
+        self.segment_files = segment_files
+        # Files renamed into the directory since the last round (snapshots).
+        self.other_files = other_files
+        self.directory = directory
 
     def run(self) -> None:
-        """The fsyncs themselves; safe on any thread."""
-        for file in self._files:
-            os.fsync(file.fd)
-        for path in self._paths:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        """The fsyncs themselves; safe on any thread.
+
+        A file gone since it was written (retention, a topic deletion)
+        needs no fsync.  Raises FlushNotRun if a file cannot be opened,
+        OSError if an fsync fails (or the directory is gone).
+        """
+        for path in self.segment_files + self.other_files:
+            fd = _open(path, os.O_RDONLY)
+            if fd is None:
+                continue
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        if self._directory is not None:
-            fsync_dir(self._directory)
+        if self.directory is not None:
+            fd = _open(self.directory, os.O_RDONLY | os.O_DIRECTORY, missing_ok=False)
+            assert fd is not None
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _open(path: Path, flags: int, *, missing_ok: bool = True) -> int | None:
+    try:
+        return os.open(path, flags | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            if missing_ok:
+                return None
+            raise
+        raise FlushNotRun(f"cannot open {path} to fsync it: {exc}") from exc
 
 
 class Unflushed:
@@ -85,16 +118,16 @@ class Unflushed:
         only when asked for (recovery rebuilds them after an unclean stop,
         so fsyncing them would only double the cost of every acks=all
         round), closed segments' always (a restart trusts them)."""
-        files = []
+        paths = []
         try:
             for segment in self.segments:
-                files.append(segment.file)
+                paths.append(segment.path)
                 if segment is not active or active_indexes:
-                    files.extend(segment.index_files_for_flush())
+                    paths.extend(segment.index_files_for_flush())
         except OSError as exc:
             raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
                            f"cannot write the indexes of {self.directory}: {exc}") from exc
-        job = FlushJob(log_end_offset, self.segments, files, [p for p in self.paths if p.exists()],
+        job = FlushJob(log_end_offset, self.segments, paths, self.paths,
                        self.directory if self.directory_changed else None)
         self.segments = []
         self.paths = []
@@ -105,4 +138,13 @@ class Unflushed:
         self.recovery_point = max(self.recovery_point, job.end_offset)
         for segment in job.segments:
             if segment is not active:
+                # A closed segment is not written again: its index files
+                # need no descriptor any more.
                 segment.release_index_files()
+
+    def put_back(self, job: FlushJob) -> None:
+        """A job that did not run: what it covered is still to be flushed."""
+        for segment in job.segments:
+            self.wrote(segment)
+        self.paths.extend(p for p in job.other_files if p not in self.paths)
+        self.directory_changed |= job.directory is not None

@@ -5,9 +5,9 @@ entries (offset relative to the segment base as int32, file position as
 int32), `.timeindex` 12-byte entries (timestamp int64, relative offset
 int32), big-endian, one entry per `index.interval.bytes` of log.  Entries
 live in `array`s (a few bytes each, no Python object per entry) and reach
-the file in batches: at a flush, a roll or a clean close.  The files are a
-cache: recovery rebuilds them from the log, so they are never the only copy
-of anything.
+the file in batches: at a flush, a roll or a clean close, through the
+log's descriptor cache.  The files are a cache: recovery rebuilds them from
+the log, so they are never the only copy of anything.
 
 An offset entry names the last offset of the batch that starts at its
 position, as Kafka writes it; a time entry names the largest timestamp seen
@@ -21,7 +21,8 @@ from abc import ABC, abstractmethod
 from array import array
 from pathlib import Path
 
-from .files import OpenFile, write_all
+from .descriptors import CachedFile, DescriptorCache
+from .files import write_all
 
 _OFFSET_ENTRY = struct.Struct(">ii")
 _TIME_ENTRY = struct.Struct(">qi")
@@ -40,37 +41,41 @@ class _IndexFile(ABC):
     @abstractmethod
     def _pack(self, i: int) -> bytes: ...
 
-    def __init__(self, path: Path, entry: struct.Struct):
+    def __init__(self, path: Path, entry: struct.Struct, files: DescriptorCache):
         self.path = path
         self.entry = entry
+        # Entries on disk: the file holds exactly these, unless `_truncate`.
         self.persisted = 0
-        self._file: OpenFile | None = None
+        self._truncate = False
+        self._file = CachedFile(files, path, os.O_WRONLY | os.O_CREAT)
 
-    def write_pending(self) -> OpenFile:
-        """Write the entries not yet on disk; the (open) file, for an fsync."""
+    def write_pending(self) -> None:
+        """Write the entries not yet on disk (the file is then due an fsync)."""
         count = len(self)
-        if self._file is None:
-            self._file = OpenFile(self.path, os.O_WRONLY | os.O_CREAT)
-            os.ftruncate(self._file.fd, self.persisted * self.entry.size)
+        if not self._truncate and count == self.persisted:
+            return
+        file = self._file.get()
+        if self._truncate:
+            os.ftruncate(file.fd, self.persisted * self.entry.size)
+            self._truncate = False
         if count > self.persisted:
             data = b"".join(self._pack(i) for i in range(self.persisted, count))
-            write_all(self._file.fd, data, self.persisted * self.entry.size)
+            write_all(file.fd, data, self.persisted * self.entry.size)
             self.persisted = count
-        return self._file
 
     def release(self) -> None:
-        """Drop the descriptor; a later write reopens the file."""
-        self._file = None
+        """Drop the cache's descriptor; a later write reopens the file."""
+        self._file.release()
 
     def rewrite(self) -> None:
         """Have the next write replace the whole file (after a rebuild)."""
-        self._file = None
         self.persisted = 0
+        self._truncate = True
 
 
 class OffsetIndex(_IndexFile):
-    def __init__(self, path: Path, base_offset: int):
-        super().__init__(path, _OFFSET_ENTRY)
+    def __init__(self, path: Path, base_offset: int, files: DescriptorCache):
+        super().__init__(path, _OFFSET_ENTRY, files)
         self.base_offset = base_offset
         self.relative = array("i")
         self.positions = array("i")
@@ -129,8 +134,8 @@ class OffsetIndex(_IndexFile):
 
 
 class TimeIndex(_IndexFile):
-    def __init__(self, path: Path, base_offset: int):
-        super().__init__(path, _TIME_ENTRY)
+    def __init__(self, path: Path, base_offset: int, files: DescriptorCache):
+        super().__init__(path, _TIME_ENTRY, files)
         self.base_offset = base_offset
         self.timestamps = array("q")
         self.relative = array("i")

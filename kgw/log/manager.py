@@ -31,6 +31,8 @@ from protocol.error_codes import ErrorCode
 
 from .config import BrokerDefaults, parse_flush_mode, validate
 from .config_layers import ConfigLayers
+from .creation import Creation, build_creations
+from .descriptors import DescriptorCache, default_max_open_files
 from .errors import LogError
 from .files import OpenFile, fsync_dir, read_metadata, write_metadata
 from .partition import LogHooks, PartitionLog
@@ -63,11 +65,16 @@ class LogManager:
         self.defaults = defaults or BrokerDefaults()
         self.layers = ConfigLayers(self.defaults)
         self._clock = clock
+        max_open = self.defaults.max_open_files
+        self.files = DescriptorCache(default_max_open_files() if max_open is None else max_open)
         # Shared by every partition; the broker sets what it listens for.
-        self.hooks = LogHooks(self.now_ms)
+        self.hooks = LogHooks(self.now_ms, self.files)
         self.hooks.fsync_metadata = parse_flush_mode(self.defaults.flush).kind != "never"
         self._topics: dict[str, Topic] = {}
         self._by_id: dict[uuid.UUID, Topic] = {}
+        # Topic names by collision_key, so a new name is checked in O(1).
+        self._collisions: dict[str, str] = {}
+        self._partition_count = 0
         self._lock: OpenFile | None = None
 
     def now_ms(self) -> int:
@@ -221,6 +228,9 @@ class LogManager:
                       "recovered at the next start", self.data_dir)
         self._topics.clear()
         self._by_id.clear()
+        self._collisions.clear()
+        self._partition_count = 0
+        self.files.clear()
         self._lock = None
         log.info("closed %s", self.data_dir)
         return all_flushed
@@ -255,6 +265,8 @@ class LogManager:
     def _register(self, topic: Topic) -> None:
         self._topics[topic.name] = topic
         self._by_id[topic.topic_id] = topic
+        self._collisions[collision_key(topic.name)] = topic.name
+        self._partition_count += len(topic.partitions)
 
     def topic(self, name: str) -> Topic | None:
         return self._topics.get(name)
@@ -284,46 +296,77 @@ class LogManager:
         for topic in list(self._topics.values()):
             yield from topic.partitions
 
+    # --- creating -----------------------------------------------------------
+    # A creation is checked (`plan_topics`, `plan_partitions`) and registered
+    # (`register`) on the caller's thread, the event loop's in the broker;
+    # `build` does the file work in between and is safe on a worker thread.
+    # Creations are not run concurrently with each other or with other
+    # changes of topics: the broker runs topic changes one at a time.
+
+    @property
+    def partition_count(self) -> int:
+        """Partitions of every topic, as `max_partitions` counts them."""
+        return self._partition_count
+
     def create_topic(self, name: str, num_partitions: int, configs: dict[str, str] | None = None,
                      *, validate_only: bool = False) -> Topic:
-        """Create a topic (`num_partitions` -1: the broker default, as KIP-464 has it)."""
-        check_topic_name(name)
-        if name in self._topics or name in KAFKA_INTERNAL_TOPICS:
-            raise LogError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
-        key = collision_key(name)
-        for other in self._topics:
-            if collision_key(other) == key:
-                raise LogError(ErrorCode.INVALID_TOPIC_EXCEPTION,
-                               f"Topic '{name}' collides with existing topic: {other}")
-        if num_partitions == -1:
-            num_partitions = self.defaults.num_partitions
-        check_partition_count(num_partitions)
-        topic = Topic(name, uuid.uuid4(), validate(configs or {}), self.layers)
+        """Create a topic (`num_partitions` -1: the broker default, as KIP-464
+        has it), all on this thread; raises LogError."""
+        plan = self.plan_topics([(name, num_partitions, configs or {})])[0]
+        if isinstance(plan, LogError):
+            raise plan
         if validate_only:
-            return topic
-        try:
-            self._add_partitions(topic, num_partitions)
-            topic.save(self.data_dir, num_partitions)
-        except OSError as exc:
-            for partition in topic.partitions:
-                partition.delete()
-            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR, f"cannot create topic {name}: {exc}") from exc
-        self._register(topic)
-        log.info("created topic %s (%s) with %d partition(s)%s", name, topic.topic_id, num_partitions,
-                 f", configs {topic.overrides}" if topic.overrides else "")
-        return topic
-
-    def _add_partitions(self, topic: Topic, total: int) -> None:
-        for index in range(len(topic.partitions), total):
-            directory = topic.partition_dir(self.data_dir, index)
-            if directory.exists():
-                log.warning("removing stale %s before creating partition %d of %s",
-                            directory, index, topic.name)
-                shutil.rmtree(directory)
-            topic.partitions.append(PartitionLog.create(topic, index, directory, self.hooks))
-        fsync_dir(self.data_dir)
+            return self.would_be(plan)
+        self.build([plan])
+        return _created(self.register([plan])[0])
 
     def create_partitions(self, name: str, new_total: int, *, validate_only: bool = False) -> Topic:
+        """Grow a topic to `new_total` partitions, all on this thread; raises LogError."""
+        plan = self.plan_partitions(name, new_total)
+        if validate_only:
+            assert plan.topic is not None
+            return plan.topic
+        self.build([plan])
+        return _created(self.register([plan])[0])
+
+    def plan_topics(self, wanted: list[tuple[str, int, dict[str, str]]]) -> list[Creation | LogError]:
+        """Check the creation of each (name, partitions, configs), in order and
+        each as if the ones before it were made: the plan to build, or the
+        error to answer.  Nothing is changed."""
+        plans: list[Creation | LogError] = []
+        # The names planned here, by collision_key.
+        names: dict[str, str] = {}
+        planned = 0
+        for name, num_partitions, configs in wanted:
+            try:
+                check_topic_name(name)
+                key = collision_key(name)
+                if name in self._topics or name in KAFKA_INTERNAL_TOPICS or names.get(key) == name:
+                    raise LogError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
+                other = self._collisions.get(key) or names.get(key)
+                if other is not None:
+                    raise LogError(ErrorCode.INVALID_TOPIC_EXCEPTION,
+                                   f"Topic '{name}' collides with existing topic: {other}")
+                if num_partitions == -1:
+                    num_partitions = self.defaults.num_partitions
+                check_partition_count(num_partitions)
+                overrides = validate(configs)
+                self._check_partition_limit(planned + num_partitions, f"Topic '{name}'")
+            except LogError as exc:
+                plans.append(exc)
+                continue
+            names[key] = name
+            planned += num_partitions
+            plans.append(Creation(name, 0, num_partitions, overrides=overrides))
+        return plans
+
+    def would_be(self, plan: Creation) -> Topic:
+        """The topic a planned creation would make (for validate-only answers)."""
+        assert plan.overrides is not None
+        return Topic(plan.name, uuid.uuid4(), plan.overrides, self.layers)
+
+    def plan_partitions(self, name: str, new_total: int) -> Creation:
+        """Check growing a topic to `new_total` partitions; raises LogError."""
         topic = self._topics.get(name)
         if topic is None:
             raise LogError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Topic '{name}' does not exist.")
@@ -335,19 +378,43 @@ class LogManager:
                            f"Topic currently has {current} partitions, which is higher than the "
                            f"requested {new_total}.")
         check_partition_count(new_total)
-        if validate_only:
-            return topic
-        try:
-            self._add_partitions(topic, new_total)
-            topic.save(self.data_dir, new_total)
-        except OSError as exc:
-            for partition in topic.partitions[current:]:
-                partition.delete()
-            del topic.partitions[current:]
-            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
-                           f"cannot add partitions to {name}: {exc}") from exc
-        log.info("topic %s now has %d partitions", name, new_total)
-        return topic
+        self._check_partition_limit(new_total - current, f"Adding {new_total - current} "
+                                    f"partition(s) to topic '{name}'")
+        return Creation(name, current, new_total, topic=topic)
+
+    def _check_partition_limit(self, adding: int, what: str) -> None:
+        limit = self.defaults.max_partitions
+        if self._partition_count + adding > limit:
+            raise LogError(ErrorCode.POLICY_VIOLATION,
+                           f"{what} would take the broker to {self._partition_count + adding} "
+                           f"partitions, above its limit of {limit} (kgw's --max-partitions).")
+
+    def build(self, plans: list[Creation]) -> None:
+        """Make the planned partitions' files; safe on a worker thread."""
+        build_creations(plans, self.data_dir, self.hooks, self.layers)
+
+    def register(self, plans: list[Creation]) -> list[Topic | LogError]:
+        """Take what `build` made into the broker's state: each plan's topic,
+        or the error to answer for it."""
+        outcomes: list[Topic | LogError] = []
+        for plan in plans:
+            topic = plan.topic
+            if plan.error is not None or topic is None:
+                doing = "create topic" if plan.new_topic else "add partitions to"
+                outcomes.append(LogError(ErrorCode.KAFKA_STORAGE_ERROR,
+                                         f"cannot {doing} {plan.name}: {plan.error}"))
+                continue
+            topic.partitions.extend(plan.partitions)
+            if plan.new_topic:
+                self._register(topic)
+                log.info("created topic %s (%s) with %d partition(s)%s", topic.name,
+                         topic.topic_id, plan.total,
+                         f", configs {topic.overrides}" if topic.overrides else "")
+            else:
+                self._partition_count += plan.count
+                log.info("topic %s now has %d partitions", topic.name, plan.total)
+            outcomes.append(topic)
+        return outcomes
 
     def alter_topic_configs(self, name: str, overrides: dict[str, str], *,
                             validate_only: bool = False) -> Topic:
@@ -405,6 +472,8 @@ class LogManager:
             raise LogError(ErrorCode.KAFKA_STORAGE_ERROR, f"cannot delete topic {name}: {exc}") from exc
         del self._topics[name]
         del self._by_id[topic.topic_id]
+        del self._collisions[collision_key(name)]
+        self._partition_count -= len(topic.partitions)
         for partition in topic.partitions:
             # Renamed first, as Kafka does, so that a crash in the middle
             # leaves directories the next open() knows it may remove.
@@ -443,3 +512,9 @@ def _holds_only_log_files(directory: Path) -> bool:
                 or parse_stem(name) is not None):
             return False
     return True
+
+
+def _created(outcome: "Topic | LogError") -> Topic:
+    if isinstance(outcome, LogError):
+        raise outcome
+    return outcome

@@ -42,8 +42,9 @@ from protocol.records import (
 
 from .config import INT32_MAX
 from .errors import LogError
-from .files import FileRange, FileRecords, OpenFile, fsync_dir, pread_exact, write_metadata
-from .flushing import FlushJob, Unflushed
+from .descriptors import DescriptorCache
+from .files import FileRange, FileRecords, fsync_dir, pread_exact, write_metadata
+from .flushing import FlushJob, FlushNotRun, Unflushed
 from .index import OFFSET_ENTRY_SIZE
 from .producer_state import (
     AppendOrigin, Marker, ProducerEntry, ProducerState, ProducerStateFiles, read_marker,
@@ -98,18 +99,21 @@ def _no_transaction_check(transactional_id: str | None, header: BatchHeader,
 
 
 class LogHooks:
-    """What the log calls out to; its owner (the broker) sets them.
+    """What the log calls out to, and what all its partitions share; its
+    owner (the broker) sets them.
 
     `clock_ms`: the time appends are stamped with.  `appended(partition,
     result, origin)`: after every append that wrote something.
     `verify_transaction(transactional_id, header, partition)`: before a
     client's transactional batch, raising a KafkaError if the transaction
     coordinator does not know it in this partition (Kafka's verification
-    before appending, KIP-890).
+    before appending, KIP-890).  `files`: the descriptor cache every
+    segment opens its files through.
     """
 
-    def __init__(self, clock_ms: Callable[[], int]):
+    def __init__(self, clock_ms: Callable[[], int], files: DescriptorCache):
         self.clock_ms = clock_ms
+        self.files = files
         self.appended: Callable[["PartitionLog", AppendResult, AppendOrigin], None] = (
             lambda partition, result, origin: None)
         self.verify_transaction: Callable[[str | None, BatchHeader, "PartitionLog"], None] = (
@@ -146,14 +150,26 @@ class PartitionLog:
     # --- creation and loading ----------------------------------------------
 
     @classmethod
-    def create(cls, topic: "Topic", index: int, directory: Path, hooks: LogHooks) -> "PartitionLog":
+    def create(cls, topic: "Topic", index: int, directory: Path, hooks: LogHooks, *,
+               sync: bool = True) -> "PartitionLog":
+        """A new empty partition in the new `directory`.
+
+        Safe on a worker thread: it touches nothing but that directory (and
+        reads `topic`).  With `sync` the directory's entries are fsynced
+        before returning; without, that is the caller's to do, as its
+        parent's entry always is.
+        """
         partition = cls(topic, index, directory, hooks)
         directory.mkdir()
-        partition._segments.append(Segment.create(directory, 0, hooks.clock_ms()))
+        partition._segments.append(Segment.create(directory, 0, hooks.clock_ms(), hooks.files))
         partition._producer_files = ProducerStateFiles(directory, hooks.fsync_metadata)
         partition._producers = ProducerState(0)
-        partition._producer_files.write(partition._producers)
-        fsync_dir(directory)
+        # Not fsynced itself: the directory's fsync makes its name durable,
+        # and should its bytes be lost, the restore finds it unreadable and
+        # replays the log from its start, which is all this one says.
+        partition._producer_files.write(partition._producers, sync=False)
+        if sync:
+            fsync_dir(directory)
         return partition
 
     @classmethod
@@ -171,7 +187,8 @@ class PartitionLog:
         partition = cls(topic, index, directory, hooks)
         try:
             loaded = load_directory(directory, topic.log_config.index_interval_bytes,
-                                    hooks.clock_ms(), clean=clean, recovery_point=recovery_point)
+                                    hooks.clock_ms(), hooks.files, clean=clean,
+                                    recovery_point=recovery_point)
             partition._producer_files = ProducerStateFiles(directory, hooks.fsync_metadata)
         except OSError as exc:
             partition.offline = f"cannot load {directory}: {exc}"
@@ -397,7 +414,7 @@ class PartitionLog:
         return self.append(batch, AppendOrigin.COORDINATOR, now_ms=now)
 
     def _storage_error_during_write(self, segment: Segment, start: int, exc: OSError):
-        size = _file_size(segment.file)
+        size = _file_size(segment.path)
         if size != start:
             self.offline = (f"write to {segment.path} failed ({exc}) and the file could not be "
                             f"cut back to {start} bytes")
@@ -434,7 +451,7 @@ class PartitionLog:
         old = self.active
         old.seal_time_index()
         try:
-            new = Segment.create(self.directory, self.log_end_offset, now)
+            new = Segment.create(self.directory, self.log_end_offset, now, self.hooks.files)
         except OSError as exc:
             raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
                            f"cannot create a segment in {self.directory}: {exc}") from exc
@@ -488,7 +505,8 @@ class PartitionLog:
                     # `first` ends below the limit, so this never cuts into it.
                     budget = min(budget, cut.position - first.position)
                 length, next_offset = segment.read_extent(first, budget)
-                return ReadResult(FileRecords([FileRange(segment.file, first.position, length)]),
+                file = segment.open_file()
+                return ReadResult(FileRecords([FileRange(file, first.position, length)]),
                                   end, start, next_offset - first.base_offset, next_offset)
         return ReadResult(None, end, start)
 
@@ -592,7 +610,8 @@ class PartitionLog:
                 continue
             marker = None
             if header.is_control:
-                marker = read_marker(pread_exact(segment.file.fd, header.size, header.position))
+                file = segment.open_file()
+                marker = read_marker(pread_exact(file.fd, header.size, header.position))
             state.apply(header, header.base_offset, marker)
 
     def _snapshot_producers(self, *, sync: bool = True) -> None:
@@ -706,6 +725,12 @@ class PartitionLog:
     def end_flush(self, job: FlushJob) -> None:
         self._unflushed.end(job, self.active if self._serving else None)
 
+    def abort_flush(self, job: FlushJob, exc: FlushNotRun) -> LogError:
+        """A job could not open its files: it is put back for the next round,
+        and the partition keeps serving; the error for whoever waited on it."""
+        self._unflushed.put_back(job)
+        return LogError(ErrorCode.KAFKA_STORAGE_ERROR, str(exc))
+
     def fail_flush(self, job: FlushJob, exc: OSError) -> LogError:
         """An fsync failed; the error for whoever waited on it.
 
@@ -727,6 +752,8 @@ class PartitionLog:
             return
         try:
             job.run()
+        except FlushNotRun as exc:
+            raise self.abort_flush(job, exc) from exc
         except OSError as exc:
             raise self.fail_flush(job, exc) from exc
         self.end_flush(job)
@@ -781,8 +808,8 @@ class CheckedRecords:
         return True
 
 
-def _file_size(file: OpenFile) -> int:
+def _file_size(path: Path) -> int:
     try:
-        return os.fstat(file.fd).st_size
+        return os.stat(path).st_size
     except OSError:
         return -1

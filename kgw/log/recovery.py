@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .descriptors import DescriptorCache
 from .files import read_metadata
 from .segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, Segment, parse_stem
 
@@ -34,8 +35,8 @@ class LoadedLog:
     recovery_point: int
 
 
-def load_directory(directory: Path, index_interval: int, now_ms: int, *, clean: bool,
-                   recovery_point: int) -> LoadedLog:
+def load_directory(directory: Path, index_interval: int, now_ms: int, files: DescriptorCache, *,
+                   clean: bool, recovery_point: int) -> LoadedLog:
     """The segments of `directory`, recovered as needed; OSError if it cannot be read."""
     bases: dict[int, Path] = {}
     for entry in os.scandir(directory):
@@ -52,14 +53,14 @@ def load_directory(directory: Path, index_interval: int, now_ms: int, *, clean: 
             os.unlink(entry.path)
     stored_start = _read_log_start_offset(directory)
     if bases:
-        loaded = _load_segments([Segment.open(bases[b], now_ms) for b in sorted(bases)],
+        loaded = _load_segments([Segment.open(bases[b], now_ms, files) for b in sorted(bases)],
                                 index_interval, clean, recovery_point)
     else:
         start = stored_start or 0
         if recovery_point > start:
             log.error("%s holds no segment although offsets up to %d were flushed; starting "
                       "empty at %d", directory, recovery_point, start)
-        loaded = LoadedLog([Segment.create(directory, start, now_ms)], [], True, start, 0)
+        loaded = LoadedLog([Segment.create(directory, start, now_ms, files)], [], True, start, 0)
     end = loaded.segments[-1].next_offset
     loaded.log_start_offset = max(loaded.segments[0].base_offset, stored_start or 0)
     if loaded.log_start_offset > end:

@@ -69,7 +69,7 @@ def _newest_timestamp(segment: Segment) -> int:
     """Kafka's LogSegment.largestTimestamp: the max timestamp, or the file's mtime without one."""
     if segment.max_timestamp > 0:
         return segment.max_timestamp
-    return os.fstat(segment.file.fd).st_mtime_ns // 1_000_000
+    return os.stat(segment.path).st_mtime_ns // 1_000_000
 
 
 async def run_retention(manager: "LogManager", interval_s: float, *,

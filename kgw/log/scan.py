@@ -92,8 +92,10 @@ class SegmentScan:
     """
 
     def __init__(self, fd: int, start: int, end: int, *, first_offset: int | None = None,
-                 verify_crc: bool = False, window: int = READ_WINDOW):
+                 verify_crc: bool = False, window: int = READ_WINDOW, owner: object = None):
         self.fd = fd
+        # What keeps `fd` open (its OpenFile) for as long as the scan may read it.
+        self._owner = owner
         self.position = start
         self.end = end
         self.next_offset = first_offset

@@ -1,15 +1,16 @@
 """One segment: a `.log` file of RecordBatches and its two indexes.
 
 Only the active (last) segment of a partition grows; every other one is
-closed and changes only by being deleted whole.  A segment keeps its log
-descriptor open for its whole life, so reads never reopen files; the index
-descriptors are held only while there is something to write.
+closed and changes only by being deleted whole.  A segment holds no
+descriptor of its own: its files are opened through the log's
+`DescriptorCache` when used, and stay open while the cache keeps them.
 """
 
 import logging
 import os
 from pathlib import Path
 
+from .descriptors import CachedFile, DescriptorCache, create_empty
 from .files import OpenFile, write_all_v
 from .index import OffsetIndex, TimeIndex
 from .scan import RECOVERY_WINDOW, BatchHeader, SegmentScan
@@ -32,15 +33,16 @@ def parse_stem(name: str) -> int | None:
 
 
 class Segment:
-    def __init__(self, directory: Path, base_offset: int, file: OpenFile, size: int, now_ms: int):
+    def __init__(self, directory: Path, base_offset: int, files: DescriptorCache, size: int,
+                 now_ms: int):
         stem = segment_stem(base_offset)
         self.base_offset = base_offset
-        self.file = file
-        self.path = file.path
+        self.path = directory / (stem + LOG_SUFFIX)
+        self._file = CachedFile(files, self.path, os.O_RDWR)
         self.size = size
         self.next_offset = base_offset
-        self.offset_index = OffsetIndex(directory / (stem + INDEX_SUFFIX), base_offset)
-        self.time_index = TimeIndex(directory / (stem + TIME_INDEX_SUFFIX), base_offset)
+        self.offset_index = OffsetIndex(directory / (stem + INDEX_SUFFIX), base_offset, files)
+        self.time_index = TimeIndex(directory / (stem + TIME_INDEX_SUFFIX), base_offset, files)
         # Largest batch max timestamp and the last offset of the first batch
         # that carried it (what ListOffsets MAX_TIMESTAMP and the time index
         # point at), as Kafka tracks maxTimestampAndOffsetSoFar.
@@ -54,25 +56,26 @@ class Segment:
         self.bytes_since_index = 0
 
     @classmethod
-    def create(cls, directory: Path, base_offset: int, now_ms: int) -> "Segment":
-        path = directory / (segment_stem(base_offset) + LOG_SUFFIX)
-        file = OpenFile(path, os.O_RDWR | os.O_CREAT)
-        size = os.fstat(file.fd).st_size
-        if size:
-            raise FileExistsError(f"{path} already holds {size} bytes")
-        segment = cls(directory, base_offset, file, 0, now_ms)
+    def create(cls, directory: Path, base_offset: int, now_ms: int,
+               files: DescriptorCache) -> "Segment":
+        """A new empty segment: its files are created and left closed.
+
+        Safe on a worker thread: nothing but the new files is touched.
+        """
+        segment = cls(directory, base_offset, files, 0, now_ms)
+        create_empty(segment.path)
         # Empty index files from the start, so a segment on disk always has
         # all three and a missing index means damage, not youth.
-        segment.index_files_for_flush()
+        create_empty(segment.offset_index.path)
+        create_empty(segment.time_index.path)
         return segment
 
     @classmethod
-    def open(cls, path: Path, now_ms: int) -> "Segment":
+    def open(cls, path: Path, now_ms: int, files: DescriptorCache) -> "Segment":
         base_offset = parse_stem(path.name)
         if base_offset is None:
             raise ValueError(f"{path.name} is not named by a base offset")
-        file = OpenFile(path, os.O_RDWR)
-        return cls(path.parent, base_offset, file, os.fstat(file.fd).st_size, now_ms)
+        return cls(path.parent, base_offset, files, os.stat(path).st_size, now_ms)
 
     def __repr__(self) -> str:
         return f"Segment({str(self.path)!r}, offsets {self.base_offset}..{self.next_offset - 1})"
@@ -81,14 +84,20 @@ class Segment:
     def is_empty(self) -> bool:
         return self.size == 0
 
+    def open_file(self) -> OpenFile:
+        """The `.log` file's OpenFile, opened if the cache does not hold it."""
+        return self._file.get()
+
     # --- growing ------------------------------------------------------------
 
     def write(self, buffers: list, position: int) -> None:
-        """Put `buffers` at the end of the file; on OSError the file is cut back first."""
+        """Put `buffers` at the end of the file; on OSError the file is cut
+        back first (or was never opened)."""
+        file = self.open_file()
         try:
-            write_all_v(self.file.fd, buffers, position)
+            write_all_v(file.fd, buffers, position)
         except OSError:
-            os.ftruncate(self.file.fd, position)
+            os.ftruncate(file.fd, position)
             raise
 
     def note_batch(self, position: int, size: int, last_offset: int, max_timestamp: int,
@@ -117,9 +126,11 @@ class Segment:
         if self.max_timestamp_offset >= 0:
             self.time_index.maybe_append(self.max_timestamp, self.max_timestamp_offset)
 
-    def index_files_for_flush(self) -> list[OpenFile]:
+    def index_files_for_flush(self) -> list[Path]:
         """Write index entries not yet on disk; the index files an fsync must cover."""
-        return [self.offset_index.write_pending(), self.time_index.write_pending()]
+        self.offset_index.write_pending()
+        self.time_index.write_pending()
+        return [self.offset_index.path, self.time_index.path]
 
     def release_index_files(self) -> None:
         self.offset_index.release()
@@ -128,7 +139,8 @@ class Segment:
     # --- reading ------------------------------------------------------------
 
     def batches(self, position: int = 0, end: int | None = None) -> SegmentScan:
-        return SegmentScan(self.file.fd, position, self.size if end is None else end)
+        file = self.open_file()
+        return SegmentScan(file.fd, position, self.size if end is None else end, owner=file)
 
     def find_batch(self, offset: int) -> BatchHeader | None:
         """The first batch whose last offset is >= `offset`, if this segment has one."""
@@ -154,12 +166,17 @@ class Segment:
         return end - first.position, self.next_offset
 
     def delete_files(self) -> None:
-        """Unlink the three files; open descriptors (readers) keep working."""
+        """Unlink the three files; descriptors readers hold keep working."""
         for path in (self.path, self.offset_index.path, self.time_index.path):
             try:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
+        self.release_files()
+
+    def release_files(self) -> None:
+        """Give the cache's descriptors of this segment back (it is deleted or closed)."""
+        self._file.release()
         self.release_index_files()
 
     # --- loading ------------------------------------------------------------
@@ -168,15 +185,16 @@ class Segment:
         """Rebuild everything from the bytes, CRCs checked; cut off the first bad batch."""
         file_size = self.size
         self._reset()
-        scan = SegmentScan(self.file.fd, 0, file_size, first_offset=self.base_offset,
-                           verify_crc=True, window=RECOVERY_WINDOW)
+        file = self.open_file()
+        scan = SegmentScan(file.fd, 0, file_size, first_offset=self.base_offset,
+                           verify_crc=True, window=RECOVERY_WINDOW, owner=file)
         for h in scan:
             self.note_batch(h.position, h.size, h.last_offset, h.max_timestamp, index_interval)
         truncated = file_size - scan.position
         if scan.problem is not None:
             log.warning("truncating %s at position %d, dropping %d bytes: %s",
                         self.path, scan.position, truncated, scan.problem)
-            os.ftruncate(self.file.fd, scan.position)
+            os.ftruncate(file.fd, scan.position)
         self.size = scan.position
         self.seal_time_index()
         self._rewrite_indexes()
@@ -207,8 +225,9 @@ class Segment:
         start = self.offset_index.last_position
         expected_last = (self.base_offset + self.offset_index.relative[-1]
                          if len(self.offset_index) else None)
-        scan = SegmentScan(self.file.fd, start, self.size,
-                           first_offset=None if start else self.base_offset)
+        file = self.open_file()
+        scan = SegmentScan(file.fd, start, self.size,
+                           first_offset=None if start else self.base_offset, owner=file)
         headers = list(scan)
         if scan.problem is not None or (headers and expected_last is not None
                                         and headers[0].last_offset != expected_last):

@@ -54,7 +54,7 @@ def probes_at_or_after(segments: list[Segment], timestamp: int, start: int) -> I
         for header in segment.batches(segment.offset_index.lookup(from_offset)):
             if header.last_offset < start or header.max_timestamp < timestamp:
                 continue
-            yield Probe(segment.file, header,
+            yield Probe(segment.open_file(), header,
                         lambda r: r.timestamp >= timestamp and r.offset >= start,
                         (max(header.base_offset, start), header.max_timestamp))
 
@@ -68,7 +68,7 @@ def probe_max_timestamp(segments: list[Segment]) -> Probe | None:
     top = segment.max_timestamp
     for header in segment.batches(segment.offset_index.lookup(segment.max_timestamp_offset)):
         if header.max_timestamp == top:
-            return Probe(segment.file, header, lambda r: r.timestamp == top,
+            return Probe(segment.open_file(), header, lambda r: r.timestamp == top,
                          (header.last_offset, top))
     return None
 

@@ -43,6 +43,7 @@ def crash(manager: LogManager) -> None:
     """Drop a manager as kill -9 would: no flush, no marker; its descriptors close."""
     manager._topics.clear()
     manager._by_id.clear()
+    manager.files.clear()
     manager._lock = None
     gc.collect()
 

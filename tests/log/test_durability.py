@@ -191,6 +191,25 @@ def test_failed_fsync_fails_every_waiter_and_takes_the_partition_offline(manager
     assert other.append(make_batch()).base_offset == 0
 
 
+def test_a_flush_that_cannot_open_its_files_leaves_the_partition_serving(managers, monkeypatch):
+    manager = managers()
+    partition = manager.create_topic("t", 1).partitions[0]
+    flusher = Flusher("acks", manager)
+    real = os.open
+
+    def exhausted(path, flags, *args):
+        raise OSError(errno.EMFILE, "Too many open files")
+    end = partition.append(make_batch()).last_offset + 1
+    monkeypatch.setattr(os, "open", exhausted)
+    with pytest.raises(LogError) as err:
+        trio.run(flusher.wait_durable, partition, end)
+    assert err.value.code == ErrorCode.KAFKA_STORAGE_ERROR and "Too many open files" in err.value.message
+    assert partition.offline is None and partition.recovery_point == 0
+    monkeypatch.setattr(os, "open", real)
+    trio.run(flusher.wait_durable, partition, end)
+    assert partition.recovery_point == end
+
+
 def test_waiting_on_a_deleted_partition(managers):
     manager = managers()
     partition = manager.create_topic("t", 1).partitions[0]

@@ -178,10 +178,10 @@ def test_an_unreadable_partition_is_offline(managers, monkeypatch, caplog):
     manager.create_topic("t", 2).partitions[0].append(make_batch())
     crash(manager)
 
-    def broken(path, now_ms):
+    def broken(path, now_ms, files):
         if path.parent.name == "t-0":
             raise OSError(5, "Input/output error")
-        return real(path, now_ms)
+        return real(path, now_ms, files)
     real = Segment.open
     monkeypatch.setattr(Segment, "open", broken)
     again = managers()
