@@ -28,8 +28,9 @@ import struct
 from pathlib import Path
 from typing import Any, Callable
 
-import crc32c
 import trio
+
+from protocol import checksum
 
 from .disk_records import DiskFormatError, DiskRecord
 from .log.files import atomic_write
@@ -62,7 +63,7 @@ class JournalKinds:
     def encode_frame(self, value: Any) -> bytes:
         kind, record = self._by_class[type(value)]
         payload = _KIND.pack(kind) + record.encode(value)
-        return _FRAME.pack(len(payload), crc32c.crc32c(payload)) + payload
+        return _FRAME.pack(len(payload), checksum.crc32c(payload)) + payload
 
     def decode(self, payload) -> Any:
         if len(payload) < _KIND.size:
@@ -95,7 +96,7 @@ def _read_records(path: Path, data: bytes, kinds: JournalKinds) -> tuple[list, i
         length, crc = _FRAME.unpack_from(data, position)
         start = position + _FRAME.size
         payload = data[start:start + length]
-        if len(payload) < length or crc32c.crc32c(payload) != crc:
+        if len(payload) < length or checksum.crc32c(payload) != crc:
             break
         try:
             records.append(decode(payload))

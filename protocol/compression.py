@@ -7,14 +7,16 @@ untrusted input that may claim gigabytes once inflated.  Every failure is
 a `DecodeError`; its offset is a position in the compressed data where
 known (xerial framing), otherwise 0, as the codecs do not say where they
 stopped.
+
+cramjam is imported by the functions that need it: the broker stores
+batches as they come and never compresses, and `kgw serve` starts faster
+without it.
 """
 
 import enum
 import gzip
 import struct
 import zlib
-
-import cramjam
 
 from .errors import DecodeError
 
@@ -55,6 +57,8 @@ class Codec(enum.IntEnum):
 
 def compress(codec: Codec, data) -> bytes:
     """Compress `data` the way the Java client does for `codec`."""
+    import cramjam
+
     codec = Codec(codec)
     if codec is Codec.NONE:
         return bytes(data)
@@ -69,6 +73,8 @@ def compress(codec: Codec, data) -> bytes:
 
 def decompress(codec, data, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
     """Inflate `data`; DecodeError if it is corrupt or exceeds `max_size`."""
+    import cramjam
+
     try:
         codec = Codec(codec)
     except ValueError:
@@ -120,6 +126,8 @@ def _gunzip(data, max_size: int) -> bytes:
 # --- snappy ----------------------------------------------------------------
 
 def _xerial_compress(data) -> bytes:
+    import cramjam
+
     view = memoryview(data)
     out = [_XERIAL_HEADER]
     for start in range(0, len(view), _XERIAL_BLOCK_SIZE):
@@ -159,6 +167,8 @@ def _xerial_decompress(view: memoryview, max_size: int) -> bytes:
 
 def _snappy_block(block, max_size: int):
     """Raw snappy states its inflated length up front: check it before inflating."""
+    import cramjam
+
     try:
         size = cramjam.snappy.decompress_raw_len(block)
         if size > _SNAPPY_MAX_RATIO * len(block):
@@ -172,6 +182,8 @@ def _snappy_block(block, max_size: int):
 # --- lz4 and zstd ----------------------------------------------------------
 
 def _lz4_compress(data) -> bytes:
+    import cramjam
+
     # Kafka's Lz4BlockInputStream refuses frames with linked blocks (see its
     # FLG.validate), and cramjam links blocks unless told not to.
     compressor = cramjam.lz4.Compressor(content_checksum=False, block_linked=False)
@@ -186,6 +198,8 @@ def _bounded(decompress_into, name: str, data, max_size: int) -> bytes:
     full, so memory never exceeds `max_size` however large the stream says
     it is; a buffer that was merely too small is retried bigger.
     """
+    import cramjam
+
     capacity = min(max_size, max(_MIN_FIRST_GUESS, _GROWTH * len(data)))
     while True:
         out = bytearray(capacity)
