@@ -22,8 +22,10 @@ $(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# 127.0.0.1:9092 with data in ./data unless KGW_HOST, KGW_PORT, KGW_DATA_DIR
+# or any other KGW_* variable says otherwise.
 serve: $(VENV)/.installed
-	$(BIN)/kgw serve --host 127.0.0.1 --port 9092 --data-dir ./data
+	$(BIN)/kgw serve
 
 # tests/: unit, property and in-process server tests; compat/: real clients
 # against a live kgw.

@@ -21,6 +21,7 @@ from .log.producer_state import AppendOrigin
 from .log.scan import BatchHeader
 from .observability.metrics import NO_METRICS, Metrics
 from .producers import ProducerIds
+from .startup_errors import data_dir_error
 from .transactions import MarkerWriter, TransactionCoordinator
 
 log = logging.getLogger("kgw.broker")
@@ -80,7 +81,10 @@ class Broker:
         self.advertised_port = config.advertised_port or config.port
 
     def open(self) -> None:
-        self.log.open()
+        try:
+            self.log.open()
+        except OSError as exc:
+            raise data_dir_error(exc, self.log.data_dir) from exc
         # Only under the directory lock that log.open() takes: replaying the
         # offsets journal may truncate or compact it, which would corrupt
         # the journal of another kgw already serving this directory.

@@ -20,6 +20,7 @@ from .connections import Connection, RequestMemory
 from .handlers import Handler, load_all
 from .log import run_retention
 from .sasl import Users
+from .startup_errors import listen_error
 
 log = logging.getLogger("kgw.server")
 
@@ -50,9 +51,13 @@ class Server:
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED):
         """Serve until `shutdown()`; `task_status.started` gets (host, port)."""
         started = time.monotonic()
+        ready = False
         self.broker.open()
         try:
-            listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.host)
+            try:
+                listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.host)
+            except OSError as exc:
+                raise listen_error(exc, "listen", self.config.host, self.config.port, "port") from exc
             host, port = listeners[0].socket.getsockname()[:2]
             self.address = (host, port)
             self.broker.bound(host, port)
@@ -78,15 +83,18 @@ class Server:
                          len(self.broker.log.topics()), len(self.broker.groups.groups),
                          self.config.flush, sasl, metrics)
                 task_status.started((host, port))
+                ready = True
                 await self._stopped.wait()
                 await self._drain()
                 nursery.cancel_scope.cancel()
         finally:
             self.flushed = self.broker.close()
-            log.info("kgw stopped after %.1f s: %d connection(s), %d request(s) answered; %s %s",
-                     time.monotonic() - started, self._accepted, self._answered,
-                     "data flushed to" if self.flushed else "NOT everything could be flushed to",
-                     self.config.data_dir)
+            # A broker that failed to start has only its error to tell.
+            if ready or not self.flushed:
+                log.info("kgw stopped after %.1f s: %d connection(s), %d request(s) answered; %s %s",
+                         time.monotonic() - started, self._accepted, self._answered,
+                         "data flushed to" if self.flushed else "NOT everything could be flushed to",
+                         self.config.data_dir)
 
     def shutdown(self) -> None:
         """Stop accepting; idle connections close now, busy ones once they

@@ -2,6 +2,7 @@
 
 import gc
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -116,7 +117,8 @@ def test_a_broker_that_cannot_start_raises_and_leaves_nothing(tmp_path, temp_roo
     with EmbeddedBroker(data):
         threads, fds = _threads(), _open_fds()
         second = EmbeddedBroker(data)
-        with pytest.raises(RuntimeError, match=f"failed: KAFKA_STORAGE_ERROR: {data} is in use by another process"):
+        with pytest.raises(RuntimeError, match=re.escape(
+                f"failed: data dir {data} is in use by another kgw (PID {os.getpid()}, this process)")):
             second.start()
         # The lock file's descriptor belongs to an object in the failure's
         # traceback, whose frames form cycles: it goes with the collector.

@@ -19,7 +19,8 @@ from protocol.errors import ProtocolError
 from protocol.messages import API_VERSIONS, FIND_COORDINATOR, METADATA, SASL_AUTHENTICATE, SASL_HANDSHAKE
 from protocol.schema import Api
 
-from .command import Bootstrap, ToolError
+from ..cli_errors import ToolError
+from .command import Bootstrap
 from .sasl import Credentials, ServerNotTrusted, conversation
 
 CLIENT_ID = "kgw-cli"
@@ -63,12 +64,16 @@ class Connection:
     """One blocking connection to one broker."""
 
     def __init__(self, host: str, port: int, timeout: float = DEFAULT_TIMEOUT_S,
-                 sasl: Credentials | None = None):
+                 sasl: Credentials | None = None, origin: str | None = None):
+        """`origin` says how the address was chosen, for the error if it
+        cannot be reached."""
         self.address = f"{host}:{port}"
+        self._sasl = sasl
         try:
             self._sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as exc:
-            raise ToolError(f"cannot connect to {self.address}: {_reason(exc)}") from None
+            where = f"{self.address} ({origin})" if origin else self.address
+            raise ToolError(f"cannot connect to {where}: {connection_failure(exc)}") from None
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._protocol = ClientConnection(CLIENT_ID)
         try:
@@ -112,6 +117,16 @@ class Connection:
             except ServerNotTrusted as exc:
                 raise ToolError(f"SASL authentication with {self.address}: {exc}") from None
 
+    def _closed_hint(self, api: Api) -> str:
+        """A broker that requires SASL closes the connection on any request
+        but ApiVersions and SASL's own before authentication (Kafka and kgw
+        alike)."""
+        if self._sasl is not None or api.key in (API_VERSIONS.key, SASL_HANDSHAKE.key, SASL_AUTHENTICATE.key):
+            return ""
+        return ("; it probably requires SASL authentication: give --sasl-mechanism, "
+                "--sasl-username and --sasl-password (or KGW_SASL_MECHANISM, "
+                "KGW_SASL_USERNAME and KGW_SASL_PASSWORD)")
+
     def version(self, api: Api, minimum: int = 0) -> int:
         """The highest version of `api` that both kgw's codec and the broker
         speak, and at least `minimum`."""
@@ -143,7 +158,7 @@ class Connection:
                     f"unreadable {api.name} answer from {self.address}: {exc}") from None
             if response is CLOSED:
                 raise ToolError(f"the broker at {self.address} closed the connection "
-                                f"instead of answering {api.name} v{version}")
+                                f"instead of answering {api.name} v{version}{self._closed_hint(api)}")
             if response is not NEED_DATA:
                 if response.correlation_id == correlation_id:
                     return response.body
@@ -156,16 +171,17 @@ class Connection:
                 raise ToolError(f"the broker at {self.address} did not answer {api.name} "
                                 f"within {self._sock.gettimeout():g} s") from None
             except OSError as exc:
-                raise ToolError(f"lost the connection to {self.address}: {_reason(exc)}") from None
+                raise ToolError(f"lost the connection to {self.address}: {connection_failure(exc)}") from None
 
     def _write(self, api: Api, data: bytes) -> None:
         try:
             self._sock.sendall(data)
         except OSError as exc:
-            raise ToolError(f"cannot send {api.name} to {self.address}: {_reason(exc)}") from None
+            raise ToolError(f"cannot send {api.name} to {self.address}: {connection_failure(exc)}") from None
 
 
-def _reason(exc: OSError) -> str:
+def connection_failure(exc: OSError) -> str:
+    """Why a connection failed, without errno numbers."""
     if isinstance(exc, socket.gaierror):
         return f"unknown host ({exc.strerror})"
     if isinstance(exc, TimeoutError):
@@ -237,7 +253,7 @@ class Cluster:
         """The bootstrap broker: for requests any broker answers (metadata, admin)."""
         if self._any is None:
             self._any = Connection(self.bootstrap.host, self.bootstrap.port, timeout=self.timeout,
-                                   sasl=self.bootstrap.sasl)
+                                   sasl=self.bootstrap.sasl, origin=self.bootstrap.origin)
         return self._any
 
     def node(self, node_id: int) -> Connection:
@@ -246,8 +262,9 @@ class Cluster:
                 self.metadata([])
             if node_id not in self._brokers:
                 raise ToolError(f"broker {node_id} is not in the cluster's metadata")
-            self._nodes[node_id] = Connection(*self._brokers[node_id], timeout=self.timeout,
-                                              sasl=self.bootstrap.sasl)
+            self._nodes[node_id] = Connection(
+                *self._brokers[node_id], timeout=self.timeout, sasl=self.bootstrap.sasl,
+                origin=f"broker {node_id}, as the cluster's metadata advertises it")
         return self._nodes[node_id]
 
     def metadata(self, topics: list[str] | None, *, wait_for_leaders: bool = True) -> Metadata:

@@ -17,7 +17,8 @@ from protocol.primitives import NULL_UUID
 from protocol.records import ControlType, Record, iter_batches
 
 from .client import Cluster, TopicInfo, check, error_name
-from .command import ToolCommand, ToolError, bootstrap_option, progress
+from ..cli_errors import ToolCommand, ToolError
+from .command import bootstrap_option, progress
 from .group_state import require_no_members
 from .offsets import (
     NO_OFFSET, READ_COMMITTED, READ_UNCOMMITTED, commit, fetch_committed, list_offsets,

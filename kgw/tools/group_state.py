@@ -4,7 +4,7 @@ from protocol.error_codes import ErrorCode
 from protocol.messages import DESCRIBE_GROUPS
 
 from .client import Connection, check
-from .command import ToolError
+from ..cli_errors import ToolError
 
 # The states in which a group has no members.  Kafka's kafka-consumer-groups
 # changes offsets only then: a running member would overwrite them.

@@ -10,7 +10,8 @@ from protocol.errors import DecodeError
 from protocol.messages import DELETE_GROUPS, LIST_GROUPS
 
 from .client import Cluster, check
-from .command import ToolError, ToolGroup, bootstrap_option, table
+from ..cli_errors import ToolError, ToolGroup
+from .command import bootstrap_option, table
 from .group_state import describe_group, require_no_members
 from .offsets import (
     LATEST, NO_OFFSET, TopicPartition, commit, fetch_committed, list_offsets,

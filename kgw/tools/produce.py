@@ -11,7 +11,8 @@ from protocol.messages import PRODUCE
 from protocol.records import Record, build_batch
 
 from .client import Cluster, TopicInfo, check
-from .command import ToolCommand, ToolError, bootstrap_option, key_value
+from ..cli_errors import ToolCommand, ToolError
+from .command import bootstrap_option, key_value
 from .partitioner import Partitioner
 
 READ_SIZE = 64 * 1024

@@ -9,7 +9,8 @@ from protocol.messages import CREATE_TOPICS, DELETE_TOPICS, DESCRIBE_CONFIGS, IN
 from protocol.primitives import NULL_UUID
 
 from .client import Cluster, TopicInfo, check
-from .command import ToolError, ToolGroup, bootstrap_option, key_value
+from ..cli_errors import ToolError, ToolGroup
+from .command import bootstrap_option, key_value
 from .offsets import offset_ranges
 
 TOPIC_RESOURCE = 2
