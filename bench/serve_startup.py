@@ -11,9 +11,13 @@ ready), so both see the same machine load.  Both run with the interpreter
 of the `kgw` script's own venv and with bytecode caching on, as an
 installed kgw runs: the first, unmeasured round writes kgw's bytecode.
 `--kgw` names the script (default: this venv's); given several times, the
-rounds take each in turn, to compare two versions side by side.  Medians
-are printed, with the ratio of each round's pair; nothing is asserted
-(DESIGN.md).
+rounds take each in turn, to compare two versions side by side.
+
+Besides the elapsed time, each process's CPU time is taken (to its exit for
+Python, to the Metadata answer for kgw): on a shared machine, waiting for a
+core inflates elapsed times by whatever else runs, while CPU time says
+what the start itself costs.  Medians are printed, with the ratio of each
+round's pair; nothing is asserted (DESIGN.md).
 """
 
 import argparse
@@ -25,9 +29,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 READY = re.compile(r"kgw ready on ([\d.]+):(\d+)")
+
+
+@dataclass
+class Runs:
+    trio_s: list[float] = field(default_factory=list)
+    trio_cpu_s: list[float] = field(default_factory=list)
+    serve_s: list[float] = field(default_factory=list)
+    serve_cpu_s: list[float] = field(default_factory=list)
 
 
 def _env() -> dict[str, str]:
@@ -38,10 +51,25 @@ def _env() -> dict[str, str]:
     return env
 
 
-def bare_trio(python: Path, env) -> float:
+def bare_trio(python: Path, env) -> tuple[float, float]:
+    """(elapsed, CPU) seconds of `python -c "import trio"`."""
     started = time.perf_counter()
-    subprocess.run([str(python), "-c", "import trio"], env=env, check=True)
-    return time.perf_counter() - started
+    proc = subprocess.Popen([str(python), "-c", "import trio"], env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{python} -c 'import trio' failed")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU time of every thread of `pid` so far (schedstat's first field, ns)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+            total += int(f.read().split()[0])
+    return total / 1e9
 
 
 def _metadata_request() -> bytes:
@@ -51,7 +79,8 @@ def _metadata_request() -> bytes:
     return ClientConnection("bench").send_request(METADATA.key, 12, METADATA.Request(topics=None))[1]
 
 
-def serve_to_first_metadata(kgw: Path, env, request: bytes) -> float:
+def serve_to_first_metadata(kgw: Path, env, request: bytes) -> tuple[float, float]:
+    """(elapsed, CPU) seconds from spawning `kgw serve` to its first Metadata answer."""
     with tempfile.TemporaryDirectory(prefix="kgw-startup-") as data_dir:
         started = time.perf_counter()
         proc = subprocess.Popen([str(kgw), "serve", "--port", "0", "--data-dir", data_dir],
@@ -71,10 +100,15 @@ def serve_to_first_metadata(kgw: Path, env, request: bytes) -> float:
                 while size > 0:
                     size -= len(sock.recv(size))
             elapsed = time.perf_counter() - started
+            cpu = _cpu_s(proc.pid)
         finally:
             proc.terminate()
             proc.wait(30)
-    return elapsed
+    return elapsed, cpu
+
+
+def _ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:4.0f} ms"
 
 
 def main() -> None:
@@ -86,24 +120,28 @@ def main() -> None:
     scripts = args.kgw or [Path(sys.executable).parent / "kgw"]
     env = _env()
     request = _metadata_request()
-    results: dict[Path, tuple[list, list]] = {kgw: ([], []) for kgw in scripts}
+    results = {kgw: Runs() for kgw in scripts}
     for kgw in scripts:
         bare_trio(kgw.parent / "python", env)
         serve_to_first_metadata(kgw, env, request)  # writes kgw's bytecode
     for _ in range(args.rounds):
         for kgw in scripts:
-            trio_s, serve_s = results[kgw]
-            trio_s.append(bare_trio(kgw.parent / "python", env))
-            serve_s.append(serve_to_first_metadata(kgw, env, request))
-    for kgw, (trio_s, serve_s) in results.items():
-        ratios = [s / t for s, t in zip(serve_s, trio_s)]
-        ms = " ".join(f"{v * 1000:.0f}" for v in sorted(serve_s))
-        print(f"{kgw}")
-        print(f"  python -c 'import trio'        median {statistics.median(trio_s) * 1000:4.0f} ms")
-        print(f"  kgw serve -> first Metadata    median {statistics.median(serve_s) * 1000:4.0f} ms "
-              f"(sorted: {ms})")
-        print(f"  ratio, per round               median {statistics.median(ratios):.2f} "
-              f"(min {min(ratios):.2f}, max {max(ratios):.2f}; target <= 1.4)")
+            runs = results[kgw]
+            elapsed, cpu = bare_trio(kgw.parent / "python", env)
+            runs.trio_s.append(elapsed)
+            runs.trio_cpu_s.append(cpu)
+            elapsed, cpu = serve_to_first_metadata(kgw, env, request)
+            runs.serve_s.append(elapsed)
+            runs.serve_cpu_s.append(cpu)
+    for kgw, runs in results.items():
+        ratios = [s / t for s, t in zip(runs.serve_s, runs.trio_s)]
+        cpu_ratios = [s / t for s, t in zip(runs.serve_cpu_s, runs.trio_cpu_s)]
+        print(kgw)
+        print(f"  python -c 'import trio'      elapsed {_ms(runs.trio_s)}   CPU {_ms(runs.trio_cpu_s)}")
+        print(f"  kgw serve -> first Metadata  elapsed {_ms(runs.serve_s)}   CPU {_ms(runs.serve_cpu_s)}")
+        print(f"  ratio (median of rounds)     elapsed {statistics.median(ratios):.2f}       "
+              f"CPU {statistics.median(cpu_ratios):.2f}   (target <= 1.4)")
+        print(f"  elapsed ratios, sorted: {' '.join(f'{r:.2f}' for r in sorted(ratios))}")
 
 
 if __name__ == "__main__":
