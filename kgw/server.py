@@ -4,6 +4,9 @@ Each client connection is a `kgw.connections.Connection`, which reads
 requests ahead, handles them in turn and answers them in order.
 """
 
+# socket.getaddrinfo encodes host names with the idna codec, which its
+# first use imports: here, rather than in the first start of a broker.
+import encodings.idna  # noqa: F401
 import errno
 import logging
 import signal
@@ -23,6 +26,9 @@ from .sasl import Users
 from .startup_errors import listen_error
 
 log = logging.getLogger("kgw.server")
+# Every handler, imported with the server rather than by its first start.
+ALL_HANDLERS = load_all()
+
 
 class Server:
     """Serves a broker over TCP.  `broker` and `handlers` default to a
@@ -32,7 +38,7 @@ class Server:
     def __init__(self, config: BrokerConfig, *, broker: Broker | None = None,
                  handlers: dict[int, Handler] | None = None):
         self.config = config
-        self.handlers = load_all() if handlers is None else handlers
+        self.handlers = ALL_HANDLERS if handlers is None else handlers
         self.broker = Broker(config) if broker is None else broker
         self.sasl_users = Users(config.sasl_users) if config.sasl_users else None
         self.request_memory = RequestMemory(config.queued_max_request_bytes)

@@ -147,3 +147,17 @@ def test_import_kgw_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out == "[]\n"
     assert kgw.EmbeddedBroker is EmbeddedBroker
+
+
+def test_a_first_start_imports_nothing():
+    """Everything a broker runs is imported with kgw.embedded, so that the
+    first start in a process costs what later ones do (the start-up figure
+    is in the README; bench/embedded_startup.py)."""
+    script = (
+        "import sys\n"
+        "from kgw.embedded import EmbeddedBroker\n"
+        "before = set(sys.modules)\n"
+        "EmbeddedBroker().start().stop()\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == []
