@@ -214,10 +214,15 @@ class Metadata:
     controller_id: int
     topics: dict[str, TopicInfo]
 
-    def topic(self, name: str) -> TopicInfo:
-        """The topic, with every partition led; ToolError if it does not exist."""
+    def topic(self, name: str, *, creation_asked: bool = False) -> TopicInfo:
+        """The topic, with every partition led; ToolError if it does not
+        exist (`creation_asked`: although the broker was asked to create it)."""
         info = self.topics.get(name)
         if info is None or info.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+            if creation_asked:
+                raise ToolError(f"unknown topic {name!r}: the broker did not create it (its "
+                                "auto.create.topics.enable may be off): create it with "
+                                f"kgw topics create {name}")
             raise ToolError(f"unknown topic {name!r}")
         check(info.error_code, f"topic {name!r}")
         for partition in info.partitions.values():
@@ -267,20 +272,30 @@ class Cluster:
                 origin=f"broker {node_id}, as the cluster's metadata advertises it")
         return self._nodes[node_id]
 
-    def metadata(self, topics: list[str] | None, *, wait_for_leaders: bool = True) -> Metadata:
-        """Metadata for `topics` (None: every topic), never creating one.
+    def metadata(self, topics: list[str] | None, *, wait_for_leaders: bool = True,
+                 create: bool = False) -> Metadata:
+        """Metadata for `topics` (None: every topic); with `create`, asking the
+        broker to create the missing ones, as producers do (Metadata's
+        allow_auto_topic_creation, which the broker's auto.create.topics.enable
+        may refuse), else never creating one.
 
         With `wait_for_leaders`, asks again for a while when a partition has
-        no leader yet, as happens for a moment after a topic is created.
+        no leader yet, as happens for a moment after a topic is created.  A
+        topic being created (LEADER_NOT_AVAILABLE, as Kafka answers the
+        request that creates it) is waited for until it is known.
         """
+        creating = False
         for _ in range(_METADATA_RETRIES):
-            meta = self._fetch_metadata(topics)
-            if not wait_for_leaders or not _leaderless(meta):
+            meta = self._fetch_metadata(topics, create)
+            creating = creating or any(t.error_code == ErrorCode.LEADER_NOT_AVAILABLE
+                                       for t in meta.topics.values())
+            unknown = any(t.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION for t in meta.topics.values())
+            if not (wait_for_leaders and _leaderless(meta)) and not (creating and unknown):
                 return meta
             time.sleep(_METADATA_RETRY_PAUSE_S)
         return meta
 
-    def _fetch_metadata(self, topics: list[str] | None) -> Metadata:
+    def _fetch_metadata(self, topics: list[str] | None, create: bool = False) -> Metadata:
         conn = self.any()
         version = conn.version(METADATA)
         requested = None if topics is None else [
@@ -288,7 +303,7 @@ class Cluster:
         if requested is None and version == 0:
             requested = []  # v0 spells "every topic" as an empty list
         body = conn.call(METADATA, METADATA.Request(
-            topics=requested, allow_auto_topic_creation=False), version)
+            topics=requested, allow_auto_topic_creation=create), version)
         self._brokers = {b.node_id: (b.host, b.port) for b in body.brokers}
         infos = {}
         for t in body.topics:

@@ -130,6 +130,11 @@ def bootstrap_option(command):
     return with_bootstrap
 
 
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="text, as Kafka's own tools print it, or json.")
+
+
 def key_value(ctx, param, values) -> list[tuple[str, str]]:
     """Repeated `k=v` options, split at the first '='."""
     pairs = []
