@@ -89,19 +89,20 @@ class Broker:
         # offsets journal may truncate or compact it, which would corrupt
         # the journal of another kgw already serving this directory.
         try:
-            self.cluster_id = _load_or_create_cluster_id(self.log.data_dir)
+            self.cluster_id = _load_or_create_cluster_id(self.log.data_dir, self.config.durable)
             self._producer_ids = ProducerIds(self.log.data_dir)
             self._groups = GroupCoordinator(
                 self.log.data_dir,
                 initial_rebalance_delay_ms=self.config.group_initial_rebalance_delay_ms,
                 offsets_retention_minutes=self.config.offsets_retention_minutes,
-                group_max_size=self.config.group_max_size)
+                group_max_size=self.config.group_max_size, durable=self.config.durable)
             self._transactions = TransactionCoordinator(
                 self.log.data_dir, new_producer_id=self._producer_ids.new_producer_id,
                 write_markers=self.markers,
                 end_group_transaction=self._groups.end_transaction,
                 max_timeout_ms=self.config.transaction_max_timeout_ms,
-                abort_check_interval_ms=self.config.transaction_abort_check_interval_ms)
+                abort_check_interval_ms=self.config.transaction_abort_check_interval_ms,
+                durable=self.config.durable)
         except BaseException:
             self.close()
             raise
@@ -172,12 +173,12 @@ def _opened(part: T | None) -> T:
     return part
 
 
-def _load_or_create_cluster_id(data_dir: Path) -> str:
+def _load_or_create_cluster_id(data_dir: Path, durable: bool) -> str:
     path = data_dir / CLUSTER_FILE
     meta = read_metadata(path, CLUSTER_FILE_FORMAT)
     if meta is not None:
         return meta["cluster_id"]
     # Kafka's cluster ids are a random UUID in URL-safe base64 without padding.
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    write_metadata(path, CLUSTER_FILE_FORMAT, {"cluster_id": cluster_id})
+    write_metadata(path, CLUSTER_FILE_FORMAT, {"cluster_id": cluster_id}, sync=durable)
     return cluster_id

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
 
 import kgw
 from kgw.embedded import EmbeddedBroker
@@ -161,3 +162,24 @@ def test_a_first_start_imports_nothing():
         "print(' '.join(sorted(set(sys.modules) - before)))\n")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert run.stdout.split() == []
+
+
+def test_a_temporary_data_dir_is_started_and_committed_to_without_fsync(monkeypatch, tmp_path):
+    """It is deleted at stop: fsync would only cost time (the files of a new
+    data directory, every offset commit). A kept one is fsynced as by kgw
+    serve."""
+    calls = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd)))
+    with EmbeddedBroker() as broker:
+        assert calls == []
+        create_topic(broker.bootstrap, "t")
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id="g", enable_auto_commit=False)
+        consumer.assign([TopicPartition("t", 0)])
+        calls.clear()
+        consumer.commit({TopicPartition("t", 0): OffsetAndMetadata(0, "", -1)})
+        assert consumer.committed(TopicPartition("t", 0)) == 0
+        consumer.close()
+        assert calls == []
+    with EmbeddedBroker(tmp_path / "kept"):
+        assert calls != []

@@ -82,7 +82,8 @@ class LogManager:
         meta_dir = self.data_dir / META_DIR
         if not meta_dir.is_dir():
             meta_dir.mkdir()
-            fsync_dir(self.data_dir)
+            if self.hooks.fsync_metadata:
+                fsync_dir(self.data_dir)
         marker = self.data_dir / CLEAN_SHUTDOWN_MARKER
         clean = marker.exists()
         recovery_points = {} if clean else self._read_recovery_points()
