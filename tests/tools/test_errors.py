@@ -182,3 +182,17 @@ def test_an_older_broker_gets_its_own_apiversions_version():
 
 def _range(api, lo, hi):
     return API_VERSIONS.Response.ApiVersion(api_key=api.key, min_version=lo, max_version=hi)
+
+
+def test_a_broker_advertising_an_unreachable_address(tmp_path):
+    """The bootstrap answers, but the address it advertises for the leader
+    does not (a container's port mapped without KGW_ADVERTISED_PORT, say):
+    the error says which address that was and where it came from."""
+    from .conftest import ThreadedBroker, tool_runner
+
+    dead = _free_port()
+    with ThreadedBroker(tmp_path, flush="never", advertised_port=dead) as broker:
+        result = tool_runner(broker.bootstrap)("produce", "t", input="a\n")
+    assert (result.exit_code, result.stderr) == (
+        1, f"Error: cannot connect to 127.0.0.1:{dead} (broker 0, as the cluster's metadata "
+           "advertises it): Connection refused\n")
