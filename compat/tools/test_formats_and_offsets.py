@@ -3,6 +3,7 @@ checked against what real clients wrote, read and see: kcat's own -f
 output, confluent-kafka (librdkafka) producers, consumers and admin."""
 
 import json
+import time
 
 import pytest
 
@@ -97,9 +98,13 @@ def test_alter_partitions_as_a_real_client_sees_it(kgw_bootstrap, cli, kgw_topic
     require("confluent_kafka")
     altered = cli("topics", "alter", kgw_topic, "--partitions", 3)
     assert (altered.exit_code, altered.stderr) == (0, "")
+    # Kafka's brokers learn of new partitions from its controller a moment
+    # after CreatePartitions is answered.
+    deadline = time.monotonic() + DEADLINE_S
     with admin(kgw_bootstrap) as adm:
-        metadata = adm.list_topics(kgw_topic, timeout=DEADLINE_S)
-        assert sorted(metadata.topics[kgw_topic].partitions) == [0, 1, 2]
+        while sorted(adm.list_topics(kgw_topic, timeout=DEADLINE_S).topics[kgw_topic].partitions) != [0, 1, 2]:
+            assert time.monotonic() < deadline, "the new partitions never showed"
+            time.sleep(0.1)
     reports = Deliveries()
     with producer(kgw_bootstrap) as p:
         p.produce(kgw_topic, value=b"in the new partition", partition=2, on_delivery=reports)

@@ -31,9 +31,21 @@ DEFAULT_TIMEOUT_S = 30.0
 # change; waiting longer than this means something else is wrong.
 _METADATA_RETRIES = 20
 _METADATA_RETRY_PAUSE_S = 0.1
+# How long a topic asked to be created may stay unknown: Kafka answers the
+# Metadata request that creates it UNKNOWN_TOPIC_OR_PARTITION (KRaft), as it
+# answers when it will not create it, and knows it once its controller has.
+_CREATION_WAIT_S = 5.0
+RETRIABLE_COORDINATOR_ERRORS = {ErrorCode.COORDINATOR_NOT_AVAILABLE,
+                                ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.NOT_COORDINATOR}
 _RETRIABLE = {ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.NOT_LEADER_OR_FOLLOWER,
-              ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-              ErrorCode.NOT_COORDINATOR}
+              *RETRIABLE_COORDINATOR_ERRORS}
+
+
+def coordinator_retries():
+    """The pauses between the tries of a coordinator request, None with the last."""
+    for _ in range(_METADATA_RETRIES - 1):
+        yield _METADATA_RETRY_PAUSE_S
+    yield None
 GROUP_KEY_TYPE = 0
 TRANSACTION_KEY_TYPE = 1
 
@@ -280,20 +292,21 @@ class Cluster:
         may refuse), else never creating one.
 
         With `wait_for_leaders`, asks again for a while when a partition has
-        no leader yet, as happens for a moment after a topic is created.  A
-        topic being created (LEADER_NOT_AVAILABLE, as Kafka answers the
-        request that creates it) is waited for until it is known.
+        no leader yet, as happens for a moment after a topic is created.  With
+        `create`, a topic still unknown is asked for again for a few seconds,
+        as a producer waits for the topic it asked to be created.
         """
-        creating = False
-        for _ in range(_METADATA_RETRIES):
+        deadline = time.monotonic() + _CREATION_WAIT_S
+        tries = 0
+        while True:
             meta = self._fetch_metadata(topics, create)
-            creating = creating or any(t.error_code == ErrorCode.LEADER_NOT_AVAILABLE
-                                       for t in meta.topics.values())
+            tries += 1
             unknown = any(t.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION for t in meta.topics.values())
-            if not (wait_for_leaders and _leaderless(meta)) and not (creating and unknown):
+            waiting = ((wait_for_leaders and _leaderless(meta) and tries < _METADATA_RETRIES)
+                       or (create and unknown and time.monotonic() < deadline))
+            if not waiting:
                 return meta
             time.sleep(_METADATA_RETRY_PAUSE_S)
-        return meta
 
     def _fetch_metadata(self, topics: list[str] | None, create: bool = False) -> Metadata:
         conn = self.any()
@@ -326,6 +339,10 @@ class Cluster:
         """The connection to the coordinator of `group`, or of the
         transactional id it names with TRANSACTION_KEY_TYPE."""
         return self.node(self.coordinator_id(group, key_type))
+
+    def forget_coordinator(self, group: str, key_type: int = GROUP_KEY_TYPE) -> None:
+        """Look the coordinator up again next time (it said it is not it)."""
+        self._coordinators.pop((group, key_type), None)
 
     def coordinator_id(self, group: str, key_type: int = GROUP_KEY_TYPE) -> int:
         """The node id of that coordinator (looked up once)."""

@@ -117,10 +117,9 @@ def consume(topic, partitions, from_beginning, offset, from_timestamp, auto_offs
         committed = {}
         if group is not None:
             # Commits from outside a group are refused while it has members.
-            coordinator = cluster.coordinator(group)
-            require_no_members(coordinator, group, "consuming with it")
+            require_no_members(cluster, group, "consuming with it")
             committed = {p: o for (t, p), o in fetch_committed(
-                coordinator, group, {topic: wanted}).items() if t == topic}
+                cluster.coordinator(group), group, {topic: wanted}).items() if t == topic}
         reset = "earliest" if from_beginning else auto_offset_reset
         positions = _start_positions(cluster, info, wanted, ranges, committed, reset, offset,
                                      from_timestamp)

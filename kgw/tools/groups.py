@@ -83,9 +83,8 @@ class _Described:
 
 
 def _described(cluster: Cluster, group: str) -> _Described:
-    conn = cluster.coordinator(group)
-    described = describe_group(conn, group)
-    committed = fetch_committed(conn, group, None)
+    described = describe_group(cluster, group)
+    committed = fetch_committed(cluster.coordinator(group), group, None)
     if described.group_state == "Dead" and not committed:
         raise ToolError(f"unknown group {group!r}")
     owners = {}
@@ -232,8 +231,8 @@ def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_off
     if bool(topic_specs) == all_topics:
         raise click.UsageError("name the topics with --topic, or use --all-topics")
     with Cluster(bootstrap) as cluster:
+        require_no_members(cluster, group, "resetting its offsets")
         conn = cluster.coordinator(group)
-        require_no_members(conn, group, "resetting its offsets")
         if all_topics:
             by_topic = defaultdict(list)
             for topic, partition in fetch_committed(conn, group, None):
