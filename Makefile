@@ -25,8 +25,10 @@ $(VENV)/.installed-test: $(INSTALL_INPUTS) | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# 127.0.0.1:9092 with data in ./data unless KGW_HOST, KGW_PORT, KGW_DATA_DIR
+# or any other KGW_* variable says otherwise.
 serve: $(VENV)/.installed
-	$(BIN)/kgw serve --host 127.0.0.1 --port 9092 --data-dir ./data
+	$(BIN)/kgw serve
 
 # tests/: unit, property and in-process server tests; compat/: real clients
 # against a live kgw; differential: kgw's answers against Apache Kafka's.

@@ -22,6 +22,7 @@ from .log.scan import BatchHeader
 from .observability.metrics import NO_METRICS, Metrics
 from .producers import ProducerIds
 from .topic_changes import TopicChanges
+from .startup_errors import data_dir_error
 from .transactions import MarkerWriter, TransactionCoordinator
 
 log = logging.getLogger("kgw.broker")
@@ -83,24 +84,28 @@ class Broker:
         self.advertised_port = config.advertised_port or config.port
 
     def open(self) -> None:
-        self.log.open()
+        try:
+            self.log.open()
+        except OSError as exc:
+            raise data_dir_error(exc, self.log.data_dir) from exc
         # Only under the directory lock that log.open() takes: replaying the
         # offsets journal may truncate or compact it, which would corrupt
         # the journal of another kgw already serving this directory.
         try:
-            self.cluster_id = _load_or_create_cluster_id(self.log.data_dir)
+            self.cluster_id = _load_or_create_cluster_id(self.log.data_dir, self.config.durable)
             self._producer_ids = ProducerIds(self.log.data_dir)
             self._groups = GroupCoordinator(
                 self.log.data_dir,
                 initial_rebalance_delay_ms=self.config.group_initial_rebalance_delay_ms,
                 offsets_retention_minutes=self.config.offsets_retention_minutes,
-                group_max_size=self.config.group_max_size)
+                group_max_size=self.config.group_max_size, durable=self.config.durable)
             self._transactions = TransactionCoordinator(
                 self.log.data_dir, new_producer_id=self._producer_ids.new_producer_id,
                 write_markers=self.markers,
                 end_group_transaction=self._groups.end_transaction,
                 max_timeout_ms=self.config.transaction_max_timeout_ms,
-                abort_check_interval_ms=self.config.transaction_abort_check_interval_ms)
+                abort_check_interval_ms=self.config.transaction_abort_check_interval_ms,
+                durable=self.config.durable)
         except BaseException:
             self.close()
             raise
@@ -177,11 +182,11 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
-def _load_or_create_cluster_id(data_dir: Path) -> str:
+def _load_or_create_cluster_id(data_dir: Path, durable: bool) -> str:
     path = data_dir / CLUSTER_FILE
     meta = read_metadata(path, CLUSTER_FILE_FORMAT)
     if meta is not None:
         return meta["cluster_id"]
     cluster_id = new_cluster_id()
-    write_metadata(path, CLUSTER_FILE_FORMAT, {"cluster_id": cluster_id})
+    write_metadata(path, CLUSTER_FILE_FORMAT, {"cluster_id": cluster_id}, sync=durable)
     return cluster_id

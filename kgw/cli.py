@@ -1,17 +1,19 @@
 """kgw's command line. Every option of `kgw serve` also reads a KGW_*
-environment variable (`--data-dir` from KGW_DATA_DIR, and so on)."""
+environment variable (`--data-dir` from KGW_DATA_DIR, and so on).
 
+Only click is imported up front: `kgw serve` loads the broker, and each
+tool command its own module, when it runs, so neither pays for the other.
+"""
+
+import importlib
 import re
 import sys
 from pathlib import Path
 
 import click
-import trio
+from click.exceptions import NoSuchCommand
 
-from .config import BrokerConfig
-from .log import LogError
-from .healthcheck import health
-from .observability.logs import configure_logging
+from .cli_errors import ToolError, ToolGroup, describe_os_error
 
 # `kgw serve`'s status after a graceful stop that could not flush everything.
 EXIT_NOT_FLUSHED = 3
@@ -35,7 +37,39 @@ def _sasl_users(ctx, param, values) -> dict[str, str]:
     return users
 
 
-@click.group()
+class KgwGroup(ToolGroup):
+    """The `kgw` command: `serve` defined here, the others imported from
+    their modules when they are run (or listed with their help)."""
+
+    lazy_commands = {
+        "health": "kgw.healthcheck:health",
+        "topics": "kgw.tools.topics:topics",
+        "produce": "kgw.tools.produce:produce",
+        "consume": "kgw.tools.consume:consume",
+        "groups": "kgw.tools.groups:groups",
+        "transactions": "kgw.tools.transactions:transactions",
+        "log": "kgw.tools.logfiles:log",
+    }
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except NoSuchCommand as exc:
+            # click suggests among the commands it holds: the lazy ones too.
+            raise NoSuchCommand(exc.command_name, possibilities=self.list_commands(ctx), ctx=ctx) from None
+
+    def get_command(self, ctx, name):
+        if name not in self.lazy_commands:
+            return super().get_command(ctx, name)
+        module, _, attribute = self.lazy_commands[name].partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=KgwGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kgw", prog_name="kgw", message="%(prog)s %(version)s")
 @click.option("--log-level", default="info", show_default=True, envvar="KGW_LOG_LEVEL",
               show_envvar=True, type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--log-format", default="text", show_default=True, envvar="KGW_LOG_FORMAT",
@@ -43,6 +77,8 @@ def _sasl_users(ctx, param, values) -> dict[str, str]:
               help="Log lines as text, or as one JSON object each.")
 def main(log_level, log_format):
     """kgw: a Kafka-wire-compatible broker."""
+    from .observability.logs import configure_logging
+
     configure_logging(log_level, log_format)
 
 
@@ -122,7 +158,12 @@ def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions
           group_initial_rebalance_delay_ms, offsets_retention_minutes, transaction_max_timeout_ms,
           transaction_abort_check_interval_ms, metrics_port, sasl_users):
     """Run the broker until SIGINT or SIGTERM."""
+    import trio
+
+    from .config import BrokerConfig
+    from .log import LogError
     from .server import serve_until_signalled
+    from .startup_errors import StartupError
 
     if advertised_host is None and host in ("0.0.0.0", "::"):
         advertised_host = "127.0.0.1"
@@ -142,21 +183,21 @@ def serve(host, port, data_dir, advertised_host, advertised_port, num_partitions
         metrics_port=metrics_port, sasl_users=sasl_users)
     try:
         flushed = trio.run(serve_until_signalled, config)
-    except (OSError, LogError, ExceptionGroup) as exc:
+    except (StartupError, OSError, LogError, ExceptionGroup) as exc:
         # A port in use or a data dir that cannot be opened: one line, not
         # a traceback (trio wraps the error in exception groups).
-        error = _first_startup_error(exc)
+        error = _first_startup_error(exc, (StartupError, OSError, LogError))
         if error is None:
             raise
-        raise click.ClickException(f"cannot serve: {error}") from None
+        raise ToolError(_startup_message(error)) from None
     if not flushed:
         # Stopped as asked, but the disk refused some of the flush (full, or
         # read-only): the next start recovers what it could not write.
         sys.exit(EXIT_NOT_FLUSHED)
 
 
-def _first_startup_error(exc: BaseException) -> BaseException | None:
-    kinds = (OSError, LogError)
+def _first_startup_error(exc: BaseException, kinds: tuple[type[BaseException], ...]
+                         ) -> BaseException | None:
     while isinstance(exc, BaseExceptionGroup):
         matched = exc.subgroup(kinds)
         if matched is None:
@@ -165,8 +206,13 @@ def _first_startup_error(exc: BaseException) -> BaseException | None:
     return exc if isinstance(exc, kinds) else None
 
 
-main.add_command(health)
-
-from .tools import register  # noqa: E402  (the tools add themselves to `main`)
-
-register(main)
+def _startup_message(error: BaseException) -> str:
+    """One line: what failed, and the option and variable that change it."""
+    setting = getattr(error, "setting", None)
+    option = next((param for param in serve.params if param.name == setting), None)
+    if option is not None:
+        names = [max(option.opts, key=len), *([option.envvar] if isinstance(option.envvar, str) else [])]
+        return f"{error} ({', '.join(names)})"
+    if isinstance(error, OSError):
+        return f"cannot serve: {describe_os_error(error)}"
+    return f"cannot serve: {getattr(error, 'message', error)}"

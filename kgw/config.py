@@ -24,6 +24,10 @@ class BrokerConfig:
     # "acks" (fsync before acknowledging acks=all, group commit), "always",
     # "interval:<ms>" or "never": see the README's durability section.
     flush: str = "acks"
+    # False for a data directory that does not outlive the broker (the
+    # embedded broker's temporary one): committed offsets, transaction state
+    # and kgw's own metadata are then never fsynced either.
+    durable: bool = True
     retention_check_interval_ms: int = 300_000
     # How long in-flight requests may run after SIGTERM before being cut.
     shutdown_grace_s: float = 5.0

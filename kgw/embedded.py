@@ -33,8 +33,10 @@ class EmbeddedBroker:
     def __init__(self, data_dir: str | Path | None = None, **settings):
         if data_dir is None:
             # A directory deleted at stop gains nothing from fsync, and
-            # fsync is most of what an acks=all produce costs.
+            # fsync is most of what an acks=all produce, an offset commit
+            # or a new data directory costs.
             settings.setdefault("flush", "never")
+            settings.setdefault("durable", False)
         # Built now so that a misspelt setting fails here, not in the thread.
         self._config = BrokerConfig(**{"port": 0, **settings})
         self._given_dir = Path(data_dir) if data_dir is not None else None

@@ -12,6 +12,9 @@ from protocol.connection import CLOSED, NEED_DATA, ClientConnection
 from protocol.errors import ProtocolError
 from protocol.messages import API_VERSIONS
 
+from .tools.client import connection_failure
+from .tools.command import address_option, address_origin
+
 # Every broker answers v0, from Kafka 0.10 to 4.x (which still serves it).
 API_VERSIONS_VERSION = 0
 
@@ -34,8 +37,10 @@ def api_versions(host: str, port: int, timeout: float) -> int:
                                              API_VERSIONS.Request())[1])
             while (response := client.next_response()) is NEED_DATA:
                 client.receive_data(sock.recv(65536))
-    except (OSError, ProtocolError) as exc:
-        raise Unhealthy(str(exc) or type(exc).__name__) from None
+    except OSError as exc:
+        raise Unhealthy(connection_failure(exc)) from None
+    except ProtocolError as exc:
+        raise Unhealthy(str(exc)) from None
     if response is CLOSED:
         raise Unhealthy("the broker closed the connection without answering")
     if response.body.error_code:
@@ -43,24 +48,17 @@ def api_versions(host: str, port: int, timeout: float) -> int:
     return len(response.body.api_keys)
 
 
-def _address(ctx, param, value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise click.BadParameter(f"{value!r} is not HOST:PORT")
-    return host.strip("[]"), int(port)
-
-
 @click.command()
-@click.option("-b", "--bootstrap-server", "address", default="127.0.0.1:9092", show_default=True,
-              callback=_address, envvar="KGW_BOOTSTRAP", show_envvar=True,
-              help="The broker to ask, as HOST:PORT.")
+@address_option("The broker to ask.")
 @click.option("--timeout", default=3.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Seconds to wait for the connection and for the answer.")
-def health(address, timeout):
+def health(bootstrap, timeout):
     """Exit 0 if a broker answers ApiVersions, else 1."""
-    host, port = address
+    host, port = bootstrap
     try:
         count = api_versions(host, port, timeout)
     except Unhealthy as exc:
-        raise click.ClickException(f"{host}:{port} is not healthy: {exc}") from None
+        origin = address_origin()
+        where = f"{host}:{port}" + (f" ({origin})" if origin else "")
+        raise click.ClickException(f"{where} is not healthy: {exc}") from None
     click.echo(f"{host}:{port} is healthy: it serves {count} APIs")

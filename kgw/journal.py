@@ -28,8 +28,9 @@ import struct
 from pathlib import Path
 from typing import Any, Callable
 
-import crc32c
 import trio
+
+from protocol import checksum
 
 from .disk_records import DiskFormatError, DiskRecord
 from .log.files import atomic_write
@@ -62,7 +63,7 @@ class JournalKinds:
     def encode_frame(self, value: Any) -> bytes:
         kind, record = self._by_class[type(value)]
         payload = _KIND.pack(kind) + record.encode(value)
-        return _FRAME.pack(len(payload), crc32c.crc32c(payload)) + payload
+        return _FRAME.pack(len(payload), checksum.crc32c(payload)) + payload
 
     def decode(self, payload) -> Any:
         if len(payload) < _KIND.size:
@@ -95,7 +96,7 @@ def _read_records(path: Path, data: bytes, kinds: JournalKinds) -> tuple[list, i
         length, crc = _FRAME.unpack_from(data, position)
         start = position + _FRAME.size
         payload = data[start:start + length]
-        if len(payload) < length or crc32c.crc32c(payload) != crc:
+        if len(payload) < length or checksum.crc32c(payload) != crc:
             break
         try:
             records.append(decode(payload))
@@ -106,9 +107,10 @@ def _read_records(path: Path, data: bytes, kinds: JournalKinds) -> tuple[list, i
 
 
 class Journal:
-    def __init__(self, path: Path, kinds: JournalKinds, fd: int, end: int):
+    def __init__(self, path: Path, kinds: JournalKinds, fd: int, end: int, durable: bool = True):
         self.path = path
         self.kinds = kinds
+        self.durable = durable
         self._fd = fd
         self._end = end
         self._synced = end
@@ -116,14 +118,15 @@ class Journal:
         self._failed: OSError | None = None
 
     @classmethod
-    def open(cls, path: Path, kinds: JournalKinds) -> tuple["Journal", list]:
+    def open(cls, path: Path, kinds: JournalKinds, *, durable: bool = True) -> tuple["Journal", list]:
         """Open (or create) the journal at `path`, holding `kinds` of
-        records; returns it and its records."""
+        records; returns it and its records.  Not `durable`, it is never
+        fsynced: for a data directory that does not outlive the broker."""
         data = path.read_bytes() if path.exists() else b""
         version = FORMAT_VERSION
         if len(data) < _HEADER.size:
             # New, or a crash while it was being created: nothing was in it.
-            atomic_write(path, _header(kinds.magic))
+            atomic_write(path, _header(kinds.magic), sync=durable)
             records: list[Any] = []
             end = _HEADER.size
         else:
@@ -133,9 +136,9 @@ class Journal:
                             path, len(data) - end)
                 os.truncate(path, end)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-        if end < len(data):
+        if end < len(data) and durable:
             os.fsync(fd)
-        journal = cls(path, kinds, fd, end)
+        journal = cls(path, kinds, fd, end, durable)
         if version != FORMAT_VERSION:
             log.info("%s: rewriting %d record(s) in format version %d", path, len(records),
                      FORMAT_VERSION)
@@ -171,6 +174,9 @@ class Journal:
         return self._end
 
     async def sync(self, position: int) -> None:
+        if not self.durable:
+            self._synced = max(self._synced, position)
+            return
         while self._synced < position:
             if self._failed is not None:
                 raise OSError(f"{self.path}: fsync failed: {self._failed}")
@@ -198,7 +204,7 @@ class Journal:
     def rewrite(self, records: list) -> None:
         """Replace the whole journal with `records`, atomically."""
         atomic_write(self.path, _header(self.kinds.magic)
-                     + b"".join(self.kinds.encode_frame(r) for r in records))
+                     + b"".join(self.kinds.encode_frame(r) for r in records), sync=self.durable)
         os.close(self._fd)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         self._end = self._synced = os.fstat(self._fd).st_size

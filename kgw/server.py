@@ -4,6 +4,9 @@ Each client connection is a `kgw.connections.Connection`, which reads
 requests ahead, handles them in turn and answers them in order.
 """
 
+# socket.getaddrinfo encodes host names with the idna codec, which its
+# first use imports: here, rather than in the first start of a broker.
+import encodings.idna  # noqa: F401
 import errno
 import logging
 import signal
@@ -20,8 +23,12 @@ from .connections import Connection, RequestMemory
 from .handlers import Handler, load_all
 from .log import run_retention
 from .sasl import Users
+from .startup_errors import listen_error
 
 log = logging.getLogger("kgw.server")
+# Every handler, imported with the server rather than by its first start.
+ALL_HANDLERS = load_all()
+
 
 class Server:
     """Serves a broker over TCP.  `broker` and `handlers` default to a
@@ -31,7 +38,7 @@ class Server:
     def __init__(self, config: BrokerConfig, *, broker: Broker | None = None,
                  handlers: dict[int, Handler] | None = None):
         self.config = config
-        self.handlers = load_all() if handlers is None else handlers
+        self.handlers = ALL_HANDLERS if handlers is None else handlers
         self.broker = Broker(config) if broker is None else broker
         self.sasl_users = Users(config.sasl_users) if config.sasl_users else None
         self.request_memory = RequestMemory(config.queued_max_request_bytes)
@@ -50,9 +57,13 @@ class Server:
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED):
         """Serve until `shutdown()`; `task_status.started` gets (host, port)."""
         started = time.monotonic()
+        ready = False
         self.broker.open()
         try:
-            listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.host)
+            try:
+                listeners = await trio.open_tcp_listeners(self.config.port, host=self.config.host)
+            except OSError as exc:
+                raise listen_error(exc, "listen", self.config.host, self.config.port, "port") from exc
             host, port = listeners[0].socket.getsockname()[:2]
             self.address = (host, port)
             self.broker.bound(host, port)
@@ -79,15 +90,18 @@ class Server:
                          len(self.broker.log.topics()), len(self.broker.groups.groups),
                          self.config.flush, sasl, metrics)
                 task_status.started((host, port))
+                ready = True
                 await self._stopped.wait()
                 await self._drain()
                 nursery.cancel_scope.cancel()
         finally:
             self.flushed = self.broker.close()
-            log.info("kgw stopped after %.1f s: %d connection(s), %d request(s) answered; %s %s",
-                     time.monotonic() - started, self._accepted, self._answered,
-                     "data flushed to" if self.flushed else "NOT everything could be flushed to",
-                     self.config.data_dir)
+            # A broker that failed to start has only its error to tell.
+            if ready or not self.flushed:
+                log.info("kgw stopped after %.1f s: %d connection(s), %d request(s) answered; %s %s",
+                         time.monotonic() - started, self._accepted, self._answered,
+                         "data flushed to" if self.flushed else "NOT everything could be flushed to",
+                         self.config.data_dir)
 
     def shutdown(self) -> None:
         """Stop accepting; idle connections close now, busy ones once they

@@ -14,7 +14,9 @@ do not say where they stopped.
 
 Compressing uses cramjam; inflating lz4 and zstd uses the lz4 and
 zstandard packages, whose decoders can stop after a given output size
-(cramjam's inflate a whole frame at once).
+(cramjam's inflate a whole frame at once).  Each is imported by the
+functions that need it: the broker stores most batches as they come, and
+`kgw serve` starts faster without them.
 """
 
 import enum
@@ -22,10 +24,6 @@ import gzip
 import struct
 import zlib
 from typing import Iterator
-
-import cramjam
-import lz4.frame
-import zstandard
 
 from .errors import DecodeError
 
@@ -73,6 +71,8 @@ def compress(codec: Codec, data, level: int | None = None) -> bytes:
     """Compress `data` the way the Java client does for `codec`; `level`, if
     given, is the codec's level as Kafka's compression.<codec>.level names
     it (snappy has none)."""
+    import cramjam
+
     codec = Codec(codec)
     if codec is Codec.NONE:
         return bytes(data)
@@ -169,6 +169,8 @@ def _gunzip(data, max_size: int, chunk_size: int) -> Iterator[bytes]:
 # --- snappy ----------------------------------------------------------------
 
 def _xerial_compress(data) -> bytes:
+    import cramjam
+
     view = memoryview(data)
     out = [_XERIAL_HEADER]
     for start in range(0, len(view), _XERIAL_BLOCK_SIZE):
@@ -207,6 +209,8 @@ def _xerial_decompress(view: memoryview, max_size: int) -> Iterator[bytes]:
 
 def _snappy_block(block, max_size: int):
     """Raw snappy states its inflated length up front: check it before inflating."""
+    import cramjam
+
     try:
         size = cramjam.snappy.decompress_raw_len(block)
         if size > _SNAPPY_MAX_RATIO * len(block):
@@ -220,6 +224,8 @@ def _snappy_block(block, max_size: int):
 # --- lz4 and zstd ----------------------------------------------------------
 
 def _lz4_compress(data, level: int | None = None) -> bytes:
+    import cramjam
+
     # Kafka's Lz4BlockInputStream refuses frames with linked blocks (see its
     # FLG.validate), and cramjam links blocks unless told not to.
     options = {} if level is None else {"level": level}
@@ -230,6 +236,8 @@ def _lz4_compress(data, level: int | None = None) -> bytes:
 
 def _lz4_decompress(data, max_size: int, chunk_size: int) -> Iterator[bytes]:
     """Concatenated frames read as one stream, as lz4's own tools read them."""
+    import lz4.frame
+
     budget = _Budget(max_size)
     rest = bytes(data)
     while True:
@@ -252,6 +260,8 @@ def _lz4_decompress(data, max_size: int, chunk_size: int) -> Iterator[bytes]:
 
 
 def _zstd_decompress(data, max_size: int, chunk_size: int) -> Iterator[bytes]:
+    import zstandard
+
     # zstandard's streaming reader stops quietly where its input ends, so
     # the frames are first checked to be whole.
     _check_zstd_frames(memoryview(data))

@@ -17,8 +17,7 @@ import struct
 import time
 from typing import NamedTuple
 
-import crc32c
-
+from . import checksum
 from .compression import DEFAULT_MAX_SIZE, Codec, compress, decompress
 from .errors import DecodeError
 from .primitives import read_int8, read_varint, read_varlong, write_int8, write_varint, write_varlong
@@ -226,7 +225,7 @@ class RecordBatch:
             raise DecodeError(f"unknown compression codec {codec_id}", ATTRIBUTES_OFFSET) from None
 
     def compute_crc(self) -> int:
-        return crc32c.crc32c(self._mem[ATTRIBUTES_OFFSET:])
+        return checksum.crc32c(self._mem[ATTRIBUTES_OFFSET:])
 
     def crc_ok(self) -> bool:
         return self.compute_crc() == self.crc
@@ -379,7 +378,7 @@ def build_batch(records, *, base_offset: int = 0, codec: Codec = Codec.NONE,
         base_timestamp,
         max((r.timestamp for r in records), default=NO_TIMESTAMP),
         producer_id, producer_epoch, base_sequence, len(records))
-    crc = crc32c.crc32c(payload, crc32c.crc32c(tail))
+    crc = checksum.crc32c(payload, checksum.crc32c(tail))
     head = _HEADER_HEAD.pack(base_offset, MIN_BATCH_LENGTH + len(payload),
                              partition_leader_epoch, MAGIC_V2, crc)
     return b"".join((head, tail, payload))

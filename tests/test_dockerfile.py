@@ -1,19 +1,24 @@
-"""The Dockerfile's commands, run for real in a fresh virtual environment.
+"""The Dockerfile, checked without a container engine (none runs where
+these tests do).
 
-No container engine runs where these tests do, so this reads the
-Dockerfile and does what a build and a `docker run` would: copy what the
-COPY lines name, run the `pip install` RUN line into a new venv (with the
-image's /src mapped into a temporary directory, and its `rm -rf` too, which
-proves the installed kgw needs nothing of the source tree), then start the
-ENTRYPOINT + CMD with the Dockerfile's ENV and ask it what a client asks,
-run the HEALTHCHECK command against it, and stop it with SIGTERM.
+Statically: a pinned base image, the user made before anything is
+installed, the dependencies in a layer that only the package metadata
+feeds, no layer holding the source, the ports exposed, OCI labels that
+agree with setup.cfg, a healthcheck that follows KGW_PORT.
+
+For real: the build's RUN lines are done as a build would do them, in a
+fresh virtual environment (bind mounts mapped to copies of the build
+context or of the `metadata` stage, `rw` ones discarded afterwards), then
+the ENTRYPOINT + CMD is started with the Dockerfile's ENV and asked what a
+client asks, the HEALTHCHECK command is run against it, and it is stopped
+with SIGTERM.
 
 The venv is made without pip (`--without-pip`, instant) and installed into
-by this interpreter's pip (`pip --python VENV`): the RUN line's install
-exactly, with its dependencies resolved from the package index, as in a
-build, but without the seconds ensurepip would take.
+by this interpreter's pip (`pip --python VENV`): the RUN lines' installs
+exactly, with dependencies resolved from the package index, as in a build.
 """
 
+import configparser
 import json
 import os
 import re
@@ -37,21 +42,30 @@ NAMED_API_VERSIONS = API_VERSIONS.Request(client_software_name="kgw-tests", clie
 
 
 REPO = Path(__file__).resolve().parent.parent
+SETUP = configparser.ConfigParser()
+SETUP.read(REPO / "setup.cfg")
 
 
-def parse(text: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) for each instruction, continuations joined."""
-    instructions = []
+def parse(text: str) -> list[list[tuple[str, str]]]:
+    """The build stages, each a list of (INSTRUCTION, arguments), with
+    continuations joined; a stage starts at its FROM."""
+    stages: list[list[tuple[str, str]]] = []
     for line in re.sub(r"\\\n", " ", text).splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             keyword, _, rest = line.partition(" ")
-            instructions.append((keyword.upper(), rest.strip()))
-    return instructions
+            if keyword.upper() == "FROM":
+                stages.append([])
+            stages[-1].append((keyword.upper(), rest.strip()))
+    return stages
+
+
+def every(instructions, keyword: str) -> list[str]:
+    return [rest for kw, rest in instructions if kw == keyword]
 
 
 def one(instructions, keyword: str) -> str:
-    found = [rest for kw, rest in instructions if kw == keyword]
+    found = every(instructions, keyword)
     assert len(found) == 1, f"expected one {keyword}, found {found}"
     return found[0]
 
@@ -63,84 +77,185 @@ def exec_form(rest: str) -> list[str]:
     return command
 
 
+def stage_name(stage) -> str | None:
+    words = stage[0][1].split()
+    return words[2] if len(words) == 3 and words[1].upper() == "AS" else None
+
+
+def run_parts(rest: str) -> tuple[list[dict], list[list[str]]]:
+    """A RUN's --mount options (as dicts) and its &&-separated commands."""
+    words = shlex.split(rest)
+    mounts = []
+    while words and words[0].startswith("--mount="):
+        spec = {}
+        for item in words.pop(0).removeprefix("--mount=").split(","):
+            key, _, value = item.partition("=")
+            spec[key] = value or True
+        mounts.append(spec)
+    commands, current = [], []
+    for word in words:
+        if word == "&&":
+            commands.append(current)
+            current = []
+        else:
+            current.append(word)
+    commands.append(current)
+    return mounts, commands
+
+
 @pytest.fixture(scope="module")
-def dockerfile():
+def stages():
     return parse((REPO / "Dockerfile").read_text())
 
 
 @pytest.fixture(scope="module")
-def image(dockerfile, tmp_path_factory):
+def final(stages):
+    return stages[-1]
+
+
+@pytest.fixture(scope="module")
+def image_env(final) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in shlex.split(one(final, "ENV")))
+
+
+def test_the_base_image_is_pinned(stages):
+    for stage in stages:
+        image = stage[0][1].split()[0]
+        assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", image), image
+    assert len({stage[0][1].split()[0] for stage in stages}) == 1
+
+
+def test_user_volume_and_exec_form(final):
+    user = one(final, "USER")
+    assert user not in ("root", "0")
+    runs = every(final, "RUN")
+    creates_user = [rest for rest in runs if "useradd" in rest]
+    assert len(creates_user) == 1 and shlex.split(creates_user[0].split("&&")[0])[-1] == user
+    assert "chown kgw:kgw /data" in creates_user[0]
+    # The user comes first: it never changes, so its layer is never rebuilt.
+    assert runs[0] == creates_user[0]
+    assert one(final, "VOLUME") == "/data" and one(final, "WORKDIR") == "/data"
+    # The VOLUME must come after the RUN that gives /data to the user:
+    # changes to a volume's path after its declaration are discarded.
+    keywords = [kw for kw, _ in final]
+    assert keywords.index("VOLUME") > len(keywords) - 1 - keywords[::-1].index("RUN")
+    assert one(final, "STOPSIGNAL") == "SIGTERM"
+    assert exec_form(one(final, "ENTRYPOINT")) + exec_form(one(final, "CMD")) == ["kgw", "serve"]
+
+
+def test_dependencies_apart_and_no_layer_holding_the_source(stages, final):
+    """A change to the source rebuilds only kgw's own small layer, and no
+    layer keeps a copy of the source (removing it in a later layer would
+    free nothing)."""
+    assert every(final, "COPY") == [] and every(final, "ADD") == []
+    installs = [run_parts(rest) for rest in every(final, "RUN") if "pip" in rest]
+    assert [[c[:2] for c in commands] for _, commands in installs] == [
+        [["pip", "install"], ["pip", "uninstall"]], [["pip", "install"]]]
+    (deps_mount,), deps_commands = installs[0]
+    (source_mount,), source_commands = installs[1]
+    # The dependencies: from the metadata stage, which holds only the
+    # package's metadata files.
+    (metadata,) = [s for s in stages if stage_name(s) == deps_mount["from"]]
+    assert every(metadata, "COPY") == ["pyproject.toml setup.cfg /metadata/"]
+    assert deps_mount["source"] == "/metadata"
+    assert "--no-deps" not in deps_commands[0] and deps_commands[1][-1] == "kgw"
+    # kgw itself: the build context, mounted for that one command.
+    assert "from" not in source_mount and "source" not in source_mount
+    assert "--no-deps" in source_commands[0]
+    for mount, _ in installs:
+        assert mount[0]["type"] == "bind" and mount[0].get("rw") is True, "writes must be discarded"
+    assert not any("rm " in rest for rest in every(final, "RUN"))
+    ignored = (REPO / ".dockerignore").read_text().split()
+    for source in ("pyproject.toml", "setup.cfg", "README.md", "protocol", "kgw"):
+        assert f"!{source}" in ignored, f"{source} is left out of the build context"
+
+
+def test_ports_labels_and_healthcheck(final, image_env):
+    assert one(final, "EXPOSE").split() == [image_env["KGW_PORT"], image_env["KGW_METRICS_PORT"]]
+    labels = dict(pair.split("=", 1) for pair in shlex.split(" ".join(every(final, "LABEL"))))
+    assert labels["org.opencontainers.image.title"] == SETUP["metadata"]["name"]
+    assert labels["org.opencontainers.image.version"] == SETUP["metadata"]["version"]
+    assert labels["org.opencontainers.image.licenses"] == SETUP["metadata"]["license"]
+    assert labels["org.opencontainers.image.description"]
+    # The healthcheck names no address: `kgw health` goes where KGW_HOST and
+    # KGW_PORT say the broker listens, so `-e KGW_PORT=...` moves both.
+    assert "KGW_BOOTSTRAP" not in image_env
+    assert exec_form(one(final, "HEALTHCHECK").split(" CMD ", 1)[1]) == ["kgw", "health"]
+
+
+def test_the_readme_says_how_to_map_another_port():
+    readme = (REPO / "README.md").read_text()
+    assert "-p 19092:9092 -e KGW_ADVERTISED_PORT=19092" in readme
+
+
+@pytest.fixture(scope="module")
+def image(stages, final, tmp_path_factory):
     """The image's root: a tmp dir standing for "/", with a venv as its Python."""
     root = tmp_path_factory.mktemp("image")
-    for rest in (rest for kw, rest in dockerfile if kw == "COPY"):
-        *sources, dest = shlex.split(rest)
-        target = root / dest.lstrip("/")
-        for source in sources:
-            if (REPO / source).is_dir():
-                shutil.copytree(REPO / source, target, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns("__pycache__"))
+    context = root / "context"
+    for name in (REPO / ".dockerignore").read_text().split():
+        if name.startswith("!"):
+            source = REPO / name[1:]
+            if source.is_dir():
+                shutil.copytree(source, context / name[1:], ignore=shutil.ignore_patterns("__pycache__"))
             else:
-                assert dest.endswith("/"), f"COPY {rest}: copy files into a directory"
-                target.mkdir(parents=True, exist_ok=True)
-                shutil.copy(REPO / source, target)
+                context.mkdir(exist_ok=True)
+                shutil.copy(source, context)
+    stage_roots = {}
+    for stage in stages[:-1]:
+        stage_roots[stage_name(stage)] = stage_root = root / "stages" / stage_name(stage)
+        for rest in every(stage, "COPY"):
+            *sources, dest = shlex.split(rest)
+            assert dest.endswith("/"), f"COPY {rest}: copy files into a directory"
+            (stage_root / dest.lstrip("/")).mkdir(parents=True, exist_ok=True)
+            for source in sources:
+                shutil.copy(context / source, stage_root / dest.lstrip("/"))
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    installs = [rest for kw, rest in dockerfile if kw == "RUN" and "pip install" in rest]
-    assert len(installs) == 1
-    for command in installs[0].split("&&"):
-        _run_in_image(shlex.split(command), root, venv)
+    for rest in every(final, "RUN"):
+        mounts, commands = run_parts(rest)
+        if commands[0][0] == "useradd":
+            continue  # users and ownership: checked statically above
+        mapped = {}
+        for n, mount in enumerate(mounts):
+            source = stage_roots[mount["from"]] if "from" in mount else context
+            source = source / mount.get("source", "").lstrip("/")
+            # rw: writes go to a copy, discarded after the RUN, as BuildKit does.
+            writable = root / f"mount-{n}"
+            shutil.copytree(source, writable)
+            mapped[mount["target"]] = writable
+        for command in commands:
+            _run_in_image(command, mapped, venv)
+        for writable in mapped.values():
+            shutil.rmtree(writable)
     return root, venv
 
 
-def _run_in_image(argv: list[str], root: Path, venv: Path) -> None:
-    def mapped(arg):
-        return str(root / arg.lstrip("/")) if arg.startswith("/") else arg
-
-    if argv[:2] == ["pip", "install"]:
-        command = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-                   *map(mapped, argv[2:])]
+def _run_in_image(argv: list[str], mapped: dict[str, Path], venv: Path) -> None:
+    args = [str(mapped[arg]) if arg in mapped else arg for arg in argv]
+    if args[:2] in (["pip", "install"], ["pip", "uninstall"]):
+        command = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), *args[1:]]
         subprocess.run(command, check=True, capture_output=True)
-    elif argv[:2] == ["rm", "-rf"] and all(arg.startswith("/") for arg in argv[2:]):
-        for path in argv[2:]:
-            shutil.rmtree(mapped(path))
     else:
-        pytest.fail(f"the install RUN line has a command this test cannot stand in for: {argv}")
+        pytest.fail(f"a RUN line has a command this test cannot stand in for: {argv}")
 
 
-def test_base_user_volume_and_exec_form(dockerfile):
-    assert one(dockerfile, "FROM") == "python:3.11-slim"
-    user = one(dockerfile, "USER")
-    assert user not in ("root", "0")
-    creates_user = [rest for kw, rest in dockerfile if kw == "RUN" and "useradd" in rest]
-    assert len(creates_user) == 1 and shlex.split(creates_user[0].split("&&")[0])[-1] == user
-    assert "chown kgw:kgw /data" in creates_user[0]
-    assert one(dockerfile, "VOLUME") == "/data" and one(dockerfile, "WORKDIR") == "/data"
-    # The VOLUME must come after the RUN that gives /data to the user:
-    # changes to a volume's path after its declaration are discarded.
-    keywords = [kw for kw, _ in dockerfile]
-    assert keywords.index("VOLUME") > keywords.index("RUN", keywords.index("RUN") + 1)
-    assert one(dockerfile, "EXPOSE") == "9092"
-    assert one(dockerfile, "STOPSIGNAL") == "SIGTERM"
-    assert exec_form(one(dockerfile, "ENTRYPOINT")) + exec_form(one(dockerfile, "CMD")) == ["kgw", "serve"]
-    ignored = (REPO / ".dockerignore").read_text().split()
-    for rest in (rest for kw, rest in dockerfile if kw == "COPY"):
-        for source in shlex.split(rest)[:-1]:
-            assert f"!{source}" in ignored, f"{source} is COPYed but left out of the build context"
-
-
-def test_installed_image_serves_answers_health_checks_and_stops_on_sigterm(dockerfile, image, tmp_path):
+def test_installed_image_serves_answers_health_checks_and_stops_on_sigterm(final, image_env, image, tmp_path):
     root, venv = image
-    assert not (root / "src").exists()
-    env_text = one(dockerfile, "ENV")
-    image_env = dict(pair.split("=", 1) for pair in shlex.split(env_text))
+    # kgw is installed, not linked to a source tree the image does not have.
+    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import kgw; print(kgw.__file__)"],
+                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert where.startswith(str(venv)) and not (root / "src").exists()
     assert image_env["KGW_HOST"] == "0.0.0.0" and image_env["KGW_PORT"] == "9092"
     data = root / image_env["KGW_DATA_DIR"].lstrip("/")
     data.mkdir()
-    # Port 0 rather than 9092, which something else on this machine may hold;
-    # metrics on, as `docker run -e KGW_METRICS_PORT=...` would ask.
+    # Port 0 rather than 9092, which something else on this machine may
+    # hold, and metrics on port 0 too; advertised as `docker run -p
+    # 19092:9092 -e KGW_ADVERTISED_PORT=19092` would have it.
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), **image_env,
-           "KGW_PORT": "0", "KGW_DATA_DIR": str(data), "KGW_METRICS_PORT": "0"}
-    argv = exec_form(one(dockerfile, "ENTRYPOINT")) + exec_form(one(dockerfile, "CMD"))
+           "KGW_PORT": "0", "KGW_DATA_DIR": str(data), "KGW_METRICS_PORT": "0",
+           "KGW_ADVERTISED_PORT": "19092"}
+    argv = exec_form(one(final, "ENTRYPOINT")) + exec_form(one(final, "CMD"))
     proc = subprocess.Popen([str(venv / "bin" / argv[0]), *argv[1:]], env=env, cwd=data,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -157,13 +272,15 @@ def test_installed_image_serves_answers_health_checks_and_stops_on_sigterm(docke
 
         api_versions, brokers = _ask(port)
         assert api_versions.error_code == 0 and api_versions.api_keys
-        assert [(b.host, b.port) for b in brokers] == [(image_env["KGW_ADVERTISED_HOST"], port)]
+        assert [(b.host, b.port) for b in brokers] == [(image_env["KGW_ADVERTISED_HOST"], 19092)]
         metrics_port = re.search(r"metrics on http://0\.0\.0\.0:(\d+)/metrics", ready).group(1)
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as page:
             assert 'kgw_requests_total{api="Metadata"} 1.0' in page.read().decode().splitlines()
 
-        health = exec_form(one(dockerfile, "HEALTHCHECK").split(" CMD ", 1)[1])
-        health_env = {**env, "KGW_BOOTSTRAP": f"127.0.0.1:{port}"}
+        # Inside the container the healthcheck goes to the port kgw listens
+        # on (what `-e KGW_PORT=...` would say), not the advertised one.
+        health = exec_form(one(final, "HEALTHCHECK").split(" CMD ", 1)[1])
+        health_env = {**env, "KGW_PORT": str(port)}
         checked = subprocess.run(health, env=health_env, capture_output=True, text=True)
         assert (checked.returncode, checked.stderr) == (0, "")
         assert checked.stdout.startswith(f"127.0.0.1:{port} is healthy")
@@ -175,7 +292,8 @@ def test_installed_image_serves_answers_health_checks_and_stops_on_sigterm(docke
         checked = subprocess.run(health, env=health_env, capture_output=True, text=True)
         assert checked.returncode == 1 and checked.stdout == ""
         assert checked.stderr.splitlines() == [
-            f"Error: 127.0.0.1:{port} is not healthy: [Errno 111] Connection refused"]
+            f"Error: 127.0.0.1:{port} (from KGW_HOST and KGW_ADVERTISED_HOST and KGW_PORT) is not healthy: "
+            "Connection refused"]
     finally:
         proc.kill()
         proc.stderr.close()

@@ -2,6 +2,7 @@
 
 import gc
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -9,6 +10,7 @@ import threading
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
 
 import kgw
 from kgw.embedded import EmbeddedBroker
@@ -116,7 +118,8 @@ def test_a_broker_that_cannot_start_raises_and_leaves_nothing(tmp_path, temp_roo
     with EmbeddedBroker(data):
         threads, fds = _threads(), _open_fds()
         second = EmbeddedBroker(data)
-        with pytest.raises(RuntimeError, match=f"failed: KAFKA_STORAGE_ERROR: {data} is in use by another process"):
+        with pytest.raises(RuntimeError, match=re.escape(
+                f"failed: data dir {data} is in use by another kgw (PID {os.getpid()}, this process)")):
             second.start()
         # The lock file's descriptor belongs to an object in the failure's
         # traceback, whose frames form cycles: it goes with the collector.
@@ -145,3 +148,38 @@ def test_import_kgw_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out == "[]\n"
     assert kgw.EmbeddedBroker is EmbeddedBroker
+
+
+def test_a_first_start_imports_nothing():
+    """Everything a broker runs is imported with kgw.embedded, so that the
+    first start in a process costs what later ones do (the start-up figure
+    is in the README; bench/embedded_startup.py)."""
+    script = (
+        "import sys\n"
+        "from kgw.embedded import EmbeddedBroker\n"
+        "before = set(sys.modules)\n"
+        "EmbeddedBroker().start().stop()\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == []
+
+
+def test_a_temporary_data_dir_is_started_and_committed_to_without_fsync(monkeypatch, tmp_path):
+    """It is deleted at stop: fsync would only cost time (the files of a new
+    data directory, every offset commit). A kept one is fsynced as by kgw
+    serve."""
+    calls = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd)))
+    with EmbeddedBroker() as broker:
+        assert calls == []
+        create_topic(broker.bootstrap, "t")
+        consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id="g", enable_auto_commit=False)
+        consumer.assign([TopicPartition("t", 0)])
+        calls.clear()
+        consumer.commit({TopicPartition("t", 0): OffsetAndMetadata(0, "", -1)})
+        assert consumer.committed(TopicPartition("t", 0)) == 0
+        consumer.close()
+        assert calls == []
+    with EmbeddedBroker(tmp_path / "kept"):
+        assert calls != []

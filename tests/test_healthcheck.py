@@ -22,8 +22,8 @@ def _peer(behaviour):
     return listener.getsockname()[1]
 
 
-def _health(*args):
-    return CliRunner().invoke(main, ["health", *args])
+def _health(*args, env=None):
+    return CliRunner(env=env).invoke(main, ["health", *args], prog_name="kgw")
 
 
 def test_a_peer_that_hangs_up_is_unhealthy():
@@ -44,7 +44,17 @@ def test_a_peer_that_never_answers_is_unhealthy_after_the_timeout():
 
 def test_a_malformed_address_is_a_usage_error():
     result = _health("-b", "localhost")
-    assert result.exit_code == 2
-    assert result.output.splitlines()[-1] == (
-        "Error: Invalid value for '-b' / '--bootstrap-server' (env var: 'KGW_BOOTSTRAP'): "
-        "'localhost' is not HOST:PORT")
+    assert (result.exit_code, result.output) == (
+        2, "Error: Invalid value for '-b' / '--bootstrap-server' (env var: 'KGW_BOOTSTRAP'): "
+           "'localhost' is not HOST:PORT (see 'kgw health --help')\n")
+
+
+def test_nothing_listening_is_said_without_errno_and_with_where_the_address_came_from():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for env, origin in (({"KGW_PORT": str(port)}, " (from KGW_PORT)"),
+                        ({"KGW_BOOTSTRAP": f"127.0.0.1:{port}"}, " (from KGW_BOOTSTRAP)")):
+        result = _health(env=env)
+        assert (result.exit_code, result.output) == (
+            1, f"Error: 127.0.0.1:{port}{origin} is not healthy: Connection refused\n")

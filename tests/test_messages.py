@@ -3,6 +3,8 @@ message definitions, and generated values survive an encode/decode round trip.""
 
 import json
 import re
+import subprocess
+import sys
 from importlib import resources
 
 import pytest
@@ -35,6 +37,24 @@ ALL_VERSIONS = [(key, v) for key, api in sorted(APIS.items())
 
 def test_declared_ranges_are_the_recommended_ones():
     assert {api.name: (api.min_version, api.max_version) for api in APIS.values()} == EXPECTED_RANGES
+
+
+def test_codecs_are_built_on_first_use():
+    """Importing the declarations builds no codec: `kgw serve` would pay for
+    all of them at every start while a process uses a handful."""
+    script = ("import protocol.messages as m; print(len(dict.keys(m.REQUEST_CODECS)), "
+              "len(dict.keys(m.RESPONSE_CODECS)))")
+    fresh = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert fresh.stdout.split() == ["0", "0"]
+    metadata = APIS[3]
+    codec = REQUEST_CODECS[3, 12]
+    assert REQUEST_CODECS[3, 12] is codec
+    assert codec.from_bytes(codec.to_bytes(metadata.Request(topics=None))) == metadata.Request(topics=None)
+    for missing in ((3, 13), (3, -1), (9999, 0)):
+        with pytest.raises(KeyError):
+            REQUEST_CODECS[missing]
+        with pytest.raises(KeyError):
+            RESPONSE_CODECS[missing]
 
 
 # --- the declarations against Apache Kafka's own JSON ----------------------

@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from kgw.tools.client import Connection
-from kgw.tools.command import ToolError
+from kgw.cli_errors import ToolError
 from kgw.tools.sasl import Credentials
 from protocol.messages import METADATA
 

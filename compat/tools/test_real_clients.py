@@ -93,10 +93,13 @@ def test_consume_what_librdkafka_wrote(kgw_bootstrap, cli, kgw_topic):
     result = cli("consume", kgw_topic, "--from-beginning", "-f", "json")
     assert (result.exit_code, result.stderr) == (0, "")
     assert [json.loads(line) for line in result.stdout.splitlines()] == [
-        {"topic": kgw_topic, "partition": 0, "offset": 0, "timestamp": BASE_TS, "key": "k",
-         "value": "hello", "headers": [{"key": "h", "value": "1"}, {"key": "h", "value": None}]},
-        {"topic": kgw_topic, "partition": 0, "offset": 1, "timestamp": BASE_TS + 1, "key": None,
-         "value_base64": "AP8=", "headers": []},
+        {"topic": kgw_topic, "partition": 0, "offset": 0, "timestamp": BASE_TS,
+         "key": "k", "key_encoding": "text", "value": "hello", "value_encoding": "text",
+         "headers": [{"key": "h", "value": "1", "value_encoding": "text"},
+                     {"key": "h", "value": None, "value_encoding": None}]},
+        {"topic": kgw_topic, "partition": 0, "offset": 1, "timestamp": BASE_TS + 1,
+         "key": None, "key_encoding": None, "value": "AP8=", "value_encoding": "base64",
+         "headers": []},
     ]
 
 

@@ -41,14 +41,16 @@ class GroupCoordinator:
                  offsets_retention_minutes: int = 10080,
                  offsets_retention_check_interval_ms: int = RETENTION_CHECK_INTERVAL_MS,
                  group_max_size: int | None = None, min_session_timeout_ms: int = 6000,
-                 max_session_timeout_ms: int = 1_800_000, clock: Callable[[], float] = time.time):
+                 max_session_timeout_ms: int = 1_800_000, clock: Callable[[], float] = time.time,
+                 durable: bool = True):
         """`clock` gives wall-clock seconds for commit timestamps and
         retention, which outlive the process; session, rebalance and
-        retention-check timers run on trio's clock."""
+        retention-check timers run on trio's clock.  Not `durable`,
+        committed offsets are never fsynced."""
         self._clock = clock
         self._retention_ms = offsets_retention_minutes * 60_000
         self._retention_check_interval_ms = offsets_retention_check_interval_ms
-        self._store = OffsetStore(Path(data_dir) / OFFSETS_DIR, self.now_ms())
+        self._store = OffsetStore(Path(data_dir) / OFFSETS_DIR, self.now_ms(), durable)
         self.groups = self._store.groups
         self._timers = TimerQueue()
         self._membership = Membership(

@@ -33,9 +33,9 @@ COMPACT_MIN_BYTES = 1 << 20
 
 
 class OffsetStore:
-    def __init__(self, directory: Path, now_ms: int):
+    def __init__(self, directory: Path, now_ms: int, durable: bool = True):
         directory.mkdir(parents=True, exist_ok=True)
-        self._journal, records = Journal.open(directory / JOURNAL_FILE, rec.JOURNAL)
+        self._journal, records = Journal.open(directory / JOURNAL_FILE, rec.JOURNAL, durable=durable)
         # The group registry the whole coordinator shares; after a restart it
         # holds the groups that have committed offsets.
         self.groups: dict[str, Group] = _replay(records, now_ms)

@@ -4,7 +4,8 @@ The data directory holds, besides `topics/` with the topics' metadata files
 and the partition directories (see kgw.log.topic):
 
 - `.lock`, flock()ed while a LogManager has the directory open, so two
-  brokers never write the same files;
+  brokers never write the same files, and holding the PID of the process
+  that has it open, for the error a second broker gets;
 - `.kgw-clean-shutdown`, written by `close()` after everything was flushed
   and removed by `open()`: its absence at start-up means the previous run
   did not stop cleanly, and the partitions are recovered;
@@ -29,6 +30,7 @@ from typing import Callable, Iterator
 
 from protocol.error_codes import ErrorCode
 
+from ..startup_errors import data_dir_locked
 from .config import BrokerDefaults, parse_flush_mode, validate
 from .config_layers import ConfigLayers
 from .creation import Creation, build_creations
@@ -91,7 +93,8 @@ class LogManager:
         meta_dir = self.data_dir / META_DIR
         if not meta_dir.is_dir():
             meta_dir.mkdir()
-            fsync_dir(self.data_dir)
+            if self.hooks.fsync_metadata:
+                fsync_dir(self.data_dir)
         marker = self.data_dir / CLEAN_SHUTDOWN_MARKER
         clean = marker.exists()
         recovery_points = {} if clean else self._read_recovery_points()
@@ -124,8 +127,10 @@ class LogManager:
         try:
             fcntl.flock(lock.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise LogError(ErrorCode.KAFKA_STORAGE_ERROR,
-                           f"{self.data_dir} is in use by another process") from None
+            holder = os.pread(lock.fd, 32, 0).decode("ascii", "replace")
+            raise data_dir_locked(self.data_dir, holder) from None
+        os.ftruncate(lock.fd, 0)
+        os.pwrite(lock.fd, f"{os.getpid()}\n".encode(), 0)
         self._lock = lock
 
     def _load_topic(self, path: Path, clean: bool, recovery_points: dict) -> bool:

@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-import crc32c
 
+from protocol import checksum
 from protocol.error_codes import ErrorCode
 from protocol.errors import DecodeError
 from protocol.records import ControlType, RecordBatch, end_txn_marker
@@ -298,12 +298,12 @@ class ProducerState:
                 last_offset=t.last_offset, stable_offset=t.stable_offset)
                 for t in self._aborted])
         body = SNAPSHOT.encode(value)
-        return _CRC.pack(crc32c.crc32c(body)) + body
+        return _CRC.pack(checksum.crc32c(body)) + body
 
     @classmethod
     def from_snapshot(cls, data: bytes) -> "ProducerState":
         """Raises DiskFormatError for a damaged or unknown snapshot."""
-        if len(data) < _CRC.size or _CRC.unpack_from(data)[0] != crc32c.crc32c(data[_CRC.size:]):
+        if len(data) < _CRC.size or _CRC.unpack_from(data)[0] != checksum.crc32c(data[_CRC.size:]):
             raise DiskFormatError("the snapshot's CRC does not match")
         value = SNAPSHOT.decode(data[_CRC.size:])
         state = cls(value.end_offset)

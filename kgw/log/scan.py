@@ -10,8 +10,8 @@ import os
 import struct
 from typing import Iterator, NamedTuple
 
-import crc32c
 
+from protocol import checksum
 from protocol.records import (
     ATTRIBUTES_OFFSET, BATCH_HEADER_SIZE, CODEC_MASK, CONTROL_MASK, LOG_OVERHEAD, MAGIC_V2, MIN_BATCH_LENGTH,
     TRANSACTIONAL_MASK,
@@ -164,13 +164,13 @@ class SegmentScan:
         start = header.position + ATTRIBUTES_OFFSET
         end = header.end
         if start >= self._buf_pos and end <= self._buf_pos + self._buf_len:
-            return crc32c.crc32c(self._view[start - self._buf_pos:end - self._buf_pos])
+            return checksum.crc32c(self._view[start - self._buf_pos:end - self._buf_pos])
         crc = 0
         pos = start
         while pos < end:
             if not self._fill(pos, min(len(self._buf), end - pos)):
                 return -1
             chunk_end = min(end, self._buf_pos + self._buf_len)
-            crc = crc32c.crc32c(self._view[pos - self._buf_pos:chunk_end - self._buf_pos], crc)
+            crc = checksum.crc32c(self._view[pos - self._buf_pos:chunk_end - self._buf_pos], crc)
             pos = chunk_end
         return crc

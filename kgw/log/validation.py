@@ -16,8 +16,8 @@ records at fault (RecordValidationError).
 
 import struct
 
-import crc32c
 
+from protocol import checksum
 from protocol.errors import DecodeError
 from protocol.error_codes import ErrorCode
 from protocol.records import (
@@ -83,7 +83,7 @@ def _check_batch(view: memoryview, header: BatchHeader, config: LogConfig, now_m
                        f"the {header.size}-byte batch is larger than max.message.bytes "
                        f"{config.max_message_bytes}")
     # RecordBatch.crc_ok() without building the view: the hot path's one big cost.
-    crc = crc32c.crc32c(view[header.position + ATTRIBUTES_OFFSET:header.end])
+    crc = checksum.crc32c(view[header.position + ATTRIBUTES_OFFSET:header.end])
     if crc != header.crc:
         raise _corrupt(f"CRC mismatch: stored {header.crc:#010x}, computed {crc:#010x}")
     count = header.record_count

@@ -11,6 +11,7 @@ from functools import partial
 import trio
 from prometheus_client.exposition import choose_encoder
 
+from ..startup_errors import listen_error
 from .collector import metrics_registry
 
 PATHS = ("/metrics", "/")
@@ -21,7 +22,10 @@ READ_TIMEOUT_S = 10
 async def serve_metrics(broker, host: str, port: int, *, task_status=trio.TASK_STATUS_IGNORED):
     """Serve until cancelled; `task_status.started` gets the bound (host, port)."""
     registry = metrics_registry(broker)
-    listeners = await trio.open_tcp_listeners(port, host=host)
+    try:
+        listeners = await trio.open_tcp_listeners(port, host=host)
+    except OSError as exc:
+        raise listen_error(exc, "serve metrics", host, port, "metrics_port") from exc
     task_status.started(listeners[0].socket.getsockname()[:2])
     await trio.serve_listeners(partial(_answer, registry), listeners)
 

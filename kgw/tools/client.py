@@ -19,7 +19,8 @@ from protocol.errors import ProtocolError
 from protocol.messages import API_VERSIONS, FIND_COORDINATOR, METADATA, SASL_AUTHENTICATE, SASL_HANDSHAKE
 from protocol.schema import Api
 
-from .command import Bootstrap, ToolError
+from ..cli_errors import ToolError
+from .command import Bootstrap
 from .sasl import Credentials, ServerNotTrusted, conversation
 
 CLIENT_ID = "kgw-cli"
@@ -30,9 +31,21 @@ DEFAULT_TIMEOUT_S = 30.0
 # change; waiting longer than this means something else is wrong.
 _METADATA_RETRIES = 20
 _METADATA_RETRY_PAUSE_S = 0.1
+# How long a topic asked to be created may stay unknown: Kafka answers the
+# Metadata request that creates it UNKNOWN_TOPIC_OR_PARTITION (KRaft), as it
+# answers when it will not create it, and knows it once its controller has.
+_CREATION_WAIT_S = 5.0
+RETRIABLE_COORDINATOR_ERRORS = {ErrorCode.COORDINATOR_NOT_AVAILABLE,
+                                ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.NOT_COORDINATOR}
 _RETRIABLE = {ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.NOT_LEADER_OR_FOLLOWER,
-              ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-              ErrorCode.NOT_COORDINATOR}
+              *RETRIABLE_COORDINATOR_ERRORS}
+
+
+def coordinator_retries():
+    """The pauses between the tries of a coordinator request, None with the last."""
+    for _ in range(_METADATA_RETRIES - 1):
+        yield _METADATA_RETRY_PAUSE_S
+    yield None
 GROUP_KEY_TYPE = 0
 TRANSACTION_KEY_TYPE = 1
 
@@ -63,12 +76,16 @@ class Connection:
     """One blocking connection to one broker."""
 
     def __init__(self, host: str, port: int, timeout: float = DEFAULT_TIMEOUT_S,
-                 sasl: Credentials | None = None):
+                 sasl: Credentials | None = None, origin: str | None = None):
+        """`origin` says how the address was chosen, for the error if it
+        cannot be reached."""
         self.address = f"{host}:{port}"
+        self._sasl = sasl
         try:
             self._sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as exc:
-            raise ToolError(f"cannot connect to {self.address}: {_reason(exc)}") from None
+            where = f"{self.address} ({origin})" if origin else self.address
+            raise ToolError(f"cannot connect to {where}: {connection_failure(exc)}") from None
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._protocol = ClientConnection(CLIENT_ID)
         try:
@@ -112,6 +129,16 @@ class Connection:
             except ServerNotTrusted as exc:
                 raise ToolError(f"SASL authentication with {self.address}: {exc}") from None
 
+    def _closed_hint(self, api: Api) -> str:
+        """A broker that requires SASL closes the connection on any request
+        but ApiVersions and SASL's own before authentication (Kafka and kgw
+        alike)."""
+        if self._sasl is not None or api.key in (API_VERSIONS.key, SASL_HANDSHAKE.key, SASL_AUTHENTICATE.key):
+            return ""
+        return ("; it probably requires SASL authentication: give --sasl-mechanism, "
+                "--sasl-username and --sasl-password (or KGW_SASL_MECHANISM, "
+                "KGW_SASL_USERNAME and KGW_SASL_PASSWORD)")
+
     def version(self, api: Api, minimum: int = 0) -> int:
         """The highest version of `api` that both kgw's codec and the broker
         speak, and at least `minimum`."""
@@ -143,7 +170,7 @@ class Connection:
                     f"unreadable {api.name} answer from {self.address}: {exc}") from None
             if response is CLOSED:
                 raise ToolError(f"the broker at {self.address} closed the connection "
-                                f"instead of answering {api.name} v{version}")
+                                f"instead of answering {api.name} v{version}{self._closed_hint(api)}")
             if response is not NEED_DATA:
                 if response.correlation_id == correlation_id:
                     return response.body
@@ -156,16 +183,17 @@ class Connection:
                 raise ToolError(f"the broker at {self.address} did not answer {api.name} "
                                 f"within {self._sock.gettimeout():g} s") from None
             except OSError as exc:
-                raise ToolError(f"lost the connection to {self.address}: {_reason(exc)}") from None
+                raise ToolError(f"lost the connection to {self.address}: {connection_failure(exc)}") from None
 
     def _write(self, api: Api, data: bytes) -> None:
         try:
             self._sock.sendall(data)
         except OSError as exc:
-            raise ToolError(f"cannot send {api.name} to {self.address}: {_reason(exc)}") from None
+            raise ToolError(f"cannot send {api.name} to {self.address}: {connection_failure(exc)}") from None
 
 
-def _reason(exc: OSError) -> str:
+def connection_failure(exc: OSError) -> str:
+    """Why a connection failed, without errno numbers."""
     if isinstance(exc, socket.gaierror):
         return f"unknown host ({exc.strerror})"
     if isinstance(exc, TimeoutError):
@@ -198,10 +226,15 @@ class Metadata:
     controller_id: int
     topics: dict[str, TopicInfo]
 
-    def topic(self, name: str) -> TopicInfo:
-        """The topic, with every partition led; ToolError if it does not exist."""
+    def topic(self, name: str, *, creation_asked: bool = False) -> TopicInfo:
+        """The topic, with every partition led; ToolError if it does not
+        exist (`creation_asked`: although the broker was asked to create it)."""
         info = self.topics.get(name)
         if info is None or info.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+            if creation_asked:
+                raise ToolError(f"unknown topic {name!r}: the broker did not create it (its "
+                                "auto.create.topics.enable may be off): create it with "
+                                f"kgw topics create {name}")
             raise ToolError(f"unknown topic {name!r}")
         check(info.error_code, f"topic {name!r}")
         for partition in info.partitions.values():
@@ -237,7 +270,7 @@ class Cluster:
         """The bootstrap broker: for requests any broker answers (metadata, admin)."""
         if self._any is None:
             self._any = Connection(self.bootstrap.host, self.bootstrap.port, timeout=self.timeout,
-                                   sasl=self.bootstrap.sasl)
+                                   sasl=self.bootstrap.sasl, origin=self.bootstrap.origin)
         return self._any
 
     def node(self, node_id: int) -> Connection:
@@ -246,24 +279,36 @@ class Cluster:
                 self.metadata([])
             if node_id not in self._brokers:
                 raise ToolError(f"broker {node_id} is not in the cluster's metadata")
-            self._nodes[node_id] = Connection(*self._brokers[node_id], timeout=self.timeout,
-                                              sasl=self.bootstrap.sasl)
+            self._nodes[node_id] = Connection(
+                *self._brokers[node_id], timeout=self.timeout, sasl=self.bootstrap.sasl,
+                origin=f"broker {node_id}, as the cluster's metadata advertises it")
         return self._nodes[node_id]
 
-    def metadata(self, topics: list[str] | None, *, wait_for_leaders: bool = True) -> Metadata:
-        """Metadata for `topics` (None: every topic), never creating one.
+    def metadata(self, topics: list[str] | None, *, wait_for_leaders: bool = True,
+                 create: bool = False) -> Metadata:
+        """Metadata for `topics` (None: every topic); with `create`, asking the
+        broker to create the missing ones, as producers do (Metadata's
+        allow_auto_topic_creation, which the broker's auto.create.topics.enable
+        may refuse), else never creating one.
 
         With `wait_for_leaders`, asks again for a while when a partition has
-        no leader yet, as happens for a moment after a topic is created.
+        no leader yet, as happens for a moment after a topic is created.  With
+        `create`, a topic still unknown is asked for again for a few seconds,
+        as a producer waits for the topic it asked to be created.
         """
-        for _ in range(_METADATA_RETRIES):
-            meta = self._fetch_metadata(topics)
-            if not wait_for_leaders or not _leaderless(meta):
+        deadline = time.monotonic() + _CREATION_WAIT_S
+        tries = 0
+        while True:
+            meta = self._fetch_metadata(topics, create)
+            tries += 1
+            unknown = any(t.error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION for t in meta.topics.values())
+            waiting = ((wait_for_leaders and _leaderless(meta) and tries < _METADATA_RETRIES)
+                       or (create and unknown and time.monotonic() < deadline))
+            if not waiting:
                 return meta
             time.sleep(_METADATA_RETRY_PAUSE_S)
-        return meta
 
-    def _fetch_metadata(self, topics: list[str] | None) -> Metadata:
+    def _fetch_metadata(self, topics: list[str] | None, create: bool = False) -> Metadata:
         conn = self.any()
         version = conn.version(METADATA)
         requested = None if topics is None else [
@@ -271,7 +316,7 @@ class Cluster:
         if requested is None and version == 0:
             requested = []  # v0 spells "every topic" as an empty list
         body = conn.call(METADATA, METADATA.Request(
-            topics=requested, allow_auto_topic_creation=False), version)
+            topics=requested, allow_auto_topic_creation=create), version)
         self._brokers = {b.node_id: (b.host, b.port) for b in body.brokers}
         infos = {}
         for t in body.topics:
@@ -294,6 +339,10 @@ class Cluster:
         """The connection to the coordinator of `group`, or of the
         transactional id it names with TRANSACTION_KEY_TYPE."""
         return self.node(self.coordinator_id(group, key_type))
+
+    def forget_coordinator(self, group: str, key_type: int = GROUP_KEY_TYPE) -> None:
+        """Look the coordinator up again next time (it said it is not it)."""
+        self._coordinators.pop((group, key_type), None)
 
     def coordinator_id(self, group: str, key_type: int = GROUP_KEY_TYPE) -> int:
         """The node id of that coordinator (looked up once)."""

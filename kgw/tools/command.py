@@ -1,13 +1,7 @@
-"""What every `kgw` tool command shares: the broker option, one-line errors,
-progress on a terminal.
+"""What every `kgw` tool command shares: the broker option, where it points
+by default, progress on a terminal.  Their errors are one line
+(kgw.cli_errors)."""
 
-A tool fails with `ToolError` (click prints it as one `Error: ...` line on
-stderr and exits 1).  Network and decoding failures that escape a command
-are turned into the same kind of line by `ToolCommand`/`ToolGroup`, so no
-expected failure ever shows a traceback.
-"""
-
-import errno
 import functools
 import os
 import re
@@ -15,64 +9,15 @@ import sys
 from dataclasses import dataclass
 
 import click
-from click.exceptions import NoArgsIsHelpError
-
-from protocol.errors import ProtocolError
 
 from ..sasl import MECHANISMS
 from .sasl import Credentials
 
-DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9092
 _ADDRESS = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\s]+)):(?P<port>\d{1,5})")
-
-
-class ToolError(click.ClickException):
-    """A failure the user can act on; its message is one line."""
-
-
-class UsageProblem(ToolError):
-    """Bad arguments, said in one line (click's own usage errors take three)."""
-
-    exit_code = 2
-
-    @classmethod
-    def of(cls, exc: click.UsageError) -> "UsageProblem":
-        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        return cls(exc.format_message() + hint)
-
-
-def _one_line_errors(method):
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except NoArgsIsHelpError:
-            raise  # `kgw topics` alone: the help is the answer
-        except click.UsageError as exc:
-            raise UsageProblem.of(exc) from None
-        except OSError as exc:
-            if exc.errno == errno.EPIPE:
-                raise  # click exits quietly when the reader of stdout went away
-            raise ToolError(describe_os_error(exc)) from None
-        except ProtocolError as exc:
-            raise ToolError(f"unreadable answer from the broker: {exc}") from None
-    return wrapper
-
-
-class ToolCommand(click.Command):
-    make_context = _one_line_errors(click.Command.make_context)
-    invoke = _one_line_errors(click.Command.invoke)
-
-
-class ToolGroup(click.Group):
-    command_class = ToolCommand
-    make_context = _one_line_errors(click.Group.make_context)
-    invoke = _one_line_errors(click.Group.invoke)
-
-
-def describe_os_error(exc: OSError) -> str:
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    return f"{exc.filename}: {reason}" if exc.filename else reason
+# Listening hosts that are no address to connect to.
+_WILDCARDS = ("0.0.0.0", "::")
 
 
 def parse_address(value: str) -> tuple[str, int]:
@@ -95,18 +40,73 @@ class AddressType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def default_bootstrap(environ=os.environ) -> tuple[str, int, str]:
+    """(host, port, where they came from) for a tool given neither -b nor
+    KGW_BOOTSTRAP: the broker `kgw serve` starts with the same environment,
+    so that `KGW_PORT=19092 kgw serve` and `kgw topics list` find each
+    other.  Its listening host and port where a client can use them (not
+    0.0.0.0, not port 0), else what it advertises, else 127.0.0.1:9092."""
+    used: list[str] = []
+
+    def first_usable(names: tuple[str, str], unusable: tuple[str, ...]) -> str | None:
+        for name in names:
+            value = environ.get(name, "").strip()
+            if value:
+                used.append(name)
+                if value not in unusable:
+                    return value
+        return None
+
+    host = first_usable(("KGW_HOST", "KGW_ADVERTISED_HOST"), _WILDCARDS) or DEFAULT_HOST
+    port_text = first_usable(("KGW_PORT", "KGW_ADVERTISED_PORT"), ("0",))
+    if port_text is not None and not (port_text.isdigit() and 0 < int(port_text) < 65536):
+        raise click.UsageError(f"{used[-1]}={port_text!r} is not a port number")
+    port = DEFAULT_PORT if port_text is None else int(port_text)
+    origin = "from " + " and ".join(used) if used else "the default address; choose another with -b or KGW_BOOTSTRAP"
+    return host, port, origin
+
+
+def _default_address() -> str:
+    host, port, _ = default_bootstrap()
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def address_origin() -> str | None:
+    """How the bootstrap address of the running command was chosen, for its
+    connection errors; None when it was given on the command line."""
+    ctx = click.get_current_context()
+    source = ctx.get_parameter_source("bootstrap")
+    if source is click.core.ParameterSource.ENVIRONMENT:
+        return "from KGW_BOOTSTRAP"
+    if source in (click.core.ParameterSource.DEFAULT, None):
+        return default_bootstrap()[2]
+    return None
+
+
 @dataclass(frozen=True)
 class Bootstrap:
-    """Where a tool starts, and how it authenticates to every broker."""
+    """Where a tool starts, how that address was chosen (None: it was given
+    with -b), and how it authenticates to every broker."""
 
     host: str
     port: int
     sasl: Credentials | None = None
+    origin: str | None = None
+
+
+def address_option(help: str):
+    """`-b/--bootstrap-server HOST:PORT`, as kcat and Kafka's own tools spell
+    it, defaulting to KGW_BOOTSTRAP, then to what `kgw serve` would listen on
+    (`default_bootstrap`); the command receives it as `bootstrap`."""
+    return click.option("-b", "--bootstrap-server", "bootstrap", type=AddressType(),
+                        default=_default_address,
+                        show_default=f"KGW_HOST:KGW_PORT, else {DEFAULT_HOST}:{DEFAULT_PORT}",
+                        envvar="KGW_BOOTSTRAP", show_envvar=True, help=help)
 
 
 def bootstrap_option(command):
-    """`-b/--bootstrap-server`, as kcat and Kafka's own tools spell it, and
-    the SASL settings, which the command receives together as `bootstrap`."""
+    """The broker option and the SASL settings, which the command receives
+    together as a `Bootstrap`."""
     @functools.wraps(command)
     def with_bootstrap(*args, bootstrap, sasl_mechanism, sasl_username, sasl_password, **kwargs):
         sasl = None
@@ -115,12 +115,10 @@ def bootstrap_option(command):
                 raise click.UsageError("--sasl-mechanism needs --sasl-username and --sasl-password")
             sasl = Credentials(sasl_mechanism, sasl_username, sasl_password)
         host, port = bootstrap
-        return command(*args, bootstrap=Bootstrap(host, port, sasl), **kwargs)
+        return command(*args, bootstrap=Bootstrap(host, port, sasl, address_origin()), **kwargs)
 
     options = [
-        click.option("-b", "--bootstrap-server", "bootstrap", type=AddressType(), default=DEFAULT_BOOTSTRAP,
-                     show_default=True, envvar="KGW_BOOTSTRAP", show_envvar=True,
-                     help="A broker to start from; the others are found through it."),
+        address_option("A broker to start from; the others are found through it."),
         click.option("--sasl-mechanism", type=click.Choice(MECHANISMS), envvar="KGW_SASL_MECHANISM",
                      show_envvar=True, help="Authenticate with SASL (security.protocol SASL_PLAINTEXT)."),
         click.option("--sasl-username", envvar="KGW_SASL_USERNAME", show_envvar=True),
@@ -130,6 +128,11 @@ def bootstrap_option(command):
     for option in reversed(options):
         with_bootstrap = option(with_bootstrap)
     return with_bootstrap
+
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="text, as Kafka's own tools print it, or json.")
 
 
 def key_value(ctx, param, values) -> list[tuple[str, str]]:

@@ -1,5 +1,6 @@
 """`kgw groups list|describe|delete|reset-offsets`."""
 
+import json
 from collections import defaultdict
 
 import click
@@ -10,12 +11,15 @@ from protocol.errors import DecodeError
 from protocol.messages import DELETE_GROUPS, LIST_GROUPS
 
 from .client import Cluster, check
-from .command import ToolError, ToolGroup, bootstrap_option, table
+from ..cli_errors import ToolError, ToolGroup
+from .command import bootstrap_option, format_option, table
+from .completion import complete_groups, complete_topics
 from .group_state import describe_group, require_no_members
 from .offsets import (
     LATEST, NO_OFFSET, TopicPartition, commit, fetch_committed, list_offsets,
     offset_ranges,
 )
+from .positions import TimeType
 
 CONSUMER_PROTOCOL = "consumer"
 OFFSET_COLUMNS = ["TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG",
@@ -28,36 +32,59 @@ def groups():
 
 
 @groups.command("list")
+@format_option
 @bootstrap_option
-def list_groups(bootstrap):
-    """Print the id of every consumer group, one a line."""
-    found: set[str] = set()
+def list_groups(fmt, bootstrap):
+    """Print the id of every consumer group, one a line (json: an array of
+    objects with each group's protocol type and, from brokers that say it,
+    its state)."""
+    found: dict[str, dict] = {}
     with Cluster(bootstrap) as cluster:
         # Each broker lists the groups it coordinates.
         for node in sorted(cluster.metadata([]).brokers):
-            body = cluster.node(node).call(LIST_GROUPS, LIST_GROUPS.Request())
+            conn = cluster.node(node)
+            body = conn.call(LIST_GROUPS, LIST_GROUPS.Request())
             check(body.error_code, f"listing the groups of broker {node}")
-            found.update(g.group_id for g in body.groups)
+            for g in body.groups:
+                found[g.group_id] = {"group": g.group_id, "protocol_type": g.protocol_type or None,
+                                     "state": g.group_state if conn.version(LIST_GROUPS) >= 4 else None}
+    if fmt == "json":
+        click.echo(json.dumps([found[group] for group in sorted(found)]))
+        return
     for group in sorted(found):
         click.echo(group)
 
 
 @groups.command()
-@click.argument("group_ids", metavar="GROUP...", nargs=-1, required=True)
+@click.argument("group_ids", metavar="GROUP...", nargs=-1, required=True, shell_complete=complete_groups)
+@format_option
 @bootstrap_option
-def describe(group_ids, bootstrap):
-    """Show state, members, committed offsets and lag of each GROUP."""
-    blocks = []
+def describe(group_ids, fmt, bootstrap):
+    """Show state, members, committed offsets and lag of each GROUP, as
+    kafka-consumer-groups.sh --describe does (json: an array of objects)."""
     with Cluster(bootstrap) as cluster:
-        for group in group_ids:
-            blocks.append(_describe(cluster, group))
-    click.echo("\n\n".join(blocks))
+        described = [_described(cluster, group) for group in group_ids]
+    if fmt == "json":
+        click.echo(json.dumps([_describe_json(d) for d in described]))
+        return
+    click.echo("\n\n".join(_describe_text(d) for d in described))
 
 
-def _describe(cluster: Cluster, group: str) -> str:
-    conn = cluster.coordinator(group)
-    described = describe_group(conn, group)
-    committed = fetch_committed(conn, group, None)
+class _Described:
+    """A group's state, members and offsets, as both outputs need them."""
+
+    def __init__(self, group: str, described, rows: list):
+        self.group = group
+        self.state = described.group_state
+        self.protocol = described.protocol_data
+        self.protocol_type = described.protocol_type
+        self.members = described.members
+        self.rows = rows
+
+
+def _described(cluster: Cluster, group: str) -> _Described:
+    described = describe_group(cluster, group)
+    committed = fetch_committed(cluster.coordinator(group), group, None)
     if described.group_state == "Dead" and not committed:
         raise ToolError(f"unknown group {group!r}")
     owners = {}
@@ -76,12 +103,28 @@ def _describe(cluster: Cluster, group: str) -> str:
         lag = end - current if current is not None and end is not None else None
         rows.append((tp, [tp[0], tp[1], current, end, lag, m and m.member_id,
                           m and m.client_host, m and m.client_id]))
-    protocol = described.protocol_data or "-"
-    head = "\t".join([f"Group: {group}", f"State: {described.group_state}",
-                      f"Protocol: {protocol}", f"Members: {len(described.members)}"])
-    if not rows:
+    return _Described(group, described, [row for _, row in sorted(rows, key=_row_order)])
+
+
+def _describe_text(d: _Described) -> str:
+    head = "\t".join([f"Group: {d.group}", f"State: {d.state}", f"Protocol: {d.protocol or '-'}",
+                      f"Members: {len(d.members)}"])
+    if not d.rows:
         return head
-    return head + "\n\n" + table(OFFSET_COLUMNS, [row for _, row in sorted(rows, key=_row_order)])
+    return head + "\n\n" + table(OFFSET_COLUMNS, d.rows)
+
+
+def _describe_json(d: _Described) -> dict:
+    offsets = [dict(zip(("topic", "partition", "current_offset", "log_end_offset", "lag",
+                         "consumer_id", "host", "client_id"), row)) for row in d.rows if row[0]]
+    members = []
+    for m in d.members:
+        assigned = (_assigned_partitions(m.member_assignment)
+                    if d.protocol_type == CONSUMER_PROTOCOL else [])
+        members.append({"member_id": m.member_id, "client_id": m.client_id, "host": m.client_host,
+                        "assignment": [{"topic": t, "partition": p} for t, p in assigned]})
+    return {"group": d.group, "state": d.state, "protocol_type": d.protocol_type or None,
+            "protocol": d.protocol or None, "members": members, "offsets": offsets}
 
 
 def _row_order(item):
@@ -128,7 +171,7 @@ def _end_offsets(cluster: Cluster, partitions) -> dict[TopicPartition, int]:
 
 
 @groups.command()
-@click.argument("group_ids", metavar="GROUP...", nargs=-1, required=True)
+@click.argument("group_ids", metavar="GROUP...", nargs=-1, required=True, shell_complete=complete_groups)
 @bootstrap_option
 def delete(group_ids, bootstrap):
     """Delete each GROUP and its committed offsets; it must have no members."""
@@ -163,16 +206,18 @@ def _topic_spec(ctx, param, values) -> list[tuple[str, list[int] | None]]:
 
 
 @groups.command("reset-offsets")
-@click.argument("group")
+@click.argument("group", shell_complete=complete_groups)
 @click.option("-t", "--topic", "topic_specs", multiple=True, callback=_topic_spec,
-              metavar="TOPIC[:P,...]", help="A topic (or some of its partitions); repeatable.")
+              metavar="TOPIC[:P,...]", shell_complete=complete_topics,
+              help="A topic (or some of its partitions); repeatable.")
 @click.option("--all-topics", is_flag=True, help="Every topic the group has offsets for.")
 @click.option("--to-earliest", is_flag=True, help="To the oldest record.")
 @click.option("--to-latest", is_flag=True, help="To the end: only new records will be read.")
 @click.option("--to-offset", type=click.IntRange(0), default=None,
               help="To this offset (kept within each partition's offsets).")
-@click.option("--to-timestamp", type=int, default=None, metavar="MS",
-              help="To the first record at or after this time (ms since the epoch).")
+@click.option("--to-timestamp", type=TimeType(), default=None,
+              help="To the first record at or after TIME: milliseconds since the epoch, ISO 8601 "
+                   "(local time without an offset) or a time ago (-1h, -2d).")
 @click.option("--dry-run", is_flag=True, help="Show the new offsets without committing them.")
 @bootstrap_option
 def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_offset,
@@ -186,8 +231,8 @@ def reset_offsets(group, topic_specs, all_topics, to_earliest, to_latest, to_off
     if bool(topic_specs) == all_topics:
         raise click.UsageError("name the topics with --topic, or use --all-topics")
     with Cluster(bootstrap) as cluster:
+        require_no_members(cluster, group, "resetting its offsets")
         conn = cluster.coordinator(group)
-        require_no_members(conn, group, "resetting its offsets")
         if all_topics:
             by_topic = defaultdict(list)
             for topic, partition in fetch_committed(conn, group, None):

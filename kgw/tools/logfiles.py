@@ -6,7 +6,8 @@ import click
 
 from kgw.log.topic import META_DIR
 
-from .command import ToolError, ToolGroup, progress
+from ..cli_errors import ToolError, ToolGroup
+from .command import progress
 from .data_check import DataDirCheck
 from .segment_dump import SegmentDump, segment_files
 

@@ -7,7 +7,8 @@ import click
 from protocol.messages import DESCRIBE_PRODUCERS, DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS
 
 from .client import TRANSACTION_KEY_TYPE, Cluster, check
-from .command import ToolError, ToolGroup, bootstrap_option, table
+from ..cli_errors import ToolError, ToolGroup
+from .command import bootstrap_option, table
 
 LIST_COLUMNS = ["TransactionalId", "Coordinator", "ProducerId", "TransactionState"]
 DESCRIBE_COLUMNS = ["CoordinatorId", "TransactionalId", "ProducerId", "ProducerEpoch",

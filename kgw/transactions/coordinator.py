@@ -59,7 +59,8 @@ class TransactionCoordinator:
                  write_markers: WriteMarkers, end_group_transaction: EndGroupTransaction,
                  max_timeout_ms: int = MAX_TIMEOUT_MS,
                  abort_check_interval_ms: int = ABORT_CHECK_INTERVAL_MS,
-                 id_expiration_ms: int = ID_EXPIRATION_MS, clock: Callable[[], float] = time.time):
+                 id_expiration_ms: int = ID_EXPIRATION_MS, clock: Callable[[], float] = time.time,
+                 durable: bool = True):
         self._new_producer_id = new_producer_id
         self._write_markers = write_markers
         self._end_group_transaction = end_group_transaction
@@ -69,7 +70,7 @@ class TransactionCoordinator:
         self._clock = clock
         directory = Path(data_dir) / STATE_DIR
         directory.mkdir(parents=True, exist_ok=True)
-        self._journal, records = Journal.open(directory / JOURNAL_FILE, JOURNAL)
+        self._journal, records = Journal.open(directory / JOURNAL_FILE, JOURNAL, durable=durable)
         self.transactions: dict[str, Transaction] = {}
         for record in records:
             if isinstance(record, TRANSACTION_EXPIRED.cls):

@@ -1,4 +1,4 @@
-"""Every Kafka API kgw declares, and their codecs, built once at import.
+"""Every Kafka API kgw declares, and their codecs, each built once, on first use.
 
 `APIS` maps an API key to its declaration; `REQUEST_CODECS` and
 `RESPONSE_CODECS` map (api key, version) to a `MessageCodec`.  Adding a
@@ -35,11 +35,27 @@ APIS: dict[int, Api] = {api.key: api for api in (
     DESCRIBE_TRANSACTIONS, LIST_TRANSACTIONS, WRITE_TXN_MARKERS,
 )}
 
-REQUEST_CODECS: dict[tuple[int, int], MessageCodec] = {}
-RESPONSE_CODECS: dict[tuple[int, int], MessageCodec] = {}
-for _api in APIS.values():
-    for _version in range(_api.min_version, _api.max_version + 1):
-        _flexible = _api.is_flexible(_version)
-        REQUEST_CODECS[_api.key, _version] = build(_api.request, _version, _flexible)
-        RESPONSE_CODECS[_api.key, _version] = build(_api.response, _version, _flexible)
-del _api, _version, _flexible
+
+class _Codecs(dict):
+    """(api key, version) -> MessageCodec, each built when first looked up.
+
+    A process uses a handful of the ~560 codecs, and building them all took
+    a third of `kgw serve`'s start-up; looking up a built one is a plain dict
+    lookup.  Two threads building the same codec at once build equal ones.
+    """
+
+    def __init__(self, side: str):
+        super().__init__()
+        self._side = side
+
+    def __missing__(self, key: tuple[int, int]) -> MessageCodec:
+        api_key, version = key
+        api = APIS.get(api_key)
+        if api is None or version not in api.versions:
+            raise KeyError(key)
+        codec = self[key] = build(getattr(api, self._side), version, api.is_flexible(version))
+        return codec
+
+
+REQUEST_CODECS: dict[tuple[int, int], MessageCodec] = _Codecs("request")
+RESPONSE_CODECS: dict[tuple[int, int], MessageCodec] = _Codecs("response")

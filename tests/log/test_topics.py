@@ -11,6 +11,7 @@ from kgw.log import (
 )
 from kgw.log.manager import LOST_AND_FOUND
 from kgw.log.partition import PartitionLog
+from kgw.startup_errors import StartupError
 from protocol.error_codes import ErrorCode
 from protocol.records import iter_batches
 
@@ -325,9 +326,11 @@ def test_unreadable_metadata_leaves_the_topic_alone(managers, caplog):
 
 def test_a_second_manager_cannot_open_the_same_directory(managers, tmp_path):
     managers()
-    with pytest.raises(LogError) as err:
+    with pytest.raises(StartupError) as err:
         LogManager(tmp_path / "data").open()
-    assert err.value.code == ErrorCode.KAFKA_STORAGE_ERROR
+    # The lock file names who holds it.
+    assert (err.value.setting, str(err.value)) == (
+        "data_dir", f"data dir {tmp_path / 'data'} is in use by another kgw (PID {os.getpid()}, this process)")
 
 
 @pytest.mark.parametrize("configs, message", [

@@ -78,3 +78,22 @@ def topic(request):
     """A topic name no other test uses."""
     base = "".join(c if c.isalnum() else "-" for c in request.node.name)[:60]
     return f"{base}-{next(_names)}"
+
+
+def produce_records(bootstrap: str, topic: str, records: list[tuple], partition: int = 0) -> None:
+    """Write (timestamp, key, value[, headers]) records in one batch, as a
+    client that can send what `kgw produce` cannot (null values, chosen
+    timestamps) would."""
+    from kgw.tools.client import Cluster
+    from kgw.tools.command import Bootstrap, parse_address
+    from protocol.messages import PRODUCE
+    from protocol.records import Record, build_batch
+
+    batch = build_batch([Record(i, r[0], r[1], r[2], list(r[3]) if len(r) > 3 else [])
+                         for i, r in enumerate(records)])
+    Data = PRODUCE.Request.TopicProduceData
+    with Cluster(Bootstrap(*parse_address(bootstrap))) as cluster:
+        cluster.metadata([topic]).topic(topic)
+        body = cluster.node(0).call(PRODUCE, PRODUCE.Request(acks=-1, timeout_ms=10_000, topic_data=[
+            Data(name=topic, partition_data=[Data.PartitionProduceData(index=partition, records=batch)])]))
+    assert body.responses[0].partition_responses[0].error_code == 0

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from kgw.cli import main
 from kgw.tools.client import Connection
-from kgw.tools.command import ToolError, parse_address
+from kgw.cli_errors import ToolError
+from kgw.tools.command import default_bootstrap, parse_address
 from protocol.connection import NEED_DATA, ServerConnection
 from protocol.error_codes import ErrorCode
 from protocol.messages import API_VERSIONS, FETCH, METADATA, PRODUCE, RESPONSE_CODECS
@@ -38,8 +39,44 @@ def test_unreachable_broker(args):
 
 def test_bootstrap_from_the_environment():
     port = _free_port()
-    result = CliRunner(env={"KGW_BOOTSTRAP": f"localhost:{port}"}).invoke(main, ["topics", "list"])
-    assert result.stderr == f"Error: cannot connect to localhost:{port}: Connection refused\n"
+    result = CliRunner(env={"KGW_BOOTSTRAP": f"localhost:{port}", "KGW_PORT": "1"}).invoke(
+        main, ["topics", "list"])
+    assert result.stderr == f"Error: cannot connect to localhost:{port} (from KGW_BOOTSTRAP): Connection refused\n"
+
+
+UNSET = {name: None for name in ("KGW_BOOTSTRAP", "KGW_HOST", "KGW_PORT", "KGW_ADVERTISED_HOST",
+                                 "KGW_ADVERTISED_PORT")}
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, ("127.0.0.1", 9092, "the default address; choose another with -b or KGW_BOOTSTRAP")),
+    ({"KGW_PORT": "19092"}, ("127.0.0.1", 19092, "from KGW_PORT")),
+    ({"KGW_HOST": "localhost", "KGW_PORT": "19092"}, ("localhost", 19092, "from KGW_HOST and KGW_PORT")),
+    ({"KGW_HOST": "0.0.0.0", "KGW_PORT": "9092", "KGW_ADVERTISED_PORT": "19092"},
+     ("127.0.0.1", 9092, "from KGW_HOST and KGW_PORT")),
+    ({"KGW_HOST": "::", "KGW_ADVERTISED_HOST": "kgw", "KGW_PORT": "0", "KGW_ADVERTISED_PORT": "19092"},
+     ("kgw", 19092, "from KGW_HOST and KGW_ADVERTISED_HOST and KGW_PORT and KGW_ADVERTISED_PORT")),
+    ({"KGW_ADVERTISED_PORT": "19092"}, ("127.0.0.1", 19092, "from KGW_ADVERTISED_PORT")),
+], ids=["nothing", "port", "host and port", "wildcard host", "advertised", "advertised port"])
+def test_default_bootstrap_is_where_kgw_serve_listens(env, expected):
+    assert default_bootstrap(env) == expected
+
+
+def test_after_kgw_port_kgw_serve_the_tools_and_health_try_that_port():
+    port = _free_port()
+    env = {**UNSET, "KGW_PORT": str(port)}
+    listed = CliRunner(env=env).invoke(main, ["topics", "list"])
+    health = CliRunner(env=env).invoke(main, ["health"])
+    assert (listed.exit_code, listed.stderr) == (
+        1, f"Error: cannot connect to 127.0.0.1:{port} (from KGW_PORT): Connection refused\n")
+    assert (health.exit_code, health.stderr) == (
+        1, f"Error: 127.0.0.1:{port} (from KGW_PORT) is not healthy: Connection refused\n")
+
+
+def test_a_kgw_port_that_is_no_port():
+    result = CliRunner(env={**UNSET, "KGW_PORT": "ninety"}).invoke(main, ["topics", "list"], prog_name="kgw")
+    assert (result.exit_code, result.stderr) == (
+        2, "Error: KGW_PORT='ninety' is not a port number (see 'kgw topics list --help')\n")
 
 
 def test_a_broker_that_closes_without_answering():
@@ -145,3 +182,17 @@ def test_an_older_broker_gets_its_own_apiversions_version():
 
 def _range(api, lo, hi):
     return API_VERSIONS.Response.ApiVersion(api_key=api.key, min_version=lo, max_version=hi)
+
+
+def test_a_broker_advertising_an_unreachable_address(tmp_path):
+    """The bootstrap answers, but the address it advertises for the leader
+    does not (a container's port mapped without KGW_ADVERTISED_PORT, say):
+    the error says which address that was and where it came from."""
+    from .conftest import ThreadedBroker, tool_runner
+
+    dead = _free_port()
+    with ThreadedBroker(tmp_path, flush="never", advertised_port=dead) as broker:
+        result = tool_runner(broker.bootstrap)("produce", "t", input="a\n")
+    assert (result.exit_code, result.stderr) == (
+        1, f"Error: cannot connect to 127.0.0.1:{dead} (broker 0, as the cluster's metadata "
+           "advertises it): Connection refused\n")

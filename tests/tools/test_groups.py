@@ -1,5 +1,6 @@
 """`kgw groups` against a live kgw."""
 
+import json
 import struct
 
 import pytest
@@ -181,3 +182,26 @@ def test_describe_unknown_group(kgw, group):
     result = kgw("groups", "describe", group)
     assert (result.exit_code, result.stdout, result.stderr) == (
         1, "", f"Error: unknown group '{group}'\n")
+
+
+def test_list_and_describe_as_json(kgw, broker, topic, group):
+    kgw("topics", "create", topic, "-p", 2)
+    kgw("produce", topic, "-p", 0, input="a\nb\nc\n")
+    kgw("consume", topic, "-g", group, "--from-beginning", "-p", 0, "--count", 1)
+    listed = json.loads(kgw("groups", "list", "--format", "json").stdout)
+    assert {"group": group, "protocol_type": None, "state": "Empty"} in listed
+    described = json.loads(kgw("groups", "describe", group, "--format", "json").stdout)
+    assert described == [{"group": group, "state": "Empty", "protocol_type": None, "protocol": None,
+                          "members": [], "offsets": [
+                              {"topic": topic, "partition": 0, "current_offset": 1, "log_end_offset": 3,
+                               "lag": 2, "consumer_id": None, "host": None, "client_id": None}]}]
+    member = Member(broker.bootstrap, f"{group}-live", topic, [0, 1])
+    try:
+        (live,) = json.loads(kgw("groups", "describe", f"{group}-live", "--format", "json").stdout)
+    finally:
+        member.leave()
+    assert (live["state"], live["protocol_type"], live["protocol"]) == ("Stable", "consumer", "range")
+    assert live["members"] == [{"member_id": member.member_id, "client_id": "kgw-cli", "host": "/127.0.0.1",
+                                "assignment": [{"topic": topic, "partition": 0}, {"topic": topic, "partition": 1}]}]
+    assert [(o["partition"], o["current_offset"], o["consumer_id"]) for o in live["offsets"]] == [
+        (0, None, member.member_id), (1, None, member.member_id)]

@@ -35,10 +35,12 @@ def test_keys_headers_and_json(kgw, topic):
     assert produced.exit_code == 0, produced.stderr
     consumed = kgw("consume", topic, "--from-beginning", "--format", "json")
     assert consumed.exit_code == 0
-    headers = '[{"key": "source", "value": "test"}, {"key": "eq", "value": "a=b"}]'
+    headers = ('[{"key": "source", "value": "test", "value_encoding": "text"}, '
+               '{"key": "eq", "value": "a=b", "value_encoding": "text"}]')
     assert _timestamps_out(consumed.stdout) == "".join(
         f'{{"topic": "{topic}", "partition": 0, "offset": {i}, "timestamp": T, '
-        f'"key": "{k}", "value": "{v}", "headers": {headers}}}\n'
+        f'"key": "{k}", "key_encoding": "text", "value": "{v}", "value_encoding": "text", '
+        f'"headers": {headers}}}\n'
         for i, (k, v) in enumerate([("k1", "v1"), ("k2", "v:2"), ("", "empty-key")]))
     stamps = [int(t) for t in re.findall(r'"timestamp": (\d+)', consumed.stdout)]
     assert all(before <= t <= int(time.time() * 1000) for t in stamps)
@@ -46,7 +48,8 @@ def test_keys_headers_and_json(kgw, topic):
     assert text.stdout == "k1 => v1\nk2 => v:2\n => empty-key\n"
     nulls = kgw("produce", topic, input="no key\n")
     assert nulls.exit_code == 0
-    assert kgw("consume", topic, "--offset", 3, "--print-key").stdout == "null\tno key\n"
+    # A null key is told apart from the string "null".
+    assert kgw("consume", topic, "--offset", 3, "--print-key").stdout == "(null)\tno key\n"
 
 
 def test_bytes_that_are_not_utf8_are_base64_in_json(kgw, topic):
@@ -55,15 +58,20 @@ def test_bytes_that_are_not_utf8_are_base64_in_json(kgw, topic):
     out = kgw("consume", topic, "--from-beginning", "-f", "json").stdout
     assert _timestamps_out(out) == (
         f'{{"topic": "{topic}", "partition": 0, "offset": 0, "timestamp": T, '
-        f'"key_base64": "/w==", "value_base64": "/gA=", "headers": []}}\n')
+        f'"key": "/w==", "key_encoding": "base64", "value": "/gA=", "value_encoding": "base64", '
+        f'"headers": []}}\n')
     raw = kgw("consume", topic, "--from-beginning").stdout_bytes
     assert raw == b"\xfe\x00\n"
 
 
-def test_a_line_without_the_key_separator_is_an_error(kgw, topic):
+def test_a_line_without_the_key_separator_stops_after_the_lines_before_it(kgw, topic):
     kgw("topics", "create", topic)
-    result = kgw("produce", topic, "-k", ":", input="a:1\nno separator\n")
-    assert (result.exit_code, result.stderr) == (1, "Error: line 2 has no key separator ':'\n")
+    result = kgw("produce", topic, "-k", ":", input="a:1\nb:2\nno separator\nc:3\n")
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: line 3 has no key separator ':' (2 records were written before it)\n")
+    assert kgw("consume", topic, "--from-beginning", "--print-key").stdout == "a\t1\nb\t2\n"
+    first = kgw("produce", topic, "-k", ":", input="bad\n")
+    assert first.stderr == "Error: line 1 has no key separator ':' (no records were written before it)\n"
 
 
 def test_keys_choose_partitions_as_the_java_client_does(kgw, topic):
@@ -153,17 +161,20 @@ def test_group_offsets_are_committed_and_resumed(kgw, topic):
     assert kgw("consume", topic, "--group", group).stdout == "y\n"
 
 
-def test_a_group_starting_at_the_end_commits_that_position(kgw, topic):
+def test_a_group_that_printed_nothing_commits_nothing(kgw, topic):
+    """A new group starts at the end, as Kafka's consumer does by default,
+    but a run that printed nothing leaves it without committed offsets."""
     group = f"{topic}-group"
     kgw("topics", "create", topic)
     kgw("produce", topic, input="old\n")
     assert kgw("consume", topic, "--group", group).stdout == ""
     kgw("produce", topic, input="new\n")
-    assert kgw("consume", topic, "--group", group, "--from-beginning").stdout == "new\n"
+    assert kgw("consume", topic, "--group", group, "--from-beginning").stdout == "old\nnew\n"
+    assert kgw("consume", topic, "--group", group, "--from-beginning").stdout == ""
 
 
 def test_unknown_topic_and_partition(kgw, topic):
-    for args in (("consume", topic), ("produce", topic)):
+    for args in (("consume", topic), ("produce", topic, "--no-create")):
         result = kgw(*args, input="a\n")
         assert (result.exit_code, result.stdout, result.stderr) == (
             1, "", f"Error: unknown topic '{topic}'\n")
@@ -177,8 +188,8 @@ def test_unknown_topic_and_partition(kgw, topic):
 def test_conflicting_start_options_are_one_usage_line(kgw, topic):
     result = kgw("consume", topic, "--from-beginning", "--offset", 1)
     assert (result.exit_code, result.stdout, result.stderr) == (
-        2, "", "Error: use only one of --from-beginning, --offset and --from-timestamp "
-               "(see 'kgw consume --help')\n")
+        2, "", "Error: use only one of --from-beginning, --offset, --from-timestamp and "
+               "--auto-offset-reset (see 'kgw consume --help')\n")
     result = kgw("consume", topic, "--follow", "--timeout", 1)
     assert (result.exit_code, result.stderr) == (
         2, "Error: --timeout needs an end: --count, or no --follow (see 'kgw consume --help')\n")
@@ -188,13 +199,13 @@ def test_a_run_to_the_end_stops_at_the_end_it_saw_first():
     from kgw.tools.consume import _take
     from protocol.records import Record
 
-    def line(topic, partition, record):
+    def line(topic, partition, record, timestamp_type):
         return record.value + b"\n"
 
-    batches = [([Record(o, 0, None, b"%d" % o) for o in (4, 5, 6)], 7),
-               ([Record(o, 0, None, b"%d" % o) for o in (7, 8)], 9)]
+    batches = [([Record(o, 0, None, b"%d" % o) for o in (4, 5, 6)], 7, 0),
+               ([Record(o, 0, None, b"%d" % o) for o in (7, 8)], 9, 0)]
     assert _take(batches, 4, None, None, "t", 0, line) == (b"4\n5\n6\n7\n8\n", 9, 5)
     assert _take(batches, 4, None, 6, "t", 0, line) == (b"4\n5\n", 6, 2)
     assert _take(batches, 4, 4, None, "t", 0, line) == (b"4\n5\n6\n7\n", 8, 4)
     # A control batch (no records) still moves the position past itself.
-    assert _take([([], 5)] + batches[1:], 4, None, None, "t", 0, line) == (b"7\n8\n", 9, 2)
+    assert _take([([], 5, 0)] + batches[1:], 4, None, None, "t", 0, line) == (b"7\n8\n", 9, 2)

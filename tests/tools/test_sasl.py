@@ -60,8 +60,11 @@ def test_a_wrong_password_is_one_line(sasl_broker):
 def test_without_credentials_the_broker_closes_the_connection(sasl_broker):
     result = tool_runner(sasl_broker.bootstrap)("topics", "list")
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: the broker at {sasl_broker.bootstrap} closed the connection "
-                             "instead of answering Metadata v12\n")
+    assert result.stderr == (
+        f"Error: the broker at {sasl_broker.bootstrap} closed the connection instead of answering "
+        "Metadata v12; it probably requires SASL authentication: give --sasl-mechanism, "
+        "--sasl-username and --sasl-password (or KGW_SASL_MECHANISM, KGW_SASL_USERNAME and "
+        "KGW_SASL_PASSWORD)\n")
 
 
 def test_credentials_against_a_broker_without_sasl(broker):

@@ -1,5 +1,6 @@
 """`kgw topics` against a live kgw."""
 
+import json
 import re
 
 from kgw.tools.topics import kafka_uuid
@@ -110,7 +111,7 @@ def test_alter_failures_are_one_line(kgw, topic):
                           "(Invalid value soon for configuration retention.ms: Not a number of type LONG)\n")
     nothing = kgw("topics", "alter", topic)
     assert nothing.exit_code == 2
-    assert nothing.stderr.startswith("Error: nothing to change: give --config or --delete-config")
+    assert nothing.stderr.startswith("Error: nothing to change: give --partitions, --config or --delete-config")
     assert nothing.stderr.count("\n") == 1
 
 
@@ -118,3 +119,36 @@ def test_kafka_uuid_is_unpadded_urlsafe_base64():
     import uuid
     assert kafka_uuid(uuid.UUID(int=0)) == "AAAAAAAAAAAAAAAAAAAAAA"
     assert kafka_uuid(uuid.UUID(bytes=b"\xfb" * 16)) == "-_v7-_v7-_v7-_v7-_v7-w"
+
+
+def test_alter_partitions(kgw, topic):
+    kgw("topics", "create", topic)
+    kgw("produce", topic, input="a\n")
+    grown = kgw("topics", "alter", topic, "--partitions", 3, "-c", "retention.ms=60000")
+    assert (grown.exit_code, grown.stdout, grown.stderr) == (
+        0, f"Topic {topic} has 3 partitions.\nAltered the configs of topic {topic}.\n", "")
+    described = kgw("topics", "describe", topic).stdout.splitlines()
+    assert "\tPartitionCount: 3\t" in described[0] and described[0].endswith("Configs: retention.ms=60000")
+    assert [line.split("\t")[2] for line in described[1:]] == ["Partition: 0", "Partition: 1", "Partition: 2"]
+    shrunk = kgw("topics", "alter", topic, "-p", 2)
+    assert shrunk.exit_code == 1
+    assert shrunk.stderr.startswith(f"Error: cannot give topic '{topic}' 2 partitions: INVALID_PARTITIONS")
+    missing = kgw("topics", "alter", f"{topic}-none", "-p", 2)
+    assert (missing.exit_code, missing.stderr) == (1, f"Error: unknown topic '{topic}-none'\n")
+
+
+def test_list_and_describe_as_json(kgw, topic):
+    kgw("topics", "create", topic, "-p", 2, "-c", "retention.ms=60000")
+    kgw("produce", topic, "-p", 1, input="a\nb\n")
+    listed = json.loads(kgw("topics", "list", "--format", "json").stdout)
+    assert {"name": topic, "topic_id": _topic_id(kgw, topic), "partitions": 2, "replication_factor": 1,
+            "internal": False} in listed
+    assert [t["name"] for t in listed] == sorted(t["name"] for t in listed)
+    described = json.loads(kgw("topics", "describe", topic, "--format", "json").stdout)
+    assert described == [{
+        "name": topic, "topic_id": _topic_id(kgw, topic), "partitions": 2, "replication_factor": 1,
+        "internal": False, "configs": {"retention.ms": "60000"},
+        "partition_details": [
+            {"partition": 0, "leader": 0, "replicas": [0], "isr": [0], "start_offset": 0, "end_offset": 0},
+            {"partition": 1, "leader": 0, "replicas": [0], "isr": [0], "start_offset": 0, "end_offset": 2}],
+    }]
