@@ -230,10 +230,20 @@ func saramaAdmin(ctx context.Context, r *Run) (any, error) {
 
 	out["deleted"] = kafkaCode(admin.DeleteTopic(r.Topic))
 	out["deletedAgain"] = kafkaCode(admin.DeleteTopic(r.Topic))
-	topics, err := admin.ListTopics()
-	if err != nil {
-		return nil, err
+	// Kafka's broker learns of the deletion from its controller a moment
+	// after the answer (seconds on a loaded machine): list until it has.
+	gone := false
+	for deadline := time.Now().Add(15 * time.Second); !gone && time.Now().Before(deadline); {
+		topics, err := admin.ListTopics()
+		if err != nil {
+			return nil, err
+		}
+		if _, there := topics[r.Topic]; there {
+			time.Sleep(100 * time.Millisecond)
+		} else {
+			gone = true
+		}
 	}
-	_, out["listedAfterDelete"] = topics[r.Topic]
+	out["listedAfterDelete"] = !gone
 	return out, nil
 }
