@@ -58,9 +58,9 @@ class Broker:
     def cpu_s(self) -> float:
         return _cpu_s(self.proc.pid)
 
-    def stop(self):
+    def stop(self, timeout: float = 30):
         self.proc.terminate()
-        self.proc.wait(30)
+        self.proc.wait(timeout)
 
 
 def _rss_mb(pid: int) -> float:

@@ -14,14 +14,12 @@ a kgw it started, the broker's open descriptors before and after.
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 
-from bench.clients_e2e import READY
+from bench.clients_e2e import Broker
 from kgw.tools.client import Connection
 from protocol.error_codes import ErrorCode
 from protocol.messages import CREATE_TOPICS, METADATA, PRODUCE
@@ -93,16 +91,9 @@ def main() -> None:
     proc = None
     bootstrap = args.bootstrap
     if bootstrap is None:
-        data_dir = tempfile.mkdtemp(prefix="kgw-bench-")
-        proc = subprocess.Popen([sys.executable, "-m", "kgw", "serve", "--port", "0",
-                                 "--data-dir", data_dir], stderr=subprocess.PIPE, text=True)
-        for line in proc.stderr:
-            match = READY.search(line)
-            if match:
-                bootstrap = f"{match.group(1)}:{match.group(2)}"
-                break
-        threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
-    assert bootstrap is not None, "kgw did not start"
+        broker = Broker(tempfile.mkdtemp(prefix="kgw-bench-"))
+        broker.start()
+        proc, bootstrap = broker.proc, broker.bootstrap
     try:
         run = uuid.uuid4().hex[:8]
         admin = _connect(bootstrap)

@@ -15,14 +15,12 @@ a kgw it started, the most descriptors its process held (sampled every
 import argparse
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 
-from bench.clients_e2e import READY
+from bench.clients_e2e import Broker
 from kgw.tools.client import Connection
 from protocol.error_codes import ErrorCode
 from protocol.messages import CREATE_PARTITIONS, CREATE_TOPICS
@@ -123,16 +121,9 @@ def main() -> None:
     proc = None
     bootstrap = args.bootstrap
     if bootstrap is None:
-        data_dir = tempfile.mkdtemp(prefix="kgw-bench-")
-        proc = subprocess.Popen([sys.executable, "-m", "kgw", "serve", "--port", "0",
-                                 "--data-dir", data_dir], stderr=subprocess.PIPE, text=True)
-        for line in proc.stderr:
-            match = READY.search(line)
-            if match:
-                bootstrap = f"{match.group(1)}:{match.group(2)}"
-                break
-        threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
-    assert bootstrap is not None, "kgw did not start"
+        broker = Broker(tempfile.mkdtemp(prefix="kgw-bench-"))
+        broker.start()
+        proc, bootstrap = broker.proc, broker.bootstrap
     sampler = Sampler(proc.pid) if proc else None
     try:
         run = uuid.uuid4().hex[:6]

@@ -32,7 +32,7 @@ from protocol.error_codes import ErrorCode
 
 from .log import ConfigEntry, ConfigOp, ConfigSource, ConfigSynonym, ConfigType, LogError
 from .log.broker_catalog import KAFKA_BROKER_CONFIGS, KAFKA_DEFAULTS, TYPES
-from .log.config import BY_SYNONYM, parse_value
+from .log.config import BY_SYNONYM, list_changes, parse_value
 from .log.config_layers import BROKER, CLUSTER, ELR_CONFIG, LOG_NAMES
 
 if TYPE_CHECKING:
@@ -191,19 +191,7 @@ def apply_broker_changes(broker: "Broker", current: Mapping[str, str],
     Kafka's errors for the broker resource: APPEND and SUBTRACT only on a
     known list config, starting from its current value."""
     result = dict(current)
-    for name, op, value in changes:
-        try:
-            op = ConfigOp(op)
-        except ValueError:
-            raise LogError(ErrorCode.INVALID_REQUEST, f"Unknown operations type {op}") from None
-        if op == ConfigOp.DELETE:
-            result.pop(name, None)
-            continue
-        if value is None:
-            raise LogError(ErrorCode.INVALID_REQUEST, f"Null value not supported for : {name}")
-        if op == ConfigOp.SET:
-            result[name] = value
-            continue
+    for name, op, value in list_changes(result, changes):
         kind = TYPES.get(name)
         if kind is None:
             raise LogError(ErrorCode.INVALID_CONFIG, f"Unknown config name: {name}")

@@ -19,7 +19,7 @@ import enum
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 from protocol.compression import Codec
 from protocol.error_codes import ErrorCode
@@ -313,6 +313,26 @@ class ConfigOp(enum.IntEnum):
     SUBTRACT = 3
 
 
+def list_changes(result: dict[str, str], changes: Iterable[tuple[str, int, str | None]]
+                 ) -> Iterator[tuple[str, ConfigOp, str]]:
+    """Apply IncrementalAlterConfigs' DELETE and SET changes to `result`, in
+    order, and hand out each APPEND or SUBTRACT for the caller to apply to
+    its list, with Kafka's errors for an unknown operation or a null value."""
+    for name, op, value in changes:
+        try:
+            op = ConfigOp(op)
+        except ValueError:
+            raise LogError(ErrorCode.INVALID_REQUEST, f"Unknown operations type {op}") from None
+        if op == ConfigOp.DELETE:
+            result.pop(name, None)
+        elif value is None:
+            raise LogError(ErrorCode.INVALID_REQUEST, f"Null value not supported for : {name}")
+        elif op == ConfigOp.SET:
+            result[name] = value
+        else:
+            yield name, op, value
+
+
 def apply_changes(overrides: Mapping[str, str],
                   changes: Iterable[tuple[str, int, str | None]]) -> dict[str, str]:
     """The overrides after IncrementalAlterConfigs' (name, operation, value)
@@ -321,21 +341,9 @@ def apply_changes(overrides: Mapping[str, str],
     list configs, starting from Kafka's default when the topic has no
     override, as Kafka does."""
     result = dict(overrides)
-    for name, op, value in changes:
-        try:
-            op = ConfigOp(op)
-        except ValueError:
-            raise LogError(ErrorCode.INVALID_REQUEST, f"Unknown operations type {op}") from None
-        # Unknown names are judged by `validate`, on what is set: deleting
-        # one is a no-op, as in Kafka.
-        if op == ConfigOp.DELETE:
-            result.pop(name, None)
-            continue
-        if value is None:
-            raise LogError(ErrorCode.INVALID_REQUEST, f"Null value not supported for : {name}")
-        if op == ConfigOp.SET:
-            result[name] = value
-            continue
+    # Unknown names are judged by `validate`, on what is set: deleting one
+    # is a no-op, as in Kafka.
+    for name, op, value in list_changes(result, changes):
         definition = BY_NAME.get(name)
         if definition is None or definition.type != ConfigType.LIST:
             raise LogError(ErrorCode.INVALID_CONFIG,
