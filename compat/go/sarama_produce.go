@@ -189,22 +189,32 @@ func saramaConsume(ctx context.Context, r *Run) (any, error) {
 
 // saramaTxn runs the transactions of a franz_txn scenario with Sarama's
 // transactional SyncProducer and returns the offsets each record got.
+// saramaTxnConfig: a transactional producer's settings, which Sarama
+// requires together (idempotence, acks=all, one request in flight).
+func saramaTxnConfig(version, transactionalID string) (*sarama.Config, error) {
+	config, err := saramaConfig(version)
+	if err != nil {
+		return nil, err
+	}
+	config.Producer.Idempotent = true
+	config.Producer.Transaction.ID = transactionalID
+	config.Producer.RequiredAcks = sarama.WaitForAll
+	config.Producer.Return.Successes = true
+	config.Producer.Partitioner = sarama.NewManualPartitioner
+	config.Net.MaxOpenRequests = 1
+	return config, nil
+}
+
 func saramaTxn(ctx context.Context, r *Run) (any, error) {
 	o := struct {
 		txnOptions
 		Version string
 	}{}
 	r.Decode(&o)
-	config, err := saramaConfig(o.Version)
+	config, err := saramaTxnConfig(o.Version, o.TransactionalID)
 	if err != nil {
 		return nil, err
 	}
-	config.Producer.Idempotent = true
-	config.Producer.Transaction.ID = o.TransactionalID
-	config.Producer.RequiredAcks = sarama.WaitForAll
-	config.Producer.Return.Successes = true
-	config.Producer.Partitioner = sarama.NewManualPartitioner
-	config.Net.MaxOpenRequests = 1
 	producer, err := sarama.NewSyncProducer([]string{r.Bootstrap}, config)
 	if err != nil {
 		return nil, err

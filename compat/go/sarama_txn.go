@@ -29,16 +29,10 @@ func saramaCtp(ctx context.Context, r *Run) (any, error) {
 		}
 	}{}
 	r.Decode(&o)
-	config, err := saramaConfig(o.Version)
+	config, err := saramaTxnConfig(o.Version, o.TransactionalID)
 	if err != nil {
 		return nil, err
 	}
-	config.Producer.Idempotent = true
-	config.Producer.Transaction.ID = o.TransactionalID
-	config.Producer.RequiredAcks = sarama.WaitForAll
-	config.Producer.Return.Successes = true
-	config.Producer.Partitioner = sarama.NewManualPartitioner
-	config.Net.MaxOpenRequests = 1
 	config.Consumer.IsolationLevel = sarama.ReadCommitted
 	client, err := sarama.NewClient([]string{r.Bootstrap}, config)
 	if err != nil {
