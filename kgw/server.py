@@ -203,6 +203,12 @@ async def serve_until_signalled(config: BrokerConfig) -> bool:
     """`kgw serve`: run until SIGINT or SIGTERM, then stop gracefully;
     whether everything could be flushed."""
     server = Server(config)
+    # What the receiver restores when it is left stays in force through the
+    # stop: ignoring, so that a second signal then (make forwards the
+    # SIGTERM its process group got too) does not kill kgw half-way through
+    # its flush.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     async with trio.open_nursery() as nursery:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             await nursery.start(server.run)

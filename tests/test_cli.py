@@ -71,6 +71,23 @@ def test_serve_reads_kgw_variables_and_stops_cleanly_on_signals(tmp_path, signum
     assert any(name.startswith(".kgw-clean") for name in os.listdir(tmp_path / "d"))
 
 
+def test_a_second_sigterm_during_the_graceful_stop_does_not_cut_it_short(tmp_path):
+    # As `make serve` stopped by SIGTERM sends it twice: to its process
+    # group and, from make, to kgw again.
+    proc = _serve({"KGW_PORT": "0", "KGW_DATA_DIR": str(tmp_path / "d")})
+    try:
+        _ready_line(proc)
+        proc.send_signal(signal.SIGTERM)
+        for line in proc.stderr:
+            if "shutting down" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+    assert (tmp_path / "d" / ".kgw-clean-shutdown").is_file()
+
+
 def test_bad_flush_setting_is_one_error_line():
     result = CliRunner().invoke(main, ["serve", "--flush", "sometimes"], prog_name="kgw")
     assert (result.exit_code, result.output) == (
