@@ -207,8 +207,8 @@ async def serve_until_signalled(config: BrokerConfig) -> bool:
     # stop: ignoring, so that a second signal then (make forwards the
     # SIGTERM its process group got too) does not kill kgw half-way through
     # its flush.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.SIG_IGN)
     async with trio.open_nursery() as nursery:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             await nursery.start(server.run)
