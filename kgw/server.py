@@ -206,15 +206,20 @@ async def serve_until_signalled(config: BrokerConfig) -> bool:
     # What the receiver restores when it is left stays in force through the
     # stop: ignoring, so that a second signal then (make forwards the
     # SIGTERM its process group got too) does not kill kgw half-way through
-    # its flush.
-    for stop_signal in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stop_signal, signal.SIG_IGN)
-    async with trio.open_nursery() as nursery:
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            await nursery.start(server.run)
-            async for signum in signals:
-                log.info("%s received: shutting down", signal.Signals(signum).name)
-                server.shutdown()
-                break
+    # its flush.  The caller's handlers come back once the stop is done,
+    # as children inherit ignored signals.
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    callers = [signal.signal(stop_signal, signal.SIG_IGN) for stop_signal in stop_signals]
+    try:
+        async with trio.open_nursery() as nursery:
+            with trio.open_signal_receiver(*stop_signals) as signals:
+                await nursery.start(server.run)
+                async for signum in signals:
+                    log.info("%s received: shutting down", signal.Signals(signum).name)
+                    server.shutdown()
+                    break
+    finally:
+        for stop_signal, handler in zip(stop_signals, callers):
+            signal.signal(stop_signal, handler)
     return server.flushed
 

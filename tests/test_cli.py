@@ -277,3 +277,25 @@ def test_make_serve_honours_the_kgw_variables(tmp_path):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def test_serve_gives_the_callers_signal_handlers_back(tmp_path):
+    # Ignored signals are inherited: a process that served and then starts
+    # a child must not hand it SIGINT or SIGTERM ignored.
+    import trio
+
+    from kgw.config import BrokerConfig
+    from kgw.server import serve_until_signalled
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+
+    async def serve_then_stop():
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(serve_until_signalled, BrokerConfig(port=0, data_dir=tmp_path / "d"))
+            # The receiver is in place before serve's first checkpoint.
+            await trio.sleep(0.2)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    trio.run(serve_then_stop)
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+    assert (tmp_path / "d" / ".kgw-clean-shutdown").is_file()
